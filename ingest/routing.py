@@ -1,0 +1,11 @@
+"""The ingest endpoints, mounted by the ASGI router in `replay.asgi`."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from ingest.consumer import IngestConsumer
+from ingest.http import BatchConsumer
+
+websocket_urlpatterns = [path("ingest/ws", IngestConsumer.as_asgi())]
+http_urlpatterns = [path("ingest/batch", BatchConsumer.as_asgi())]

@@ -1,0 +1,81 @@
+"""Django admin for projects, sessions and their stored segments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from replay.models import ApiToken, Gap, Project, Segment, Session
+from replay.segments import delete_session
+from replay.storage import get_storage
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin[Project]):
+    list_display = ["name", "key", "enabled", "allowed_origins", "created_at"]
+    list_filter = ["enabled"]
+    search_fields = ["name", "key"]
+    readonly_fields = ["key", "created_at"]
+    filter_horizontal = ["members"]
+
+
+class ReadOnlyInline(admin.TabularInline[Any, Any]):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SegmentInline(ReadOnlyInline):
+    model = Segment
+    fields = ["seq_start", "seq_end", "first_ts", "last_ts", "event_count", "size", "keyframe", "key"]
+
+
+class GapInline(ReadOnlyInline):
+    model = Gap
+    fields = ["seq_start", "seq_end", "reason", "detail"]
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin[Session]):
+    list_display = ["id", "project", "user_id", "created_at", "event_count", "stored_bytes", "ended"]
+    list_filter = ["project", "ended"]
+    search_fields = ["id", "user_id"]
+    date_hierarchy = "created_at"
+    inlines = [SegmentInline, GapInline]
+    readonly_fields = [f.name for f in Session._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    # Deleting here removes the stored segments too, not only the rows.
+    def delete_model(self, request: HttpRequest, obj: Session) -> None:
+        delete_session(obj, get_storage())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        for session in queryset:
+            delete_session(session, get_storage())
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin[Segment]):
+    list_display = ["key", "session", "seq_start", "seq_end", "event_count", "size", "keyframe"]
+    search_fields = ["session__id", "key"]
+    readonly_fields = [f.name for f in Segment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+    list_display = ["prefix", "user", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "digest", "created_at", "last_used_at"]

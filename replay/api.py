@@ -1,0 +1,174 @@
+"""The JSON API (README.md, "JSON API"). Authenticated by ``Authorization: Bearer
+<token>`` (tokens from ``manage.py createtoken``) or by a logged-in browser session, in
+which case unsafe methods need Django's CSRF token. A session the caller cannot see is
+answered 404, exactly like one that does not exist."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from replay.access import user_from_bearer, visible_sessions
+from replay.search import BadRequest, filter_sessions, number
+from replay.models import Segment, Session
+from replay.segments import delete_session, iter_segment_events, segment_rows
+from replay.storage import StorageError, get_storage
+
+View = Callable[..., HttpResponse]
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_LIMIT = 500
+
+
+def error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def api(*methods: str) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = error(405, f"use {' or '.join(methods)}")
+                response["Allow"] = ", ".join(methods)
+                return response
+            user = user_from_bearer(request)
+            if user is None:
+                if "Authorization" in request.headers:
+                    return error(401, "invalid or revoked token")
+                if not request.user.is_authenticated:
+                    return error(401, "log in or send Authorization: Bearer <token>")
+                user = request.user
+                if request.method not in SAFE_METHODS:
+                    refused = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(
+                        request, lambda r: HttpResponse(), (), {}
+                    )
+                    if refused is not None:
+                        return error(403, "CSRF token missing or incorrect")
+            try:
+                return view(request, user, *args, **kwargs)
+            except BadRequest as exc:
+                return error(400, str(exc))
+            except Session.DoesNotExist:
+                return error(404, "no such session")
+
+        return wrapper
+
+    return decorate
+
+
+def iso_ms(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
+
+
+def session_summary(session: Session, request: HttpRequest) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "project": session.project.name,
+        "user_id": session.user_id,
+        "created_at": session.created_at.isoformat(),
+        "started_at": iso_ms(session.first_event_ms),
+        "ended_at": iso_ms(session.last_event_ms),
+        "duration_ms": session.duration_ms,
+        "urls": session.urls,
+        "page_count": len(session.urls),
+        "event_count": session.event_count,
+        "received_bytes": session.received_bytes,
+        "stored_bytes": session.stored_bytes,
+        "segment_count": session.segment_count,
+        "acked_seq": session.acked_seq,
+        "ended": session.ended,
+        "user_agent": session.user_agent,
+        "viewport": {"width": session.viewport_width, "height": session.viewport_height},
+        "replay_url": request.build_absolute_uri(reverse("player", args=[session.id])),
+    }
+
+
+@api("GET")
+def list_sessions(request: HttpRequest, user: Any) -> HttpResponse:
+    limit = int(number(request, "limit", 50) or 50)
+    offset = int(number(request, "offset", 0) or 0)
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise BadRequest(f"limit must be 1-{MAX_LIMIT} and offset >= 0")
+    sessions = filter_sessions(visible_sessions(user), request).select_related("project")
+    page = list(sessions.order_by("-created_at", "id")[offset : offset + limit + 1])
+    next_url = None
+    if len(page) > limit:
+        query = request.GET.copy()
+        query["offset"] = str(offset + limit)
+        next_url = request.build_absolute_uri("?" + query.urlencode())
+    return JsonResponse(
+        {"sessions": [session_summary(s, request) for s in page[:limit]], "next": next_url}
+    )
+
+
+@api("GET", "DELETE")
+def session_detail(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
+    session = visible_sessions(user).select_related("project").get(pk=session_id)
+    if request.method == "DELETE":
+        try:
+            delete_session(session, get_storage())
+        except StorageError as exc:
+            return error(503, f"storage is unavailable, nothing was deleted from the index: {exc}")
+        return HttpResponse(status=204)
+    summary = session_summary(session, request)
+    summary["segments"] = [
+        {
+            "seq_start": s.seq_start,
+            "seq_end": s.seq_end,
+            "first_ts": s.first_ts,
+            "last_ts": s.last_ts,
+            "event_count": s.event_count,
+            "size": s.size,
+            "keyframe": s.keyframe,
+        }
+        for s in session.segments.all()
+    ]
+    summary["gaps"] = [
+        {"seq_start": g.seq_start, "seq_end": g.seq_end, "reason": g.reason, "detail": g.detail}
+        for g in session.gaps.all()
+    ]
+    return JsonResponse(summary)
+
+
+def _event_chunks(rows: list[Segment]) -> Iterator[bytes]:
+    """The export as JSON text, one chunk per segment."""
+    storage = get_storage()
+    separator = b""
+    yield b"["
+    for events in iter_segment_events(rows, storage):
+        if events:
+            text = ",".join(json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events)
+            yield separator + text.encode()
+            separator = b","
+    yield b"]"
+
+
+async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    # Storage reads and decoding happen in a worker thread, one segment at a time, so a
+    # long session streams out without being held in memory whole.
+    done = object()
+    while (chunk := await sync_to_async(next, thread_sensitive=False)(chunks, done)) is not done:
+        yield chunk  # type: ignore[misc]
+
+
+@api("GET")
+def session_events(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
+    session = visible_sessions(user).get(pk=session_id)
+    response = StreamingHttpResponse(
+        _async_chunks(_event_chunks(segment_rows(session))), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'inline; filename="{session.id}.events.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,25 @@
+"""The ASGI application Daphne serves: ingest's WebSocket and batch endpoints, and
+Django for everything else. The one place where `replay` refers to `ingest`."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "replay.settings")
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
+
+from ingest.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+
+# No AllowedHostsOriginValidator on the WebSocket: recording pages live on customers'
+# origins, and each project's allowed origins are checked by the consumer instead.
+application = ProtocolTypeRouter(
+    {
+        "http": URLRouter([*http_urlpatterns, re_path(r"", django_application)]),
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
+)

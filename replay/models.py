@@ -1,0 +1,197 @@
+"""Projects, sessions and the index of their stored segments.
+
+The events themselves live in storage (see `replay.segments`); the database holds what
+is needed to find, list and authorize them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models
+
+MAX_URLS = 200
+
+
+def new_project_key() -> str:
+    return "pk_" + secrets.token_urlsafe(18)
+
+
+def normalize_origin(origin: str) -> str | None:
+    """``scheme://host[:port]`` in lower case with default ports dropped, or None."""
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+class Project(models.Model):
+    """A site that records into this server. Its public key goes into the embed
+    snippet; only pages served from one of `allowed_origins` may use it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    key = models.CharField(max_length=64, unique=True, default=new_project_key)
+    enabled = models.BooleanField(default=True)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Origins such as "https://shop.example" or "https://*.example.com".',
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="replay_projects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def allows_origin(self, origin: str | None) -> bool:
+        """Exact origins, ``scheme://*.domain`` for any subdomain, or ``*`` for any."""
+        if "*" in self.allowed_origins:
+            return True
+        wanted = normalize_origin(origin or "")
+        if wanted is None:
+            return False
+        for allowed in self.allowed_origins:
+            if "://*." in allowed:
+                scheme, _, domain = allowed.partition("://*.")
+                parts = urlsplit(wanted)
+                host = parts.hostname or ""
+                if parts.scheme == scheme and host.endswith("." + domain.lower()):
+                    return True
+            elif normalize_origin(allowed) == wanted:
+                return True
+        return False
+
+
+class Session(models.Model):
+    """One browser tab's visit: it survives page loads in that tab.
+
+    `acked_seq` is the highest batch sequence number below which every batch is in
+    durable storage (or recorded as a gap); it only grows."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
+    tab = models.CharField(max_length=64, blank=True)
+    user_id = models.CharField(max_length=200, blank=True, db_index=True)
+    user_agent = models.TextField(blank=True)
+    viewport_width = models.PositiveIntegerField(null=True, blank=True)
+    viewport_height = models.PositiveIntegerField(null=True, blank=True)
+    urls = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    first_event_ms = models.BigIntegerField(null=True, blank=True)
+    last_event_ms = models.BigIntegerField(null=True, blank=True)
+    acked_seq = models.BigIntegerField(default=-1)
+    event_count = models.BigIntegerField(default=0)
+    received_bytes = models.BigIntegerField(default=0, help_text="msgpack bytes of the events")
+    stored_bytes = models.BigIntegerField(default=0, help_text="bytes of the segment objects")
+    segment_count = models.IntegerField(default=0)
+    ended = models.BooleanField(default=False, help_text="the recorder ended it on purpose")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def duration_ms(self) -> int:
+        if self.first_event_ms is None or self.last_event_ms is None:
+            return 0
+        return self.last_event_ms - self.first_event_ms
+
+    @property
+    def first_url(self) -> str:
+        return self.urls[0] if self.urls else ""
+
+    def add_url(self, url: str) -> None:
+        if url and (not self.urls or self.urls[-1] != url) and len(self.urls) < MAX_URLS:
+            self.urls = [*self.urls, url]
+
+
+class Segment(models.Model):
+    """One stored object holding the batches `seq_start`..`seq_end` of a session."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="segments")
+    seq_start = models.BigIntegerField()
+    seq_end = models.BigIntegerField()
+    first_ts = models.BigIntegerField(null=True)
+    last_ts = models.BigIntegerField(null=True)
+    event_count = models.IntegerField()
+    received_bytes = models.IntegerField()
+    size = models.IntegerField(help_text="stored bytes")
+    key = models.CharField(max_length=300)
+    keyframe = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq_start"], name="segment_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Gap(models.Model):
+    """Batches that will never arrive, and why."""
+
+    class Reason(models.TextChoices):
+        CLIENT_DROPPED = "client-dropped", "dropped by the recorder"
+        SEQUENCE_HOLE = "sequence-hole", "missing from the stream"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="gaps")
+    seq_start = models.BigIntegerField()
+    seq_end = models.BigIntegerField()
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq_start"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.seq_start}-{self.seq_end} {self.reason}"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is kept; the token itself is
+    shown once, when it is created."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="replay_tokens"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user: Any) -> tuple[ApiToken, str]:
+        token = "rt_" + secrets.token_urlsafe(32)
+        return cls.objects.create(user=user, digest=token_digest(token), prefix=token[:8]), token

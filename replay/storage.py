@@ -1,0 +1,263 @@
+"""Object storage for segments: a local folder or any S3-compatible service.
+
+Both backends behave the same way: `get` of a missing object is ``None``, and every
+other failure raises `StorageError`. Keys are relative paths made of
+``[A-Za-z0-9._-]`` components separated by ``/`` (see `replay.segments.segment_key`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$")
+
+
+class StorageError(Exception):
+    """Storage could not do what was asked; the data may or may not be there."""
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes) -> None:
+        """Store `data` durably under `key`, replacing what was there."""
+
+    def get(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is no such object."""
+
+    def delete(self, key: str) -> None:
+        """Remove one object; removing a missing object is not an error."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object whose key starts with `prefix`; returns how many."""
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Keys under `prefix`, in no particular order."""
+
+    def check(self) -> None:
+        """Raise StorageError unless storage is reachable and writable."""
+
+
+class FolderStorage:
+    """Objects as files under one folder. Writes are atomic: a temporary file in the
+    same folder is written, fsynced and renamed over the target, then the folder is
+    fsynced, so a crash leaves either the old object or the new one."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __repr__(self) -> str:
+        return f"FolderStorage({str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {key}: {exc}") from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        for key in list(self.list_keys(prefix)):
+            self.delete(key)
+            removed += 1
+        # Leave no empty folders behind for deleted sessions.
+        folder = self.root / check_key(prefix).rstrip("/")
+        if prefix.endswith("/") and folder.is_dir():
+            for sub in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+                if sub.is_dir():
+                    sub.rmdir()
+            folder.rmdir()
+        return removed
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        check_key(prefix)
+        base = self.root / prefix if prefix.endswith("/") else (self.root / prefix).parent
+        if not base.is_dir():
+            return
+        try:
+            for path in base.rglob("*"):
+                if path.is_file() and not path.name.startswith(".tmp-"):
+                    key = path.relative_to(self.root).as_posix()
+                    if key.startswith(prefix):
+                        yield key
+        except OSError as exc:
+            raise StorageError(f"cannot list {prefix}: {exc}") from exc
+
+    def check(self) -> None:
+        probe = ".healthcheck"
+        self.put(probe, b"ok")
+        if self.get(probe) != b"ok":
+            raise StorageError(f"{self.root} did not return what was written")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class S3Storage:
+    """Objects in an S3 bucket under a prefix. Works with AWS S3 and S3-compatible
+    services (MinIO, R2, ...): give `endpoint_url` for those, which also switches to
+    path-style addressing. Credentials and region come from boto3's usual sources
+    (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, ...)."""
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        config = Config(
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 3, "mode": "standard"},
+            s3={"addressing_style": "path" if endpoint_url else "auto"},
+        )
+        self.client: S3Client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint_url, config=config
+        )
+
+    def __repr__(self) -> str:
+        return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r})"
+
+    def _name(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
+            return response["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete {key}: {exc}") from exc
+
+    def delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        batch: list[str] = []
+        for key in self.list_keys(prefix):
+            batch.append(key)
+            if len(batch) == 1000:
+                removed += self._delete_many(batch)
+                batch = []
+        if batch:
+            removed += self._delete_many(batch)
+        return removed
+
+    def _delete_many(self, keys: list[str]) -> int:
+        try:
+            response = self.client.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": self._name(k)} for k in keys], "Quiet": True},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot delete objects: {exc}") from exc
+        errors = response.get("Errors", [])
+        if errors:
+            raise StorageError(f"cannot delete {len(errors)} objects, first: {errors[0]}")
+        return len(keys)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._name(prefix)):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(self.prefix) :]
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"cannot list {prefix}: {exc}") from exc
+
+    def check(self) -> None:
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"bucket {self.bucket} is not reachable: {exc}") from exc
+
+
+def storage_from_url(url: str, *, base_dir: Path, endpoint_url: str | None = None) -> Storage:
+    """``file://var/segments`` (relative to `base_dir`), ``file:///abs/path`` or
+    ``s3://bucket/prefix``."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        raw = url[len("file://") :]
+        if not raw:
+            raise ValueError(f"no folder in storage URL {url!r}")
+        path = Path(raw)
+        return FolderStorage(path if path.is_absolute() else base_dir / path)
+    if parts.scheme == "s3":
+        if not parts.netloc:
+            raise ValueError(f"no bucket in storage URL {url!r}")
+        return S3Storage(parts.netloc, parts.path, endpoint_url)
+    raise ValueError(f"storage URL must start with file:// or s3://, not {url!r}")
+
+
+@cache
+def get_storage() -> Storage:
+    """The storage the settings choose, made once per process."""
+    from django.conf import settings
+
+    return storage_from_url(
+        settings.REPLAY_STORAGE_URL,
+        base_dir=settings.BASE_DIR,
+        endpoint_url=settings.REPLAY_S3_ENDPOINT_URL,
+    )

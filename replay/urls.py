@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from replay import api, views
+
+SESSION = "<str:session_id>"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("sessions", views.session_list, name="sessions"),
+    path(f"sessions/{SESSION}", views.player, name="player"),
+    path("projects", views.project_list, name="projects"),
+    path("demo/", views.demo, name="demo"),
+    path("api/sessions", api.list_sessions, name="api-sessions"),
+    path(f"api/sessions/{SESSION}", api.session_detail, name="api-session"),
+    path(f"api/sessions/{SESSION}/events", api.session_events, name="api-session-events"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,78 @@
+"""The web UI: session list, player, projects, and the demo shop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from replay.access import visible_projects, visible_sessions
+from replay.models import Project
+from replay.search import BadRequest, filter_sessions
+
+DEMO_PROJECT = "Demo shop"
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("sessions")
+
+
+@login_required
+def session_list(request: HttpRequest) -> HttpResponse:
+    sessions = visible_sessions(request.user).select_related("project")
+    problem = None
+    try:
+        sessions = filter_sessions(sessions, request)
+    except BadRequest as exc:
+        problem = str(exc)
+    page = Paginator(sessions.order_by("-created_at", "id"), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context: dict[str, Any] = {
+        "page": page,
+        "problem": problem,
+        "filters": request.GET,
+        "query": query.urlencode(),
+        "projects": visible_projects(request.user),
+    }
+    return render(request, "replay/sessions.html", context)
+
+
+@login_required
+def player(request: HttpRequest, session_id: str) -> HttpResponse:
+    session = get_object_or_404(visible_sessions(request.user).select_related("project"), pk=session_id)
+    try:
+        start = max(0.0, float(request.GET.get("t", "")))
+    except ValueError:
+        start = None
+    config = {
+        "session": session.id,
+        "eventsUrl": reverse("api-session-events", args=[session.id]),
+        "start": start,
+        "durationMs": session.duration_ms,
+    }
+    return render(
+        request,
+        "replay/player.html",
+        {"session": session, "config": config, "gaps": session.gaps.all()},
+    )
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    projects = visible_projects(request.user)
+    recorder_url = request.build_absolute_uri(settings.STATIC_URL + "replay/recorder.js")
+    return render(request, "replay/projects.html", {"projects": projects, "recorder_url": recorder_url})
+
+
+def demo(request: HttpRequest) -> HttpResponse:
+    """A small shop that records itself into the demo project."""
+    project = Project.objects.filter(name=DEMO_PROJECT, enabled=True).first()
+    if project is None:
+        raise Http404("The demo project does not exist: run `make run` or `manage.py bootstrap`.")
+    return render(request, "replay/demo.html", {"project": project})

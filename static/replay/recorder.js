@@ -1,0 +1,296 @@
+/*
+ * Session replay recorder. Embed with one tag:
+ *
+ *   <script src="https://REPLAY-HOST/static/replay/recorder.js" data-key="PROJECT-KEY"></script>
+ *
+ * The script finds the server from its own src, loads rrweb and the msgpack codec from
+ * there, records the page (every input masked unless data-mask-all-inputs="false";
+ * passwords always), and streams batches to the server (transport.js). The session lives
+ * in sessionStorage, so page loads in this tab continue it, with the same sequence numbers.
+ *
+ * Optional attributes: data-mask-all-inputs="false", data-require-consent (record nothing
+ * until replay.consent(true)).
+ *
+ * API on window.replay: identify(id, traits), track(name, props), consent(bool), stop(),
+ * sessionId(), replayUrl(), flush().
+ */
+(function () {
+  'use strict';
+
+  const script = document.currentScript;
+  if (!script || (window.replay && window.replay.flush)) return; // no src, or loaded twice
+
+  const SESSION_IDLE_MS = 30 * 60 * 1000;
+  const SESSION_MAX_MS = 12 * 60 * 60 * 1000;
+  const BATCH_INTERVAL_MS = 1000;
+  const BATCH_MAX_EVENTS = 500;
+
+  const src = new URL(script.src, location.href);
+  const server = src.origin;
+  const key = script.getAttribute('data-key') || '';
+  const config = {
+    maskAllInputs: script.getAttribute('data-mask-all-inputs') !== 'false',
+    requireConsent: script.hasAttribute('data-require-consent'),
+  };
+  const storageKey = 'replay:' + key;
+  const consentKey = 'replay:consent:' + key;
+
+  let state = null;
+  let transport = null;
+  let stopRecording = null;
+  let buffer = [];
+  let batchTimer = null;
+  let lastHref = location.href;
+
+  function log(message) {
+    if (window.console) console.warn('[replay] ' + message);
+  }
+
+  function loadScript(path) {
+    return new Promise((resolve, reject) => {
+      const tag = document.createElement('script');
+      tag.src = new URL(path, src).href;
+      tag.async = true;
+      tag.onload = resolve;
+      tag.onerror = () => reject(new Error('could not load ' + tag.src));
+      document.head.appendChild(tag);
+    });
+  }
+
+  function randomId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, '');
+    let id = '';
+    for (let i = 0; i < 32; i++) id += Math.floor(Math.random() * 16).toString(16);
+    return id;
+  }
+
+  // -- session state, kept in sessionStorage so the next page of this tab continues it --
+
+  function readState() {
+    try {
+      return JSON.parse(sessionStorage.getItem(storageKey) || 'null');
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function freshState(previous) {
+    return {
+      session: randomId(),
+      tab: (previous && previous.tab) || randomId(),
+      nextSeq: 0,
+      acked: -1,
+      unacked: [],
+      gaps: [],
+      startedAt: null,
+      lastActivity: Date.now(),
+      user: previous ? previous.user : null,
+    };
+  }
+
+  function expired(saved, now) {
+    return (
+      now - saved.lastActivity > SESSION_IDLE_MS ||
+      (saved.startedAt !== null && now - saved.startedAt > SESSION_MAX_MS)
+    );
+  }
+
+  function persist() {
+    const plain = Object.assign({}, state, {
+      unacked: state.unacked.map((batch) => ({ seq: batch.seq, events: batch.events })),
+    });
+    try {
+      sessionStorage.setItem(storageKey, JSON.stringify(plain));
+    } catch (err) {
+      // Over quota: keep the session going without the tail; if this page goes away
+      // before the server acknowledges it, the server records the hole as a gap.
+      try {
+        sessionStorage.setItem(storageKey, JSON.stringify(Object.assign(plain, { unacked: [] })));
+      } catch (ignored) {
+        /* storage unavailable: the session simply ends with this page */
+      }
+    }
+  }
+
+  function page() {
+    return {
+      url: location.href,
+      referrer: document.referrer,
+      viewport: { width: window.innerWidth, height: window.innerHeight },
+    };
+  }
+
+  function openTransport() {
+    transport = new window.ReplayInternals.Transport({
+      wsUrl: server.replace(/^http/, 'ws') + '/ingest/ws',
+      batchUrl: server + '/ingest/batch',
+      key: key,
+      state: state,
+      page: page,
+      persist: persist,
+      onStop: (reason) => {
+        log(reason + '; recording stopped');
+        stop();
+      },
+    });
+    transport.connect();
+  }
+
+  // -- recording --
+
+  function cutBatch() {
+    if (buffer.length && transport) transport.enqueue(buffer.splice(0));
+  }
+
+  function isInteraction(event) {
+    return event.type === 3 && event.data.source >= 1 && event.data.source <= 5;
+  }
+
+  function onEvent(event) {
+    if (state.startedAt === null) state.startedAt = event.timestamp;
+    if (isInteraction(event)) {
+      if (expired(state, Date.now())) {
+        setTimeout(rotate, 0);
+        return;
+      }
+      state.lastActivity = Date.now();
+    }
+    buffer.push(event);
+    // A full snapshot is worth sending at once: nothing replays without it.
+    if (event.type === 2 || buffer.length >= BATCH_MAX_EVENTS) cutBatch();
+  }
+
+  function noteNavigation(kind) {
+    if (location.href === lastHref || !stopRecording) return;
+    lastHref = location.href;
+    window.rrweb.record.addCustomEvent('replay/navigation', {
+      href: location.href,
+      kind: kind,
+      title: document.title,
+    });
+  }
+
+  function watchNavigation() {
+    for (const name of ['pushState', 'replaceState']) {
+      const original = history[name];
+      history[name] = function () {
+        const result = original.apply(this, arguments);
+        noteNavigation(name);
+        return result;
+      };
+    }
+    window.addEventListener('popstate', () => noteNavigation('popstate'));
+    window.addEventListener('hashchange', () => noteNavigation('hashchange'));
+  }
+
+  function startRecording() {
+    if (stopRecording) return;
+    const saved = readState();
+    state = saved && !expired(saved, Date.now()) ? saved : freshState(saved);
+    state.gaps = state.gaps || [];
+    persist();
+    openTransport();
+    stopRecording = window.rrweb.record({
+      emit: onEvent,
+      maskAllInputs: config.maskAllInputs,
+      // Without maskAllInputs rrweb still needs passwords named explicitly.
+      maskInputOptions: config.maskAllInputs ? undefined : { password: true },
+      blockSelector: '[data-replay-block]',
+      maskTextSelector: '[data-replay-mask]',
+      slimDOMOptions: 'all',
+      recordCanvas: false,
+    });
+    batchTimer = setInterval(cutBatch, BATCH_INTERVAL_MS);
+  }
+
+  function stopRecordingOnly() {
+    if (stopRecording) stopRecording();
+    stopRecording = null;
+    clearInterval(batchTimer);
+    cutBatch();
+  }
+
+  function rotate() {
+    // 30 minutes idle (or 12 hours in all): the old session ends, a new one begins.
+    stopRecordingOnly();
+    transport.end();
+    state = freshState(state);
+    persist();
+    startRecording();
+  }
+
+  function stop() {
+    if (!state) return;
+    stopRecordingOnly();
+    if (transport) transport.end();
+  }
+
+  function onPageHide() {
+    if (!stopRecording) return;
+    cutBatch();
+    persist();
+    transport.beacon();
+  }
+
+  const ready = loadScript('vendor/msgpack/msgpack.min.js')
+    .then(() => Promise.all([
+      loadScript('vendor/rrweb/rrweb.min.js'),
+      loadScript('transport.js'),
+    ]))
+    .then(() => {
+      watchNavigation();
+      window.addEventListener('pagehide', onPageHide);
+      document.addEventListener('visibilitychange', () => {
+        if (document.visibilityState === 'hidden') cutBatch();
+      });
+      const consented = sessionStorage.getItem(consentKey) === 'granted';
+      if (!config.requireConsent || consented) startRecording();
+    })
+    .catch((err) => log(err.message));
+
+  window.replay = {
+    identify(id, traits) {
+      return ready.then(() => {
+        if (!state) return;
+        state.user = String(id);
+        persist();
+        if (stopRecording) {
+          window.rrweb.record.addCustomEvent('replay/identify', { id: String(id), traits: traits || {} });
+        }
+      });
+    },
+    track(name, props) {
+      return ready.then(() => {
+        if (stopRecording) window.rrweb.record.addCustomEvent(String(name), props || {});
+      });
+    },
+    consent(granted) {
+      return ready.then(() => {
+        sessionStorage.setItem(consentKey, granted ? 'granted' : 'denied');
+        if (granted) startRecording();
+        else if (state) {
+          stop();
+          sessionStorage.removeItem(storageKey);
+        }
+      });
+    },
+    stop() {
+      return ready.then(stop);
+    },
+    sessionId() {
+      return state ? state.session : null;
+    },
+    replayUrl() {
+      if (!state) return null;
+      const seconds = state.startedAt ? Math.max(0, (Date.now() - state.startedAt) / 1000) : 0;
+      return server + '/sessions/' + state.session + '?t=' + seconds.toFixed(1);
+    },
+    flush() {
+      return ready.then(() => {
+        if (!transport) return undefined;
+        cutBatch();
+        return transport.whenAcked();
+      });
+    },
+  };
+})();

@@ -1,0 +1,242 @@
+/*
+ * Transport for one recording session: protocol v1 over a WebSocket, with the HTTP
+ * batch endpoint as the pagehide path (sendBeacon). Loaded by recorder.js.
+ *
+ * Guarantees: every batch gets the next sequence number and stays in `state.unacked`
+ * (mirrored to sessionStorage through `persist`) until the server acknowledges it as
+ * durably stored. After a reconnect the server's `welcome` says what it holds, and
+ * everything above that is sent again; the server stores each sequence number once.
+ * Batches the recorder has to give up on are announced with a `gap` frame.
+ */
+(function () {
+  'use strict';
+
+  const MessagePack = window.MessagePack;
+
+  // Close codes after which reconnecting cannot help (see README, "Close codes").
+  const FATAL = new Set([4401, 4403, 4409]);
+  // The server refused a frame itself: sending the same batch again would loop.
+  const REJECTED = new Set([4400, 4413]);
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 30000;
+  // sendBeacon has a shared in-flight allowance of about 64 KB per page.
+  const BEACON_MAX_BYTES = 60000;
+
+  class Transport {
+    /**
+     * options: wsUrl, batchUrl, key,
+     *   state: {session, tab, nextSeq, acked, unacked: [{seq, events}], gaps: [], user},
+     *   page(): {url, referrer, viewport}, persist(), onStop(reason)
+     */
+    constructor(options) {
+      this.options = options;
+      this.state = options.state;
+      this.state.gaps = this.state.gaps || [];
+      this.ws = null;
+      this.ready = false;
+      this.stopped = false;
+      this.ending = false;
+      this.attempts = 0;
+      this.reconnectTimer = null;
+      this.lastSentSeq = -1;
+      this.waiters = [];
+      this.limits = { max_frame_bytes: 4 * 1024 * 1024, max_batch_events: 10000 };
+    }
+
+    connect() {
+      if (this.stopped || this.ws) return;
+      let ws;
+      try {
+        ws = new WebSocket(this.options.wsUrl);
+      } catch (err) {
+        this.scheduleReconnect(1);
+        return;
+      }
+      ws.binaryType = 'arraybuffer';
+      this.ws = ws;
+      ws.onopen = () => this.send(this.hello());
+      ws.onmessage = (message) => this.receive(message.data);
+      ws.onclose = (event) => this.closed(event.code);
+      ws.onerror = () => {}; // onclose follows and decides what to do
+    }
+
+    hello() {
+      const frame = {
+        type: 'hello',
+        key: this.options.key,
+        session: this.state.session,
+        tab: this.state.tab,
+        acked: this.state.acked,
+        page: this.options.page(),
+        sdk: 'replay-js/1',
+      };
+      if (this.state.user) frame.user = this.state.user;
+      return frame;
+    }
+
+    receive(data) {
+      let frame;
+      try {
+        frame = MessagePack.decode(new Uint8Array(data));
+      } catch (err) {
+        return;
+      }
+      if (frame.type === 'welcome') {
+        this.ready = true;
+        this.attempts = 0;
+        if (frame.limits) Object.assign(this.limits, frame.limits);
+        this.lastSentSeq = Math.max(frame.acked, -1);
+        this.acknowledge(frame.acked);
+        this.pump();
+      } else if (frame.type === 'ack') {
+        this.acknowledge(frame.seq);
+      } else if (frame.type === 'error') {
+        this.lastError = frame;
+      }
+    }
+
+    acknowledge(seq) {
+      if (typeof seq !== 'number') return;
+      if (seq > this.state.acked) this.state.acked = seq;
+      const before = this.state.unacked.length;
+      this.state.unacked = this.state.unacked.filter((batch) => batch.seq > this.state.acked);
+      if (this.state.unacked.length !== before) this.options.persist();
+      this.waiters = this.waiters.filter((waiter) => {
+        if (waiter.seq <= this.state.acked) waiter.resolve();
+        return waiter.seq > this.state.acked;
+      });
+      if (this.ending && this.state.unacked.length === 0) this.finish();
+    }
+
+    /** Turn events into numbered batches that fit the server's limits, and send them. */
+    enqueue(events) {
+      const maxEvents = this.limits.max_batch_events;
+      for (let i = 0; i < events.length; i += maxEvents) this.number(events.slice(i, i + maxEvents));
+      this.options.persist();
+      this.pump();
+    }
+
+    number(events) {
+      if (!events.length) return;
+      const seq = this.state.nextSeq;
+      const bytes = MessagePack.encode({ type: 'batch', seq: seq, events: events });
+      if (bytes.byteLength > this.limits.max_frame_bytes) {
+        if (events.length > 1) {
+          const middle = Math.ceil(events.length / 2);
+          this.number(events.slice(0, middle));
+          this.number(events.slice(middle));
+        } else {
+          // One event larger than any frame the server takes: give up on it, openly.
+          this.state.nextSeq += 1;
+          this.state.gaps.push({ from: seq, to: seq, reason: 'event larger than the frame limit' });
+        }
+        return;
+      }
+      this.state.nextSeq += 1;
+      // `bytes` is a cache for this page only; persist() keeps seq and events.
+      this.state.unacked.push({ seq: seq, events: events, bytes: bytes });
+    }
+
+    /** Send gaps, then every unacknowledged batch not yet sent on this connection. */
+    pump() {
+      if (!this.ready) {
+        this.connect();
+        return;
+      }
+      const gaps = this.state.gaps.splice(0);
+      for (const gap of gaps) this.send({ type: 'gap', from: gap.from, to: gap.to, reason: gap.reason });
+      if (gaps.length) this.options.persist();
+      for (const batch of this.state.unacked) {
+        if (batch.seq <= this.lastSentSeq) continue;
+        batch.bytes = batch.bytes || MessagePack.encode({ type: 'batch', seq: batch.seq, events: batch.events });
+        this.ws.send(batch.bytes);
+        this.lastSentSeq = batch.seq;
+      }
+    }
+
+    send(frame) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(MessagePack.encode(frame));
+    }
+
+    closed(code) {
+      this.ws = null;
+      this.ready = false;
+      if (this.stopped) return;
+      if (FATAL.has(code)) {
+        this.stop();
+        this.options.onStop('the server closed the connection with ' + code);
+        return;
+      }
+      if (REJECTED.has(code) && this.state.unacked.length) {
+        // The server refused the batch after its last ack; drop that one so the rest
+        // can follow, and say so.
+        const first = this.state.unacked.shift();
+        this.state.gaps.push({ from: first.seq, to: first.seq, reason: 'rejected by the server: ' + code });
+        this.options.persist();
+      }
+      this.scheduleReconnect(code === 4429 ? 4 : 1);
+    }
+
+    scheduleReconnect(factor) {
+      if (this.stopped || this.reconnectTimer) return;
+      const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts) * factor;
+      this.attempts += 1;
+      // Jitter keeps a fleet of recorders from reconnecting in lockstep after an outage.
+      const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        this.connect();
+      }, delay);
+    }
+
+    /** A promise resolved once every batch numbered so far is acknowledged. */
+    whenAcked() {
+      const last = this.state.nextSeq - 1;
+      if (last <= this.state.acked) return Promise.resolve();
+      return new Promise((resolve) => this.waiters.push({ seq: last, resolve: resolve }));
+    }
+
+    /** pagehide: hand the unacknowledged tail to sendBeacon, which outlives the page.
+     *  What does not fit stays in sessionStorage for the next page of this tab. */
+    beacon() {
+      let budget = BEACON_MAX_BYTES;
+      for (const batch of this.state.unacked) {
+        const body = JSON.stringify({
+          key: this.options.key,
+          session: this.state.session,
+          tab: this.state.tab,
+          seq: batch.seq,
+          events: batch.events,
+          page: this.options.page(),
+        });
+        if (body.length > budget) break;
+        if (!navigator.sendBeacon(this.options.batchUrl, new Blob([body], { type: 'text/plain' }))) break;
+        budget -= body.length;
+      }
+    }
+
+    /** End the session on purpose: once everything is acknowledged, send `end`. */
+    end() {
+      this.ending = true;
+      if (this.state.unacked.length === 0 && this.ready) this.finish();
+      else this.pump();
+    }
+
+    finish() {
+      if (!this.ready) return;
+      this.send({ type: 'end' });
+      this.stopped = true;
+      clearTimeout(this.reconnectTimer);
+    }
+
+    stop() {
+      this.stopped = true;
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+    }
+  }
+
+  window.ReplayInternals = window.ReplayInternals || {};
+  window.ReplayInternals.Transport = Transport;
+})();
