@@ -96,7 +96,7 @@
     const marks = $('timeline-marks');
     for (const page of pages) {
       const tick = document.createElement('span');
-      tick.className = 'mark page';
+      tick.className = 'mark page-load';
       tick.style.left = (totalMs ? (page.at / totalMs) * 100 : 0) + '%';
       tick.title = clock(page.at) + ' ' + page.href;
       marks.appendChild(tick);

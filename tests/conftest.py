@@ -1,0 +1,168 @@
+"""Shared fixtures: real storage (a temporary folder, or moto's S3 server on loopback),
+a file-backed test database that a Daphne subprocess can share, projects with stories,
+and headless Chromium. In CI (``CI=true``) a missing browser or service fails the run
+instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import CI, DaphneServer, free_port
+
+# boto3 signs requests even for moto; these are never real credentials.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def require(available: bool, what: str) -> None:
+    if not available:
+        if CI:
+            pytest.fail(f"{what} is required when CI is set")
+        pytest.skip(f"{what} is not available here")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A file database instead of SQLite's in-memory one, so worker threads and a
+    Daphne subprocess see what the test wrote."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(autouse=True)
+def segment_folder(tmp_path: Path, settings: Any) -> Iterator[Path]:
+    """Every test stores segments in its own folder."""
+    from replay.storage import get_storage
+
+    folder = tmp_path / "segments"
+    settings.REPLAY_STORAGE_URL = f"file://{folder}"
+    settings.REPLAY_S3_ENDPOINT_URL = None
+    get_storage.cache_clear()
+    yield folder
+    get_storage.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a loopback port: real HTTP, real boto3."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        require(False, "moto[server]")
+        raise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> str:
+    import boto3
+
+    name = f"replay-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_storage_url(s3_endpoint: str, s3_bucket: str, settings: Any) -> str:
+    """Switch the server's storage to S3 for this test."""
+    from replay.storage import get_storage
+
+    settings.REPLAY_STORAGE_URL = f"s3://{s3_bucket}/segments"
+    settings.REPLAY_S3_ENDPOINT_URL = s3_endpoint
+    get_storage.cache_clear()
+    return str(settings.REPLAY_STORAGE_URL)
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def mallory(django_user_model: Any) -> Any:
+    """A user who belongs to no project."""
+    return django_user_model.objects.create_user("mallory", password="mallory-password-1")
+
+
+@pytest.fixture
+def alices_shop(alice: Any) -> Any:
+    from replay.models import Project
+
+    project = Project.objects.create(
+        name="Alice's shop", allowed_origins=["https://shop.alice.example", "http://127.0.0.1"]
+    )
+    project.members.add(alice)
+    return project
+
+
+@pytest.fixture
+def bobs_blog() -> Any:
+    from replay.models import Project
+
+    return Project.objects.create(name="Bob's blog", allowed_origins=["https://bob.example"])
+
+
+@pytest.fixture
+def daphne(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[DaphneServer]:
+    """A real Daphne process serving replay.asgi on a free port, sharing the test
+    database and this test's storage."""
+    from django.db import connection
+
+    server = DaphneServer(
+        database_url=f"sqlite:///{connection.settings_dict['NAME']}",
+        storage_url=settings.REPLAY_STORAGE_URL,
+        s3_endpoint=settings.REPLAY_S3_ENDPOINT_URL,
+        log_path=tmp_path / "daphne.log",
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(path is not None, "Debian's chromium")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright")
+        raise
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=chromium_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
