@@ -97,7 +97,7 @@ def session_summary(session: Session, request: HttpRequest) -> dict[str, Any]:
 
 @api("GET")
 def list_sessions(request: HttpRequest, user: Any) -> HttpResponse:
-    limit = int(number(request, "limit", 50) or 50)
+    limit = int(number(request, "limit", 50) or 0)
     offset = int(number(request, "offset", 0) or 0)
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise BadRequest(f"limit must be 1-{MAX_LIMIT} and offset >= 0")

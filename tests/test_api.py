@@ -1,0 +1,160 @@
+"""The JSON API: tokens, visibility, filters, the events export and deletion."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from ingest.commit import Received, commit_batches
+from ingest.sessions import open_session
+from replay.codec import Batch
+from replay.models import Segment, Session
+from replay.storage import get_storage
+from tests.support import batches_of, load_recording
+
+pytestmark = pytest.mark.django_db
+
+
+def record(project: Any, session_id: str, recording: str, *, user: str | None = None, url: str = "https://shop.alice.example/cart") -> list[dict[str, Any]]:
+    """Store a corpus recording the way ingest does."""
+    events = load_recording(recording)
+    open_session(project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest")
+    received = [Received(Batch(seq, part), 1000) for seq, part in enumerate(batches_of(events, 30))]
+    commit_batches(session_id, received, get_storage())
+    return events
+
+
+def token_for(username: str) -> str:
+    out: list[str] = []
+
+    class Capture:
+        def write(self, text: str) -> None:
+            out.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    call_command("createtoken", username, stdout=Capture())
+    return "".join(out).strip().splitlines()[-1]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def export(client: Any, session_id: str, **headers: str) -> list[dict[str, Any]]:
+    response = client.get(f"/api/sessions/{session_id}/events", **headers)
+    assert response.status_code == 200
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the sync test client drains an async stream
+        return list(json.loads(b"".join(response)))
+
+
+def test_the_export_returns_every_event_once_in_order(client, alice, alices_shop):
+    events = record(alices_shop, "session-export-1", "checkout")
+    assert export(client, "session-export-1", **bearer(token_for("alice"))) == events
+
+
+def test_requests_without_credentials_get_401(client, alices_shop):
+    record(alices_shop, "session-private1", "routes")
+    for path in ["/api/sessions", "/api/sessions/session-private1", "/api/sessions/session-private1/events"]:
+        response = client.get(path)
+        assert response.status_code == 401
+        assert "error" in response.json()
+    assert client.get("/api/sessions", **bearer("rt_forged")).status_code == 401
+
+
+def test_outsiders_see_nothing_of_alices_sessions(client, alices_shop, mallory):
+    record(alices_shop, "session-private2", "routes")
+    token = token_for("mallory")
+    assert client.get("/api/sessions", **bearer(token)).json()["sessions"] == []
+    for path in ["/api/sessions/session-private2", "/api/sessions/session-private2/events"]:
+        assert client.get(path, **bearer(token)).status_code == 404
+    assert client.delete("/api/sessions/session-private2", **bearer(token)).status_code == 404
+    assert Session.objects.filter(pk="session-private2").exists()
+
+
+def test_list_is_newest_first_with_a_summary(client, alice, alices_shop):
+    record(alices_shop, "session-older-01", "routes")
+    events = record(alices_shop, "session-newer-01", "checkout", user="user-42")
+    body = client.get("/api/sessions", **bearer(token_for("alice"))).json()
+    assert [s["id"] for s in body["sessions"]] == ["session-newer-01", "session-older-01"]
+    newest = body["sessions"][0]
+    assert newest["user_id"] == "user-42"
+    assert newest["event_count"] == len(events)
+    assert newest["duration_ms"] == events[-1]["timestamp"] - events[0]["timestamp"]
+    assert newest["page_count"] == len(newest["urls"]) == 2
+    assert newest["replay_url"].endswith("/sessions/session-newer-01")
+    assert body["next"] is None
+
+
+def test_filters_and_pagination(client, alice, alices_shop):
+    record(alices_shop, "session-filter-1", "routes", url="https://shop.alice.example/cart")
+    record(alices_shop, "session-filter-2", "checkout", user="user-7", url="https://shop.alice.example/help")
+    record(alices_shop, "session-filter-3", "article", url="https://shop.alice.example/blog")
+    auth = bearer(token_for("alice"))
+
+    def ids(query: str) -> list[str]:
+        return [s["id"] for s in client.get(f"/api/sessions?{query}", **auth).json()["sessions"]]
+
+    assert ids("user=user-7") == ["session-filter-2"]
+    assert ids("url=/blog") == ["session-filter-3"]
+    assert ids("min_duration=20") == ["session-filter-3", "session-filter-2"]
+    assert ids("max_duration=20") == ["session-filter-1"]
+    assert ids("project=Nope") == []
+    first = client.get("/api/sessions?limit=2", **auth).json()
+    assert len(first["sessions"]) == 2 and first["next"]
+    second = client.get(first["next"], **auth).json()
+    assert [s["id"] for s in second["sessions"]] == ["session-filter-1"]
+    assert client.get("/api/sessions?limit=0", **auth).status_code == 400
+    assert client.get("/api/sessions?since=yesterday", **auth).status_code == 400
+
+
+def test_detail_lists_segments_and_gaps(client, alice, alices_shop):
+    record(alices_shop, "session-detail-1", "routes")
+    body = client.get("/api/sessions/session-detail-1", **bearer(token_for("alice"))).json()
+    assert body["id"] == "session-detail-1"
+    assert body["segments"][0]["seq_start"] == 0
+    assert body["segments"][-1]["seq_end"] == body["acked_seq"]
+    assert body["gaps"] == []
+
+
+def test_delete_removes_rows_and_stored_objects(client, alice, alices_shop, segment_folder):
+    record(alices_shop, "session-delete-1", "routes")
+    record(alices_shop, "session-keep-001", "routes")
+    auth = bearer(token_for("alice"))
+    assert client.delete("/api/sessions/session-delete-1", **auth).status_code == 204
+    assert not Session.objects.filter(pk="session-delete-1").exists()
+    assert not Segment.objects.filter(session_id="session-delete-1").exists()
+    assert not (segment_folder / "sessions" / "session-delete-1").exists()
+    assert list(get_storage().list_keys("sessions/session-keep-001/"))
+    assert client.get("/api/sessions/session-delete-1", **auth).status_code == 404
+
+
+def test_browser_sessions_need_csrf_for_delete(alice, alices_shop):
+    from django.test import Client
+
+    record(alices_shop, "session-csrf-001", "routes")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    assert browser.get("/api/sessions/session-csrf-001").status_code == 200
+    assert browser.delete("/api/sessions/session-csrf-001").status_code == 403
+    assert Session.objects.filter(pk="session-csrf-001").exists()
+
+
+def test_superusers_see_every_project(client, django_user_model, alices_shop, bobs_blog):
+    django_user_model.objects.create_superuser("root", "", "root-password-1")
+    record(alices_shop, "session-alice-01", "routes")
+    record(bobs_blog, "session-bob-0001", "routes", url="https://bob.example/")
+    ids = {s["id"] for s in client.get("/api/sessions", **bearer(token_for("root"))).json()["sessions"]}
+    assert ids == {"session-alice-01", "session-bob-0001"}
+
+
+def test_wrong_method_is_405(client, alice, alices_shop):
+    response = client.post("/api/sessions", **bearer(token_for("alice")))
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"

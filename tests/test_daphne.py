@@ -1,0 +1,192 @@
+"""The real server: a Daphne subprocess on a free port, a real WebSocket client and
+plain HTTP, with segments in a local folder or in S3 (moto's server on loopback)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import msgpack
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from replay.models import ApiToken, Session
+from tests.support import DaphneServer, batch, batches_of, hello, load_recording, unpack
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = "https://shop.alice.example"
+
+
+@contextmanager
+def open_ws(server: DaphneServer, key: str, session: str, origin: str = ORIGIN) -> Iterator[tuple[ClientConnection, dict[str, Any]]]:
+    with connect(server.ws_url, origin=origin, max_size=None, open_timeout=10) as ws:  # type: ignore[arg-type]
+        ws.send(hello(key, session))
+        yield ws, unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+
+
+def stream(ws: ClientConnection, events: list[dict[str, Any]], size: int = 20) -> int:
+    parts = batches_of(events, size)
+    for seq, part in enumerate(parts):
+        ws.send(batch(seq, part))
+    last = len(parts) - 1
+    while True:
+        frame = unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+        assert frame["type"] == "ack"
+        if frame["seq"] == last:
+            return last
+
+
+def http(server: DaphneServer, path: str, *, data: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(server.url + path, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, _lower(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, _lower(exc.headers), exc.read()
+
+
+def _lower(headers: Any) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+def exported(server: DaphneServer, user: Any, session_id: str) -> list[dict[str, Any]]:
+    _, token = ApiToken.issue(user)
+    status, _, body = http(server, f"/api/sessions/{session_id}/events", headers={"Authorization": f"Bearer {token}"})
+    assert status == 200
+    return list(json.loads(body))
+
+
+@pytest.mark.parametrize("backend", ["folder", "s3"])
+def test_a_recording_sent_over_a_real_socket_is_exported_exactly(request, settings, tmp_path, alice, alices_shop, backend):
+    if backend == "s3":
+        request.getfixturevalue("s3_storage_url")
+    server = DaphneServer(
+        database_url=f"sqlite:///{_db_name()}",
+        storage_url=settings.REPLAY_STORAGE_URL,
+        s3_endpoint=settings.REPLAY_S3_ENDPOINT_URL,
+        log_path=tmp_path / "daphne.log",
+    )
+    server.start()
+    try:
+        events = load_recording("spa")
+        with open_ws(server, alices_shop.key, "session-real-0001") as (ws, welcome):
+            assert welcome["type"] == "welcome" and welcome["acked"] == -1
+            stream(ws, events)
+        assert exported(server, alice, "session-real-0001") == events
+    finally:
+        server.stop()
+
+
+def _db_name() -> str:
+    from django.db import connection
+
+    return str(connection.settings_dict["NAME"])
+
+
+def test_oversized_frames_get_the_documented_close_code(tmp_path, settings, alices_shop):
+    server = DaphneServer(
+        database_url=f"sqlite:///{_db_name()}",
+        storage_url=settings.REPLAY_STORAGE_URL,
+        s3_endpoint=None,
+        log_path=tmp_path / "daphne.log",
+        extra_env={"REPLAY_MAX_FRAME_BYTES": "100000"},
+    )
+    server.start()
+    try:
+        with open_ws(server, alices_shop.key, "session-big-00001") as (ws, welcome):
+            assert welcome["limits"]["max_frame_bytes"] == 100000
+            ws.send(batch(0, [{"type": 5, "timestamp": 1, "data": {"tag": "x", "payload": "y" * 200_000}}]))
+            error = unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+        assert error["code"] == 4413
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4413
+    finally:
+        server.stop()
+
+
+def test_a_misbehaving_client_does_not_disturb_a_recording_one(daphne, alice, alices_shop):
+    events = load_recording("checkout")
+    results: dict[str, Any] = {}
+
+    def record_well() -> None:
+        with open_ws(daphne, alices_shop.key, "session-calm-00001") as (ws, _):
+            results["acked"] = stream(ws, events, size=5)
+
+    worker = threading.Thread(target=record_well)
+    worker.start()
+    for attempt in range(10):
+        with connect(daphne.ws_url, origin=ORIGIN) as ws:  # type: ignore[arg-type]
+            ws.send(b"\xc1 not msgpack" if attempt % 2 else hello("pk_wrong", f"session-bad-{attempt:05d}"))
+            error = unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+            assert error["code"] == (4400 if attempt % 2 else 4401)
+    worker.join(timeout=60)
+    assert results["acked"] == len(batches_of(events, 5)) - 1
+    assert exported(daphne, alice, "session-calm-00001") == events
+
+
+def test_batches_over_http_are_stored_once_and_acknowledged(daphne, alice, alices_shop):
+    events = load_recording("routes")
+    parts = batches_of(events, 20)
+
+    def post(seq: int, content_type: str) -> dict[str, Any]:
+        body = {"key": alices_shop.key, "session": "session-http-0001", "tab": "tab-000000001", "seq": seq, "events": parts[seq], "page": {"url": ORIGIN + "/"}}
+        data = json.dumps(body).encode() if "msgpack" not in content_type else msgpack.packb(body)
+        status, headers, answer = http(daphne, "/ingest/batch", data=data, headers={"Content-Type": content_type, "Origin": ORIGIN})
+        assert status == 200, answer
+        assert headers["access-control-allow-origin"] == ORIGIN
+        return dict(json.loads(answer))
+
+    assert post(0, "text/plain;charset=UTF-8") == {"acked": 0}
+    assert post(1, "application/msgpack") == {"acked": 1}
+    assert post(1, "application/json") == {"acked": 1}  # a resend is acknowledged again
+    assert post(2, "application/json") == {"acked": 2}
+    assert exported(daphne, alice, "session-http-0001") == events
+    assert Session.objects.get(pk="session-http-0001").urls[0] == ORIGIN + "/"
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("unknown key", 401, 4401),
+        ("wrong origin", 403, 4403),
+        ("bad json", 400, 4400),
+        ("bad content type", 400, 4400),
+        ("missing seq", 400, 4400),
+        ("oversized body", 413, 4413),
+    ],
+)
+def test_bad_http_batches_are_refused_with_their_code(daphne, alices_shop, case, status, code):
+    body: dict[str, Any] = {"key": alices_shop.key, "session": "session-http-bad1", "tab": "tab-000000001", "seq": 0, "events": [{"type": 4, "timestamp": 1, "data": {"href": "x"}}]}
+    headers = {"Content-Type": "application/json", "Origin": ORIGIN}
+    if case == "unknown key":
+        body["key"] = "pk_nope"
+    if case == "wrong origin":
+        headers["Origin"] = "https://evil.example"
+    if case == "missing seq":
+        del body["seq"]
+    data = json.dumps(body).encode()
+    if case == "bad json":
+        data = b"{not json"
+    if case == "bad content type":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    if case == "oversized body":
+        data = b"x" * (5 * 1024 * 1024)
+    answer_status, _, answer = http(daphne, "/ingest/batch", data=data, headers=headers)
+    assert answer_status == status
+    assert json.loads(answer)["error"]["code"] == code
+    assert not Session.objects.filter(pk="session-http-bad1", acked_seq__gte=0).exists()
+
+
+def test_cors_preflight_allows_posting_from_a_site(daphne):
+    status, headers, _ = http(daphne, "/ingest/batch", method="OPTIONS", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+    assert status == 204
+    assert headers["access-control-allow-origin"] == ORIGIN
+    assert "POST" in headers["access-control-allow-methods"]

@@ -1,0 +1,69 @@
+"""The web UI pages as a logged-in user, an outsider and a visitor see them."""
+
+from __future__ import annotations
+
+import pytest
+
+from replay.models import Project
+from tests.test_api import record
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_a_login(client, alices_shop):
+    record(alices_shop, "session-view-001", "routes")
+    for path in ["/sessions", "/sessions/session-view-001", "/projects"]:
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_login_form_logs_alice_in(client, alice):
+    page = client.get("/accounts/login/")
+    assert b'name="username"' in page.content and b'name="password"' in page.content
+    response = client.post("/accounts/login/", {"username": "alice", "password": "alice-password-1"})
+    assert response.status_code == 302 and response["Location"] == "/sessions"
+
+
+def test_session_list_shows_duration_pages_user_and_events(client, alice, alices_shop):
+    events = record(alices_shop, "session-view-002", "checkout", user="user-99")
+    client.force_login(alice)
+    html = client.get("/sessions").content.decode()
+    assert "/sessions/session-view-002" in html
+    assert "0:30" in html  # checkout lasts 30 s
+    assert "user-99" in html
+    assert f">{len(events)}<" in html
+    assert "/cart" in html and "+1" in html  # first page and one more
+
+
+def test_outsiders_do_not_see_the_session(client, mallory, alices_shop):
+    record(alices_shop, "session-view-003", "routes")
+    client.force_login(mallory)
+    assert "session-view-003" not in client.get("/sessions").content.decode()
+    assert client.get("/sessions/session-view-003").status_code == 404
+
+
+def test_player_page_carries_its_configuration(client, alice, alices_shop):
+    record(alices_shop, "session-view-004", "routes")
+    client.force_login(alice)
+    response = client.get("/sessions/session-view-004?t=7.5")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '"eventsUrl": "/api/sessions/session-view-004/events"' in html
+    assert '"start": 7.5' in html
+    assert "rrweb.min.js" in html and "player.js" in html
+
+
+def test_projects_page_shows_the_embed_snippet(client, alice, alices_shop):
+    client.force_login(alice)
+    html = client.get("/projects").content.decode()
+    assert f'data-key="{alices_shop.key}"' in html
+    assert "http://testserver/static/replay/recorder.js" in html
+
+
+def test_demo_page_records_into_the_demo_project(client):
+    assert client.get("/demo/").status_code == 404  # not bootstrapped yet
+    project = Project.objects.create(name="Demo shop", allowed_origins=["http://testserver"])
+    html = client.get("/demo/").content.decode()
+    assert f'data-key="{project.key}"' in html
+    assert "Buy now" in html and "checkout" in html
