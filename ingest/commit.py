@@ -26,6 +26,7 @@ from replay.storage import Storage, StorageError
 log = logging.getLogger(__name__)
 
 NAVIGATION_TAG = "replay/navigation"
+IDENTIFY_TAG = "replay/identify"
 MAX_ATTEMPTS = 8
 
 
@@ -50,20 +51,31 @@ class SessionGone(Exception):
     """The session row no longer exists (deleted while recording)."""
 
 
-def page_urls(events: Iterable[Event]) -> list[str]:
-    """URLs the events show: each page load's Meta and the recorder's SPA navigations."""
-    urls = []
+@dataclass
+class Findings:
+    """What a batch of events says about its session."""
+
+    urls: list[str]
+    user_id: str | None = None
+
+
+def summarize(events: Iterable[Event]) -> Findings:
+    """The URLs the events show (each page load's Meta and the recorder's SPA
+    navigations) and the last user id given to `replay.identify`."""
+    found = Findings(urls=[])
     for event in events:
         data = event.get("data")
         if not isinstance(data, dict):
             continue
         if event.get("type") == 4 and isinstance(data.get("href"), str):
-            urls.append(data["href"])
-        elif event.get("type") == 5 and data.get("tag") == NAVIGATION_TAG:
-            payload = data.get("payload")
-            if isinstance(payload, dict) and isinstance(payload.get("href"), str):
-                urls.append(payload["href"])
-    return urls
+            found.urls.append(data["href"])
+        elif event.get("type") == 5 and isinstance(data.get("payload"), dict):
+            payload = data["payload"]
+            if data.get("tag") == NAVIGATION_TAG and isinstance(payload.get("href"), str):
+                found.urls.append(payload["href"])
+            elif data.get("tag") == IDENTIFY_TAG and isinstance(payload.get("id"), str):
+                found.user_id = payload["id"][:200]
+    return found
 
 
 def _gaps(session_id: str, acked: int, fresh: list[Received], claims: list[GapClaim]) -> list[Gap]:
@@ -180,9 +192,14 @@ def _index(
                 last = session.last_event_ms
                 session.first_event_ms = segment.first_ts if first is None else min(first, segment.first_ts)
                 session.last_event_ms = segment.last_ts if last is None else max(last, segment.last_ts)
-            for url in page_urls(e for r in fresh for e in r.batch.events):
+            found = summarize(e for r in fresh for e in r.batch.events)
+            for url in found.urls:
                 session.add_url(url)
-            session.save(update_fields=["first_event_ms", "last_event_ms", "urls", "updated_at"])
+            if found.user_id:
+                session.user_id = found.user_id
+            session.save(
+                update_fields=["first_event_ms", "last_event_ms", "urls", "user_id", "updated_at"]
+            )
             segment.save()
         Gap.objects.bulk_create(gaps)
     return True

@@ -144,13 +144,25 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    """Headless Chromium through Playwright's sync API. That API keeps an event loop
+    marked as running in this thread while it lives, so Django's async-safety guard is
+    lifted for the module (Django documents this for Playwright), and the browser closes
+    with the module so later async tests get a clean thread."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         require(False, "playwright")
         raise
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        yield from _launch(sync_playwright, chromium_path)
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def _launch(sync_playwright: Any, chromium_path: str) -> Iterator[Any]:
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=chromium_path,

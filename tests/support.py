@@ -77,8 +77,9 @@ class DaphneServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ingest/ws"
         self.log_path = log_path
+        inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
         self.env = {
-            **os.environ,
+            **inherited,
             "REPLAY_DATABASE_URL": database_url,
             "REPLAY_STORAGE_URL": storage_url,
             "REPLAY_SECRET_KEY": "test-secret-key-not-for-production",

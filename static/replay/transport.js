@@ -12,6 +12,9 @@
   'use strict';
 
   const MessagePack = window.MessagePack;
+  // rrweb leaves `undefined` in some fields (rootId, isSVG); JSON drops such keys, and
+  // so must the wire, or the export would differ from what the page produced.
+  const encode = (frame) => MessagePack.encode(frame, { ignoreUndefined: true });
 
   // Close codes after which reconnecting cannot help (see README, "Close codes").
   const FATAL = new Set([4401, 4403, 4409]);
@@ -119,7 +122,7 @@
     number(events) {
       if (!events.length) return;
       const seq = this.state.nextSeq;
-      const bytes = MessagePack.encode({ type: 'batch', seq: seq, events: events });
+      const bytes = encode({ type: 'batch', seq: seq, events: events });
       if (bytes.byteLength > this.limits.max_frame_bytes) {
         if (events.length > 1) {
           const middle = Math.ceil(events.length / 2);
@@ -148,14 +151,14 @@
       if (gaps.length) this.options.persist();
       for (const batch of this.state.unacked) {
         if (batch.seq <= this.lastSentSeq) continue;
-        batch.bytes = batch.bytes || MessagePack.encode({ type: 'batch', seq: batch.seq, events: batch.events });
+        batch.bytes = batch.bytes || encode({ type: 'batch', seq: batch.seq, events: batch.events });
         this.ws.send(batch.bytes);
         this.lastSentSeq = batch.seq;
       }
     }
 
     send(frame) {
-      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(MessagePack.encode(frame));
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(encode(frame));
     }
 
     closed(code) {
