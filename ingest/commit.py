@@ -81,7 +81,9 @@ def summarize(events: Iterable[Event]) -> Findings:
 def _gaps(session_id: str, acked: int, fresh: list[Received], claims: list[GapClaim]) -> list[Gap]:
     """Gap rows for everything between `acked` and the new high-water mark that
     neither arrives in `fresh` nor was already accounted for."""
-    items: list[tuple[int, int, GapClaim | None]] = [(r.batch.seq, r.batch.seq, None) for r in fresh]
+    items: list[tuple[int, int, GapClaim | None]] = [
+        (r.batch.seq, r.batch.seq, None) for r in fresh
+    ]
     items += [(c.start, c.end, c) for c in claims]
     items.sort(key=lambda item: item[0])
     expected = acked + 1
@@ -133,7 +135,14 @@ def commit_batches(
             return acked
         new_acked = max([r.batch.seq for r in fresh] + [c.end for c in open_claims])
         segment = _write_segment(session_id, fresh, storage) if fresh else None
-        if _index(session_id, acked, new_acked, fresh, segment, _gaps(session_id, acked, fresh, open_claims)):
+        if _index(
+            session_id,
+            acked,
+            new_acked,
+            fresh,
+            segment,
+            _gaps(session_id, acked, fresh, open_claims),
+        ):
             return new_acked
         if segment is not None:
             _discard_unindexed(segment, storage)
@@ -190,8 +199,12 @@ def _index(
             if segment.first_ts is not None and segment.last_ts is not None:
                 first = session.first_event_ms
                 last = session.last_event_ms
-                session.first_event_ms = segment.first_ts if first is None else min(first, segment.first_ts)
-                session.last_event_ms = segment.last_ts if last is None else max(last, segment.last_ts)
+                session.first_event_ms = (
+                    segment.first_ts if first is None else min(first, segment.first_ts)
+                )
+                session.last_event_ms = (
+                    segment.last_ts if last is None else max(last, segment.last_ts)
+                )
             found = summarize(e for r in fresh for e in r.batch.events)
             for url in found.urls:
                 session.add_url(url)

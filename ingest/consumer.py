@@ -18,7 +18,7 @@ from django.db import DatabaseError, transaction
 
 from ingest import protocol
 from ingest.commit import GapClaim, SessionGone
-from ingest.protocol import CloseCode, ClientFrame, Hello, ProtocolError
+from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
 from ingest.sessions import Opened, authorize, open_session
 from ingest.threads import run_blocking
 from ingest.writer import SessionWriter

@@ -92,7 +92,10 @@ class BatchConsumer(AsyncHttpConsumer):
         if origin:
             # The project check happens on the POST itself (the key is in the body);
             # echoing the origin only lets the page read the answer.
-            headers += [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
+            headers += [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"vary", b"Origin"),
+            ]
         return headers
 
     async def _answer(self, status: int, payload: dict[str, Any]) -> None:
@@ -104,7 +107,8 @@ class BatchConsumer(AsyncHttpConsumer):
     async def handle(self, body: bytes) -> None:
         method = self.scope.get("method", "")
         if method == "OPTIONS":
-            headers = self._headers(content_type=False) + [
+            headers = [
+                *self._headers(content_type=False),
                 (b"access-control-allow-methods", b"POST"),
                 (b"access-control-allow-headers", b"Content-Type"),
                 (b"access-control-max-age", b"86400"),
@@ -124,7 +128,9 @@ class BatchConsumer(AsyncHttpConsumer):
             await self._answer_error(exc.code, exc.reason)
         except (StorageError, DatabaseError):
             log.warning("storage unavailable", exc_info=True)
-            await self._answer_error(CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later")
+            await self._answer_error(
+                CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later"
+            )
         except SessionGone:
             await self._answer_error(CloseCode.FORBIDDEN, "the session was deleted")
         else:

@@ -237,7 +237,8 @@ def parse_http_batch(body: object, *, max_events: int) -> HttpBatch:
 def pack(frame: dict[str, Any]) -> bytes:
     """Server frames keep `type` first, as the protocol promises."""
     ordered = {"type": frame["type"], **frame}
-    return msgpack.packb(ordered, use_bin_type=True)
+    packed: bytes = msgpack.packb(ordered, use_bin_type=True)
+    return packed
 
 
 def welcome(session: str, acked: int, limits: Limits) -> bytes:

@@ -32,7 +32,9 @@ def user_from_bearer(request: HttpRequest) -> Any | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    found = ApiToken.objects.select_related("user").filter(digest=token_digest(token.strip())).first()
+    found = (
+        ApiToken.objects.select_related("user").filter(digest=token_digest(token.strip())).first()
+    )
     if found is None or not found.user.is_active:
         return None
     ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())

@@ -36,7 +36,16 @@ class ReadOnlyInline(admin.TabularInline[Any, Any]):
 
 class SegmentInline(ReadOnlyInline):
     model = Segment
-    fields = ["seq_start", "seq_end", "first_ts", "last_ts", "event_count", "size", "keyframe", "key"]
+    fields = [
+        "seq_start",
+        "seq_end",
+        "first_ts",
+        "last_ts",
+        "event_count",
+        "size",
+        "keyframe",
+        "key",
+    ]
 
 
 class GapInline(ReadOnlyInline):
@@ -46,7 +55,15 @@ class GapInline(ReadOnlyInline):
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin[Session]):
-    list_display = ["id", "project", "user_id", "created_at", "event_count", "stored_bytes", "ended"]
+    list_display = [
+        "id",
+        "project",
+        "user_id",
+        "created_at",
+        "event_count",
+        "stored_bytes",
+        "ended",
+    ]
     list_filter = ["project", "ended"]
     search_fields = ["id", "user_id"]
     date_hierarchy = "created_at"

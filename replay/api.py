@@ -13,17 +13,18 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from replay.access import user_from_bearer, visible_sessions
-from replay.search import BadRequest, filter_sessions, number
 from replay.models import Segment, Session
+from replay.search import BadRequest, filter_sessions, number
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 500
 
@@ -36,7 +37,7 @@ def api(*methods: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @csrf_exempt
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:
                 response = error(405, f"use {' or '.join(methods)}")
                 response["Allow"] = ", ".join(methods)
@@ -149,22 +150,27 @@ def _event_chunks(rows: list[Segment]) -> Iterator[bytes]:
     yield b"["
     for events in iter_segment_events(rows, storage):
         if events:
-            text = ",".join(json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events)
+            text = ",".join(
+                json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events
+            )
             yield separator + text.encode()
             separator = b","
     yield b"]"
 
 
+def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
+    return next(chunks, None)
+
+
 async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     # Storage reads and decoding happen in a worker thread, one segment at a time, so a
     # long session streams out without being held in memory whole.
-    done = object()
-    while (chunk := await sync_to_async(next, thread_sensitive=False)(chunks, done)) is not done:
-        yield chunk  # type: ignore[misc]
+    while (chunk := await sync_to_async(_next_chunk, thread_sensitive=False)(chunks)) is not None:
+        yield chunk
 
 
 @api("GET")
-def session_events(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
+def session_events(request: HttpRequest, user: Any, session_id: str) -> HttpResponseBase:
     session = visible_sessions(user).get(pk=session_id)
     response = StreamingHttpResponse(
         _async_chunks(_event_chunks(segment_rows(session))), content_type="application/json"

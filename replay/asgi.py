@@ -19,7 +19,8 @@ from ingest.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
 # origins, and each project's allowed origins are checked by the consumer instead.
 application = ProtocolTypeRouter(
     {
-        "http": URLRouter([*http_urlpatterns, re_path(r"", django_application)]),
+        # URLRouter routes to ASGI applications; Django's stubs only know views.
+        "http": URLRouter([*http_urlpatterns, re_path(r"", django_application)]),  # type: ignore[arg-type]
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

@@ -105,7 +105,10 @@ def encode_segment(
     packed_header = msgpack.packb(header, use_bin_type=True)
     body = msgpack.packb([[batch.seq, batch.events] for batch in batches], use_bin_type=True)
     compressed = zstandard.ZstdCompressor(level=level, write_content_size=True).compress(body)
-    return _PREFIX.pack(MAGIC, FORMAT_VERSION, len(packed_header)) + packed_header + compressed
+    segment: bytes = (
+        _PREFIX.pack(MAGIC, FORMAT_VERSION, len(packed_header)) + packed_header + compressed
+    )
+    return segment
 
 
 def _split(data: bytes) -> tuple[SegmentHeader, memoryview]:

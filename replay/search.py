@@ -58,5 +58,3 @@ def filter_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QueryS
     if (longest := number(request, "max_duration")) is not None:
         sessions = sessions.filter(length_ms__lte=longest * 1000)
     return sessions
-
-

@@ -40,7 +40,9 @@ SECRET_KEY = env("REPLAY_SECRET_KEY", "") or read_or_create_secret(BASE_DIR / "v
 ALLOWED_HOSTS = parse_list(env("REPLAY_ALLOWED_HOSTS", "127.0.0.1,localhost"))
 CSRF_TRUSTED_ORIGINS = parse_list(env("REPLAY_CSRF_TRUSTED_ORIGINS", ""))
 
-DATABASES = {"default": parse_database_url(env("REPLAY_DATABASE_URL", "sqlite:///var/db.sqlite3"), BASE_DIR)}
+DATABASES = {
+    "default": parse_database_url(env("REPLAY_DATABASE_URL", "sqlite:///var/db.sqlite3"), BASE_DIR)
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
@@ -58,7 +60,9 @@ REPLAY_S3_ENDPOINT_URL = env("REPLAY_S3_ENDPOINT_URL", "") or None
 # Ingest: how long batches wait in memory before they are stored and acknowledged,
 # and the size limits every client is told about in `welcome`.
 REPLAY_FLUSH_SECONDS = parse_float("REPLAY_FLUSH_SECONDS", env("REPLAY_FLUSH_SECONDS", "1.0"))
-REPLAY_FLUSH_BYTES = parse_int("REPLAY_FLUSH_BYTES", env("REPLAY_FLUSH_BYTES", "1048576"), minimum=1)
+REPLAY_FLUSH_BYTES = parse_int(
+    "REPLAY_FLUSH_BYTES", env("REPLAY_FLUSH_BYTES", "1048576"), minimum=1
+)
 REPLAY_MAX_FRAME_BYTES = parse_int(
     "REPLAY_MAX_FRAME_BYTES", env("REPLAY_MAX_FRAME_BYTES", "4194304"), minimum=1024
 )

@@ -45,7 +45,9 @@ def session_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def player(request: HttpRequest, session_id: str) -> HttpResponse:
-    session = get_object_or_404(visible_sessions(request.user).select_related("project"), pk=session_id)
+    session = get_object_or_404(
+        visible_sessions(request.user).select_related("project"), pk=session_id
+    )
     try:
         start = max(0.0, float(request.GET.get("t", "")))
     except ValueError:
@@ -67,7 +69,9 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
 def project_list(request: HttpRequest) -> HttpResponse:
     projects = visible_projects(request.user)
     recorder_url = request.build_absolute_uri(settings.STATIC_URL + "replay/recorder.js")
-    return render(request, "replay/projects.html", {"projects": projects, "recorder_url": recorder_url})
+    return render(
+        request, "replay/projects.html", {"projects": projects, "recorder_url": recorder_url}
+    )
 
 
 def demo(request: HttpRequest) -> HttpResponse:

@@ -39,11 +39,14 @@ def pack(frame: dict[str, Any]) -> bytes:
     return bytes(msgpack.packb(frame, use_bin_type=True))
 
 
-def unpack(data: bytes) -> dict[str, Any]:
+def unpack(data: bytes | str) -> dict[str, Any]:
+    assert isinstance(data, bytes), f"expected a binary frame, got text {data!r}"
     return dict(msgpack.unpackb(data, raw=False))
 
 
-def hello(key: str, session: str, *, acked: int = -1, url: str = "https://shop.alice.example/") -> bytes:
+def hello(
+    key: str, session: str, *, acked: int = -1, url: str = "https://shop.alice.example/"
+) -> bytes:
     return pack(
         {
             "type": "hello",

@@ -19,10 +19,19 @@ from tests.support import batches_of, load_recording
 pytestmark = pytest.mark.django_db
 
 
-def record(project: Any, session_id: str, recording: str, *, user: str | None = None, url: str = "https://shop.alice.example/cart") -> list[dict[str, Any]]:
+def record(
+    project: Any,
+    session_id: str,
+    recording: str,
+    *,
+    user: str | None = None,
+    url: str = "https://shop.alice.example/cart",
+) -> list[dict[str, Any]]:
     """Store a corpus recording the way ingest does."""
     events = load_recording(recording)
-    open_session(project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest")
+    open_session(
+        project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest"
+    )
     received = [Received(Batch(seq, part), 1000) for seq, part in enumerate(batches_of(events, 30))]
     commit_batches(session_id, received, get_storage())
     return events
@@ -61,7 +70,11 @@ def test_the_export_returns_every_event_once_in_order(client, alice, alices_shop
 
 def test_requests_without_credentials_get_401(client, alices_shop):
     record(alices_shop, "session-private1", "routes")
-    for path in ["/api/sessions", "/api/sessions/session-private1", "/api/sessions/session-private1/events"]:
+    for path in [
+        "/api/sessions",
+        "/api/sessions/session-private1",
+        "/api/sessions/session-private1/events",
+    ]:
         response = client.get(path)
         assert response.status_code == 401
         assert "error" in response.json()
@@ -94,7 +107,13 @@ def test_list_is_newest_first_with_a_summary(client, alice, alices_shop):
 
 def test_filters_and_pagination(client, alice, alices_shop):
     record(alices_shop, "session-filter-1", "routes", url="https://shop.alice.example/cart")
-    record(alices_shop, "session-filter-2", "checkout", user="user-7", url="https://shop.alice.example/help")
+    record(
+        alices_shop,
+        "session-filter-2",
+        "checkout",
+        user="user-7",
+        url="https://shop.alice.example/help",
+    )
     record(alices_shop, "session-filter-3", "article", url="https://shop.alice.example/blog")
     auth = bearer(token_for("alice"))
 
@@ -107,7 +126,8 @@ def test_filters_and_pagination(client, alice, alices_shop):
     assert ids("max_duration=20") == ["session-filter-1"]
     assert ids("project=Nope") == []
     first = client.get("/api/sessions?limit=2", **auth).json()
-    assert len(first["sessions"]) == 2 and first["next"]
+    assert len(first["sessions"]) == 2
+    assert first["next"]
     second = client.get(first["next"], **auth).json()
     assert [s["id"] for s in second["sessions"]] == ["session-filter-1"]
     assert client.get("/api/sessions?limit=0", **auth).status_code == 400
@@ -150,7 +170,9 @@ def test_superusers_see_every_project(client, django_user_model, alices_shop, bo
     django_user_model.objects.create_superuser("root", "", "root-password-1")
     record(alices_shop, "session-alice-01", "routes")
     record(bobs_blog, "session-bob-0001", "routes", url="https://bob.example/")
-    ids = {s["id"] for s in client.get("/api/sessions", **bearer(token_for("root"))).json()["sessions"]}
+    ids = {
+        s["id"] for s in client.get("/api/sessions", **bearer(token_for("root"))).json()["sessions"]
+    }
     assert ids == {"session-alice-01", "session-bob-0001"}
 
 

@@ -42,7 +42,12 @@ window.__produced = [];
 })();
 """
 
-TYPED = {"#name": "Alice Example", "#email": "alice@example.com", "#card": "4242 4242 4242 4242", "#password": "hunter2-secret"}
+TYPED = {
+    "#name": "Alice Example",
+    "#email": "alice@example.com",
+    "#card": "4242 4242 4242 4242",
+    "#password": "hunter2-secret",
+}
 
 
 @pytest.fixture
@@ -82,7 +87,8 @@ def assert_stored_as_produced(events: list[dict[str, Any]], page: Any, flushed: 
 def export(server: DaphneServer, user: Any, session_id: str) -> list[dict[str, Any]]:
     _, token = ApiToken.issue(user)
     request = urllib.request.Request(
-        f"{server.url}/api/sessions/{session_id}/events", headers={"Authorization": f"Bearer {token}"}
+        f"{server.url}/api/sessions/{session_id}/events",
+        headers={"Authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=20) as response:
         return list(json.loads(response.read()))
@@ -126,7 +132,9 @@ def log_in(page: Any, server: DaphneServer, username: str, password: str) -> Non
     page.wait_for_url("**/sessions")
 
 
-def test_the_demo_is_recorded_masked_and_replayed_to_its_final_state(daphne, shop, alice, page, browser):
+def test_the_demo_is_recorded_masked_and_replayed_to_its_final_state(
+    daphne, shop, alice, page, browser
+):
     page.goto(f"{daphne.url}/demo/")
     page.wait_for_function("window.replay && window.replay.sessionId()")
     shop_and_buy(page)
@@ -140,7 +148,8 @@ def test_the_demo_is_recorded_masked_and_replayed_to_its_final_state(daphne, sho
         assert typed.split()[0] not in text
     inputs = [e["data"] for e in events if e["type"] == 3 and e["data"].get("source") == 5]
     typed_into = [i for i in inputs if i["id"] != gift_id(events)]
-    assert typed_into and all(set(i["text"]) <= {"*"} for i in typed_into)
+    assert typed_into
+    assert all(set(i["text"]) <= {"*"} for i in typed_into)
     assert {e["type"] for e in events} >= {2, 3, 4, 5}  # snapshot, interactions, meta, custom
 
     session = Session.objects.get(pk=session_id)
@@ -158,7 +167,9 @@ def test_the_demo_is_recorded_masked_and_replayed_to_its_final_state(daphne, sho
     assert "Order confirmed" in replayed.locator("#confirmation").inner_text()
     assert replayed.locator("#cart-count").inner_text() == "2"
     assert replayed.locator("#form-error").is_hidden()
-    assert viewer.locator("#time-current").inner_text() == viewer.locator("#time-total").inner_text()
+    assert (
+        viewer.locator("#time-current").inner_text() == viewer.locator("#time-total").inner_text()
+    )
     # Recorded scripts never run in the replay: its iframe allows same-origin access only.
     assert viewer.locator("#stage iframe").get_attribute("sandbox") == "allow-same-origin"
     viewer.close()
@@ -193,5 +204,6 @@ def test_a_page_load_continues_the_session_and_its_sequence(daphne, shop, alice,
     assert session.urls == [f"{daphne.url}/demo/", f"{daphne.url}/demo/checkout"]
     assert session.user_id == "customer-17"
     tags = [e["data"]["tag"] for e in events if e["type"] == 5]
-    assert "coupon-tried" in tags and "replay/navigation" in tags
+    assert "coupon-tried" in tags
+    assert "replay/navigation" in tags
     assert page.evaluate("replay.replayUrl()").startswith(f"{daphne.url}/sessions/{first_id}?t=")

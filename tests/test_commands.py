@@ -19,7 +19,14 @@ def run(*args: str) -> list[str]:
 
 
 def test_createproject_prints_the_key_last():
-    lines = run("createproject", "Shop", "--origin", "https://Shop.Example:443", "--origin", "http://localhost:3000")
+    lines = run(
+        "createproject",
+        "Shop",
+        "--origin",
+        "https://Shop.Example:443",
+        "--origin",
+        "http://localhost:3000",
+    )
     project = Project.objects.get(name="Shop")
     assert lines[-1] == project.key
     assert project.allowed_origins == ["https://shop.example", "http://localhost:3000"]

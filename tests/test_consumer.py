@@ -30,11 +30,13 @@ def connect(origin: bytes = ALICE_ORIGIN) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, "/ingest/ws", headers=[(b"origin", origin)])
 
 
-async def receive(comm: WebsocketCommunicator, timeout: float = 3) -> dict[str, Any]:
-    return unpack(await comm.receive_from(timeout=timeout))
+async def receive(comm: WebsocketCommunicator) -> dict[str, Any]:
+    return unpack(await comm.receive_from(timeout=3))
 
 
-async def open_session(comm: WebsocketCommunicator, key: str, session: str, acked: int = -1) -> dict[str, Any]:
+async def open_session(
+    comm: WebsocketCommunicator, key: str, session: str, acked: int = -1
+) -> dict[str, Any]:
     connected, _ = await comm.connect()
     assert connected
     await comm.send_to(bytes_data=hello(key, session, acked=acked))
@@ -144,7 +146,8 @@ async def test_end_flushes_and_marks_the_session_ended(alices_shop):
     closing = await comm.receive_output(timeout=3)
     assert closing == {"type": "websocket.close", "code": 1000}
     session = await sync_to_async(Session.objects.get)(pk="session-end-0001")
-    assert session.ended and session.acked_seq == 0
+    assert session.ended
+    assert session.acked_seq == 0
 
 
 async def test_gaps_are_recorded_with_their_reason(alices_shop):
@@ -152,11 +155,19 @@ async def test_gaps_are_recorded_with_their_reason(alices_shop):
     comm = connect()
     await open_session(comm, alices_shop.key, "session-gaps-001")
     await comm.send_to(bytes_data=batch(0, events[:5]))
-    await comm.send_to(bytes_data=pack({"type": "gap", "from": 1, "to": 2, "reason": "buffer full"}))
+    await comm.send_to(
+        bytes_data=pack({"type": "gap", "from": 1, "to": 2, "reason": "buffer full"})
+    )
     await comm.send_to(bytes_data=batch(3, events[5:10]))
     await comm.send_to(bytes_data=batch(6, events[10:15]))  # 4 and 5 never came
     await wait_for_ack(comm, 6)
-    gaps = await sync_to_async(list)(Gap.objects.filter(session_id="session-gaps-001").values_list("seq_start", "seq_end", "reason", "detail"))
+    gaps = await sync_to_async(
+        lambda: list(
+            Gap.objects.filter(session_id="session-gaps-001").values_list(
+                "seq_start", "seq_end", "reason", "detail"
+            )
+        )
+    )()
     assert gaps == [(1, 2, "client-dropped", "buffer full"), (4, 5, "sequence-hole", "")]
     assert await stored_events("session-gaps-001") == events[:15]
     await comm.disconnect()
@@ -186,7 +197,8 @@ async def test_text_frames_are_refused(alices_shop):
     await comm.connect()
     await comm.send_to(text_data='{"type": "hello"}')
     error, code = await expect_refusal(comm)
-    assert code == 4400 and "binary" in error["reason"]
+    assert code == 4400
+    assert "binary" in error["reason"]
 
 
 async def test_no_hello_in_time_closes_with_4408(alices_shop, settings):
@@ -229,7 +241,8 @@ async def test_a_session_of_another_project_is_not_joined(alices_shop, bobs_blog
     await intruder.connect()
     await intruder.send_to(bytes_data=hello(bobs_blog.key, "session-owned-01"))
     error, code = await expect_refusal(intruder)
-    assert code == 4403 and "another project" in error["reason"]
+    assert code == 4403
+    assert "another project" in error["reason"]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import msgpack
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from replay.models import ApiToken, Session
 from tests.support import DaphneServer, batch, batches_of, hello, load_recording, unpack
@@ -25,10 +26,12 @@ ORIGIN = "https://shop.alice.example"
 
 
 @contextmanager
-def open_ws(server: DaphneServer, key: str, session: str, origin: str = ORIGIN) -> Iterator[tuple[ClientConnection, dict[str, Any]]]:
-    with connect(server.ws_url, origin=origin, max_size=None, open_timeout=10) as ws:  # type: ignore[arg-type]
+def open_ws(
+    server: DaphneServer, key: str, session: str, origin: str = ORIGIN
+) -> Iterator[tuple[ClientConnection, dict[str, Any]]]:
+    with connect(server.ws_url, origin=Origin(origin), max_size=None, open_timeout=10) as ws:
         ws.send(hello(key, session))
-        yield ws, unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+        yield ws, unpack(ws.recv(timeout=10))
 
 
 def stream(ws: ClientConnection, events: list[dict[str, Any]], size: int = 20) -> int:
@@ -37,14 +40,23 @@ def stream(ws: ClientConnection, events: list[dict[str, Any]], size: int = 20) -
         ws.send(batch(seq, part))
     last = len(parts) - 1
     while True:
-        frame = unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+        frame = unpack(ws.recv(timeout=10))
         assert frame["type"] == "ack"
         if frame["seq"] == last:
             return last
 
 
-def http(server: DaphneServer, path: str, *, data: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(server.url + path, data=data, headers=headers or {}, method=method)
+def http(
+    server: DaphneServer,
+    path: str,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    method: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(
+        server.url + path, data=data, headers=headers or {}, method=method
+    )
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.status, _lower(response.headers), response.read()
@@ -58,13 +70,17 @@ def _lower(headers: Any) -> dict[str, str]:
 
 def exported(server: DaphneServer, user: Any, session_id: str) -> list[dict[str, Any]]:
     _, token = ApiToken.issue(user)
-    status, _, body = http(server, f"/api/sessions/{session_id}/events", headers={"Authorization": f"Bearer {token}"})
+    status, _, body = http(
+        server, f"/api/sessions/{session_id}/events", headers={"Authorization": f"Bearer {token}"}
+    )
     assert status == 200
     return list(json.loads(body))
 
 
 @pytest.mark.parametrize("backend", ["folder", "s3"])
-def test_a_recording_sent_over_a_real_socket_is_exported_exactly(request, settings, tmp_path, alice, alices_shop, backend):
+def test_a_recording_sent_over_a_real_socket_is_exported_exactly(
+    request, settings, tmp_path, alice, alices_shop, backend
+):
     if backend == "s3":
         request.getfixturevalue("s3_storage_url")
     server = DaphneServer(
@@ -77,7 +93,8 @@ def test_a_recording_sent_over_a_real_socket_is_exported_exactly(request, settin
     try:
         events = load_recording("spa")
         with open_ws(server, alices_shop.key, "session-real-0001") as (ws, welcome):
-            assert welcome["type"] == "welcome" and welcome["acked"] == -1
+            assert welcome["type"] == "welcome"
+            assert welcome["acked"] == -1
             stream(ws, events)
         assert exported(server, alice, "session-real-0001") == events
     finally:
@@ -102,12 +119,17 @@ def test_oversized_frames_get_the_documented_close_code(tmp_path, settings, alic
     try:
         with open_ws(server, alices_shop.key, "session-big-00001") as (ws, welcome):
             assert welcome["limits"]["max_frame_bytes"] == 100000
-            ws.send(batch(0, [{"type": 5, "timestamp": 1, "data": {"tag": "x", "payload": "y" * 200_000}}]))
-            error = unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+            ws.send(
+                batch(
+                    0, [{"type": 5, "timestamp": 1, "data": {"tag": "x", "payload": "y" * 200_000}}]
+                )
+            )
+            error = unpack(ws.recv(timeout=10))
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(timeout=10)
         assert error["code"] == 4413
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4413
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4413
     finally:
         server.stop()
 
@@ -123,9 +145,13 @@ def test_a_misbehaving_client_does_not_disturb_a_recording_one(daphne, alice, al
     worker = threading.Thread(target=record_well)
     worker.start()
     for attempt in range(10):
-        with connect(daphne.ws_url, origin=ORIGIN) as ws:  # type: ignore[arg-type]
-            ws.send(b"\xc1 not msgpack" if attempt % 2 else hello("pk_wrong", f"session-bad-{attempt:05d}"))
-            error = unpack(ws.recv(timeout=10))  # type: ignore[arg-type]
+        with connect(daphne.ws_url, origin=Origin(ORIGIN)) as ws:
+            ws.send(
+                b"\xc1 not msgpack"
+                if attempt % 2
+                else hello("pk_wrong", f"session-bad-{attempt:05d}")
+            )
+            error = unpack(ws.recv(timeout=10))
             assert error["code"] == (4400 if attempt % 2 else 4401)
     worker.join(timeout=60)
     assert results["acked"] == len(batches_of(events, 5)) - 1
@@ -137,9 +163,21 @@ def test_batches_over_http_are_stored_once_and_acknowledged(daphne, alice, alice
     parts = batches_of(events, 20)
 
     def post(seq: int, content_type: str) -> dict[str, Any]:
-        body = {"key": alices_shop.key, "session": "session-http-0001", "tab": "tab-000000001", "seq": seq, "events": parts[seq], "page": {"url": ORIGIN + "/"}}
+        body = {
+            "key": alices_shop.key,
+            "session": "session-http-0001",
+            "tab": "tab-000000001",
+            "seq": seq,
+            "events": parts[seq],
+            "page": {"url": ORIGIN + "/"},
+        }
         data = json.dumps(body).encode() if "msgpack" not in content_type else msgpack.packb(body)
-        status, headers, answer = http(daphne, "/ingest/batch", data=data, headers={"Content-Type": content_type, "Origin": ORIGIN})
+        status, headers, answer = http(
+            daphne,
+            "/ingest/batch",
+            data=data,
+            headers={"Content-Type": content_type, "Origin": ORIGIN},
+        )
         assert status == 200, answer
         assert headers["access-control-allow-origin"] == ORIGIN
         return dict(json.loads(answer))
@@ -164,7 +202,13 @@ def test_batches_over_http_are_stored_once_and_acknowledged(daphne, alice, alice
     ],
 )
 def test_bad_http_batches_are_refused_with_their_code(daphne, alices_shop, case, status, code):
-    body: dict[str, Any] = {"key": alices_shop.key, "session": "session-http-bad1", "tab": "tab-000000001", "seq": 0, "events": [{"type": 4, "timestamp": 1, "data": {"href": "x"}}]}
+    body: dict[str, Any] = {
+        "key": alices_shop.key,
+        "session": "session-http-bad1",
+        "tab": "tab-000000001",
+        "seq": 0,
+        "events": [{"type": 4, "timestamp": 1, "data": {"href": "x"}}],
+    }
     headers = {"Content-Type": "application/json", "Origin": ORIGIN}
     if case == "unknown key":
         body["key"] = "pk_nope"
@@ -186,7 +230,12 @@ def test_bad_http_batches_are_refused_with_their_code(daphne, alices_shop, case,
 
 
 def test_cors_preflight_allows_posting_from_a_site(daphne):
-    status, headers, _ = http(daphne, "/ingest/batch", method="OPTIONS", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+    status, headers, _ = http(
+        daphne,
+        "/ingest/batch",
+        method="OPTIONS",
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"},
+    )
     assert status == 204
     assert headers["access-control-allow-origin"] == ORIGIN
     assert "POST" in headers["access-control-allow-methods"]

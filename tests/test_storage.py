@@ -36,7 +36,12 @@ def test_put_replaces_an_object(storage):
 
 
 def test_delete_prefix_removes_one_session_only(storage):
-    for key in ["sessions/one/1.seg", "sessions/one/2.seg", "sessions/onex/1.seg", "sessions/two/1.seg"]:
+    for key in [
+        "sessions/one/1.seg",
+        "sessions/one/2.seg",
+        "sessions/onex/1.seg",
+        "sessions/two/1.seg",
+    ]:
         storage.put(key, key.encode())
     assert storage.delete_prefix("sessions/one/") == 2
     assert storage.get("sessions/one/1.seg") is None
@@ -65,7 +70,9 @@ def test_check_passes_when_reachable(storage):
     storage.check()
 
 
-@pytest.mark.parametrize("key", ["../escape", "/absolute", "a/../../b", "a//b", "spaces in/key", ""])
+@pytest.mark.parametrize(
+    "key", ["../escape", "/absolute", "a/../../b", "a//b", "spaces in/key", ""]
+)
 def test_unsafe_keys_are_refused(storage, key):
     with pytest.raises(ValueError, match="invalid storage key"):
         storage.put(key, b"x")
@@ -109,9 +116,11 @@ def test_storage_url_selects_the_backend(tmp_path):
     folder = storage_from_url("file://var/segments", base_dir=tmp_path)
     assert isinstance(folder, FolderStorage)
     assert folder.root == tmp_path / "var" / "segments"
-    s3 = storage_from_url("s3://bucket/pre/fix", base_dir=tmp_path, endpoint_url="http://127.0.0.1:1")
+    s3 = storage_from_url(
+        "s3://bucket/pre/fix", base_dir=tmp_path, endpoint_url="http://127.0.0.1:1"
+    )
     assert isinstance(s3, S3Storage)
     assert (s3.bucket, s3.prefix) == ("bucket", "pre/fix/")
     for bad in ["ftp://x", "s3://", "file://"]:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="storage URL"):
             storage_from_url(bad, base_dir=tmp_path)

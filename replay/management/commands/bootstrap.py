@@ -31,7 +31,9 @@ class Command(BaseCommand):
     help = "First-run setup for `make run`: an admin login and the demo project (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="where the server listens")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000", help="where the server listens"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         url = options["url"].rstrip("/")
@@ -43,7 +45,7 @@ class Command(BaseCommand):
             password_file.parent.mkdir(parents=True, exist_ok=True)
             password_file.write_text(password + "\n")
             password_file.chmod(0o600)
-        project, created = Project.objects.get_or_create(name=DEMO_PROJECT)
+        project, _created = Project.objects.get_or_create(name=DEMO_PROJECT)
         missing = [o for o in _origins(url) if o not in project.allowed_origins]
         if missing:
             project.allowed_origins = [*project.allowed_origins, *missing]

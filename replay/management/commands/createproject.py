@@ -41,5 +41,7 @@ class Command(BaseCommand):
             users.append(user)
         project = Project.objects.create(name=name, allowed_origins=origins)
         project.members.set(users)
-        self.stdout.write(f"Created project {name!r} allowing {', '.join(origins) or 'no origin yet'}.")
+        self.stdout.write(
+            f"Created project {name!r} allowing {', '.join(origins) or 'no origin yet'}."
+        )
         self.stdout.write(project.key)
