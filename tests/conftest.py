@@ -178,3 +178,15 @@ def _launch(sync_playwright: Any, chromium_path: str) -> Iterator[Any]:
         )
         yield instance
         instance.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure: nothing may be skipped for a missing part."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    skipped = reporter.stats.get("skipped", [])
+    if CI and skipped:
+        reporter.write_line(f"CI is set and {len(skipped)} tests were skipped: failing the run.")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
