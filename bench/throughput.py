@@ -7,7 +7,7 @@ as acknowledgements allow. Reports events/s and MB/s (msgpack bytes on the wire,
 same events as JSON) for the local folder and for S3 (moto's server on loopback), side by
 side in one run.
 
-    .venv/bin/python bench/ingest.py [--events 50000] [--batch 200] [--window 16]
+    .venv/bin/python bench/throughput.py [--events 50000] [--batch 200] [--window 16]
 """
 
 from __future__ import annotations
