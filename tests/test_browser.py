@@ -207,3 +207,30 @@ def test_a_page_load_continues_the_session_and_its_sequence(daphne, shop, alice,
     assert "coupon-tried" in tags
     assert "replay/navigation" in tags
     assert page.evaluate("replay.replayUrl()").startswith(f"{daphne.url}/sessions/{first_id}?t=")
+
+
+def test_batches_recorded_while_the_server_is_down_are_resent_after_it_returns(
+    daphne, shop, alice, page
+):
+    page.goto(f"{daphne.url}/demo/")
+    page.wait_for_function("window.replay && window.replay.sessionId()")
+    page.evaluate(FLUSH)
+    session_id = page.evaluate("replay.sessionId()")
+
+    daphne.stop()
+    page.click("#add-fern")
+    page.click("#add-cactus")
+    page.wait_for_timeout(1500)  # a batch or two are cut and fail to send
+    pending = page.evaluate(
+        f"JSON.parse(sessionStorage.getItem('replay:{shop.key}')).unacked.length"
+    )
+    assert pending >= 1  # kept for resending, in sessionStorage too
+    daphne.start()  # same port: the recorder reconnects with backoff and resends
+
+    flushed = page.evaluate(FLUSH)
+    events = export(daphne, alice, session_id)
+    assert_stored_as_produced(events, page, flushed)
+    assert (
+        page.evaluate(f"JSON.parse(sessionStorage.getItem('replay:{shop.key}')).unacked.length")
+        == 0
+    )
