@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -120,20 +120,37 @@ def bobs_blog() -> Any:
 
 
 @pytest.fixture
-def daphne(transactional_db: None, settings: Any, tmp_path: Path) -> Iterator[DaphneServer]:
-    """A real Daphne process serving replay.asgi on a free port, sharing the test
-    database and this test's storage."""
+def start_daphne(
+    transactional_db: None, settings: Any, tmp_path: Path
+) -> Iterator[Callable[..., DaphneServer]]:
+    """Starts real Daphne processes serving replay.asgi on free ports, sharing the test
+    database and this test's storage (as the settings say when it is called); extra
+    keyword arguments become environment variables. All are stopped after the test."""
     from django.db import connection
 
-    server = DaphneServer(
-        database_url=f"sqlite:///{connection.settings_dict['NAME']}",
-        storage_url=settings.REPLAY_STORAGE_URL,
-        s3_endpoint=settings.REPLAY_S3_ENDPOINT_URL,
-        log_path=tmp_path / "daphne.log",
-    )
-    server.start()
-    yield server
-    server.stop()
+    servers: list[DaphneServer] = []
+
+    def start(**env: str) -> DaphneServer:
+        server = DaphneServer(
+            database_url=f"sqlite:///{connection.settings_dict['NAME']}",
+            storage_url=settings.REPLAY_STORAGE_URL,
+            s3_endpoint=settings.REPLAY_S3_ENDPOINT_URL,
+            log_path=tmp_path / f"daphne-{len(servers)}.log",
+            extra_env=env,
+        )
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def daphne(start_daphne: Callable[..., DaphneServer]) -> DaphneServer:
+    """A real Daphne process on a free port (see `start_daphne`)."""
+    return start_daphne()
 
 
 @pytest.fixture(scope="session")

@@ -79,59 +79,31 @@ def exported(server: DaphneServer, user: Any, session_id: str) -> list[dict[str,
 
 @pytest.mark.parametrize("backend", ["folder", "s3"])
 def test_a_recording_sent_over_a_real_socket_is_exported_exactly(
-    request, settings, tmp_path, alice, alices_shop, backend
+    request, start_daphne, alice, alices_shop, backend
 ):
     if backend == "s3":
         request.getfixturevalue("s3_storage_url")
-    server = DaphneServer(
-        database_url=f"sqlite:///{_db_name()}",
-        storage_url=settings.REPLAY_STORAGE_URL,
-        s3_endpoint=settings.REPLAY_S3_ENDPOINT_URL,
-        log_path=tmp_path / "daphne.log",
-    )
-    server.start()
-    try:
-        events = load_recording("spa")
-        with open_ws(server, alices_shop.key, "session-real-0001") as (ws, welcome):
-            assert welcome["type"] == "welcome"
-            assert welcome["acked"] == -1
-            stream(ws, events)
-        assert exported(server, alice, "session-real-0001") == events
-    finally:
-        server.stop()
+    server = start_daphne()
+    events = load_recording("spa")
+    with open_ws(server, alices_shop.key, "session-real-0001") as (ws, welcome):
+        assert welcome["type"] == "welcome"
+        assert welcome["acked"] == -1
+        stream(ws, events)
+    assert exported(server, alice, "session-real-0001") == events
 
 
-def _db_name() -> str:
-    from django.db import connection
-
-    return str(connection.settings_dict["NAME"])
-
-
-def test_oversized_frames_get_the_documented_close_code(tmp_path, settings, alices_shop):
-    server = DaphneServer(
-        database_url=f"sqlite:///{_db_name()}",
-        storage_url=settings.REPLAY_STORAGE_URL,
-        s3_endpoint=None,
-        log_path=tmp_path / "daphne.log",
-        extra_env={"REPLAY_MAX_FRAME_BYTES": "100000"},
-    )
-    server.start()
-    try:
-        with open_ws(server, alices_shop.key, "session-big-00001") as (ws, welcome):
-            assert welcome["limits"]["max_frame_bytes"] == 100000
-            ws.send(
-                batch(
-                    0, [{"type": 5, "timestamp": 1, "data": {"tag": "x", "payload": "y" * 200_000}}]
-                )
-            )
-            error = unpack(ws.recv(timeout=10))
-            with pytest.raises(ConnectionClosed) as closed:
-                ws.recv(timeout=10)
-        assert error["code"] == 4413
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 4413
-    finally:
-        server.stop()
+def test_oversized_frames_get_the_documented_close_code(start_daphne, alices_shop):
+    server = start_daphne(REPLAY_MAX_FRAME_BYTES="100000")
+    with open_ws(server, alices_shop.key, "session-big-00001") as (ws, welcome):
+        assert welcome["limits"]["max_frame_bytes"] == 100000
+        payload = {"tag": "x", "payload": "y" * 200_000}
+        ws.send(batch(0, [{"type": 5, "timestamp": 1, "data": payload}]))
+        error = unpack(ws.recv(timeout=10))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert error["code"] == 4413
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4413
 
 
 def test_a_misbehaving_client_does_not_disturb_a_recording_one(daphne, alice, alices_shop):
