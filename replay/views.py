@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -67,7 +68,7 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    projects = visible_projects(request.user)
+    projects = visible_projects(request.user).annotate(session_count=Count("sessions"))
     recorder_url = request.build_absolute_uri(settings.STATIC_URL + "replay/recorder.js")
     return render(
         request, "replay/projects.html", {"projects": projects, "recorder_url": recorder_url}

@@ -134,3 +134,27 @@ class DaphneServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def record(
+    project: Any,
+    session_id: str,
+    recording: str,
+    *,
+    user: str | None = None,
+    url: str = "https://shop.alice.example/cart",
+) -> list[dict[str, Any]]:
+    """Store a corpus recording for `project` the way ingest does (the same session
+    and commit code), and return its events."""
+    from ingest.commit import Received, commit_batches
+    from ingest.sessions import open_session
+    from replay.codec import Batch
+    from replay.storage import get_storage
+
+    events = load_recording(recording)
+    open_session(
+        project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest"
+    )
+    received = [Received(Batch(seq, part), 1000) for seq, part in enumerate(batches_of(events, 30))]
+    commit_batches(session_id, received, get_storage())
+    return events

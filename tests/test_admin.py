@@ -7,7 +7,7 @@ import pytest
 
 from replay.models import Session
 from replay.storage import get_storage
-from tests.test_api import record
+from tests.support import record
 
 pytestmark = pytest.mark.django_db
 

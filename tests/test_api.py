@@ -9,32 +9,11 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from ingest.commit import Received, commit_batches
-from ingest.sessions import open_session
-from replay.codec import Batch
 from replay.models import Segment, Session
 from replay.storage import get_storage
-from tests.support import batches_of, load_recording
+from tests.support import record
 
 pytestmark = pytest.mark.django_db
-
-
-def record(
-    project: Any,
-    session_id: str,
-    recording: str,
-    *,
-    user: str | None = None,
-    url: str = "https://shop.alice.example/cart",
-) -> list[dict[str, Any]]:
-    """Store a corpus recording the way ingest does."""
-    events = load_recording(recording)
-    open_session(
-        project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest"
-    )
-    received = [Received(Batch(seq, part), 1000) for seq, part in enumerate(batches_of(events, 30))]
-    commit_batches(session_id, received, get_storage())
-    return events
 
 
 def token_for(username: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from replay.models import Project
-from tests.test_api import record
+from tests.support import record
 
 pytestmark = pytest.mark.django_db
 

@@ -28,6 +28,10 @@
   const src = new URL(script.src, location.href);
   const server = src.origin;
   const key = script.getAttribute('data-key') || '';
+  if (!key) {
+    console.warn('[replay] the script tag has no data-key attribute; nothing is recorded');
+    return;
+  }
   const config = {
     maskAllInputs: script.getAttribute('data-mask-all-inputs') !== 'false',
     requireConsent: script.hasAttribute('data-require-consent'),
