@@ -7,17 +7,24 @@ beside a WebSocket, may carry the same batches). On a lost race it re-reads `ack
 and stores only what is still missing, so a batch is indexed once whatever the
 interleaving. A crash between the object write and the commit leaves an unindexed
 object that the retry overwrites (same key) or that nothing reads.
+
+Everything between the old and the new `acked_seq` that is not stored is recorded as a
+gap: batches the recorder reports dropping, sequence holes, and what is refused once the
+session passes its byte limit (after which the session is cut: nothing more is stored).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from replay import metrics
 from replay.codec import Batch, Event, encode_segment
 from replay.models import Gap, Segment, Session
 from replay.segments import segment_key
@@ -32,10 +39,11 @@ MAX_ATTEMPTS = 8
 
 @dataclass(frozen=True)
 class Received:
-    """A batch as it arrived, with the size of its frame."""
+    """A batch as it arrived, with the size of its frame and when it came."""
 
     batch: Batch
     size: int
+    arrived: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -47,22 +55,36 @@ class GapClaim:
     reason: str
 
 
+@dataclass(frozen=True)
+class Committed:
+    acked: int
+    cut_reason: str = ""
+
+
 class SessionGone(Exception):
     """The session row no longer exists (deleted while recording)."""
+
+
+class SessionCut(Exception):
+    """The session passed a limit; nothing more of it is stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
 class Findings:
     """What a batch of events says about its session."""
 
-    urls: list[str]
+    urls: list[str] = field(default_factory=list)
     user_id: str | None = None
 
 
 def summarize(events: Iterable[Event]) -> Findings:
     """The URLs the events show (each page load's Meta and the recorder's SPA
     navigations) and the last user id given to `replay.identify`."""
-    found = Findings(urls=[])
+    found = Findings()
     for event in events:
         data = event.get("data")
         if not isinstance(data, dict):
@@ -78,39 +100,78 @@ def summarize(events: Iterable[Event]) -> Findings:
     return found
 
 
-def _gaps(session_id: str, acked: int, fresh: list[Received], claims: list[GapClaim]) -> list[Gap]:
-    """Gap rows for everything between `acked` and the new high-water mark that
-    neither arrives in `fresh` nor was already accounted for."""
+@dataclass
+class Plan:
+    """What one commit attempt will store, decided from the session as read."""
+
+    fresh: list[Received]
+    gaps: list[Gap]
+    new_acked: int
+    cut_reason: str = ""
+
+
+def plan_commit(
+    session: Session,
+    ordered: list[Received],
+    claims: Sequence[GapClaim],
+    max_session_bytes: int,
+) -> Plan:
+    acked = session.acked_seq
+    fresh = [r for r in ordered if r.batch.seq > acked]
+    open_claims = [c for c in claims if c.end > acked]
     items: list[tuple[int, int, GapClaim | None]] = [
         (r.batch.seq, r.batch.seq, None) for r in fresh
     ]
-    items += [(c.start, c.end, c) for c in claims]
+    items += [(c.start, c.end, c) for c in open_claims]
     items.sort(key=lambda item: item[0])
+
+    plan = Plan(fresh=[], gaps=[], new_acked=acked)
+    budget = max_session_bytes - session.received_bytes
+    by_seq = {r.batch.seq: r for r in fresh}
+    last_ms = session.last_event_ms
     expected = acked + 1
-    rows = []
     for start, end, claim in items:
-        if claim is not None:
-            if end >= expected:
-                rows.append(
-                    Gap(
-                        session_id=session_id,
-                        seq_start=max(start, expected),
-                        seq_end=end,
-                        reason=Gap.Reason.CLIENT_DROPPED,
-                        detail=claim.reason[:200],
-                    )
-                )
-        elif start > expected:
-            rows.append(
+        if end < expected:
+            continue
+        if claim is not None or start > expected:
+            plan.gaps.append(
                 Gap(
-                    session_id=session_id,
-                    seq_start=expected,
-                    seq_end=start - 1,
-                    reason=Gap.Reason.SEQUENCE_HOLE,
+                    session_id=session.pk,
+                    seq_start=max(start, expected) if claim else expected,
+                    seq_end=end if claim else start - 1,
+                    reason=Gap.Reason.CLIENT_DROPPED if claim else Gap.Reason.SEQUENCE_HOLE,
+                    detail=claim.reason[:200] if claim else "",
+                    start_ms=last_ms,
                 )
             )
-        expected = max(expected, end + 1)
-    return rows
+        if claim is None:
+            received = by_seq[start]
+            if received.size > budget:
+                last_seq = max(item[1] for item in items)
+                plan.cut_reason = f"session passed its limit of {max_session_bytes} bytes"
+                plan.gaps.append(
+                    Gap(
+                        session_id=session.pk,
+                        seq_start=start,
+                        seq_end=last_seq,
+                        reason=Gap.Reason.SESSION_LIMIT,
+                        detail=plan.cut_reason,
+                        start_ms=last_ms,
+                    )
+                )
+                plan.new_acked = last_seq
+                break
+            budget -= received.size
+            plan.fresh.append(received)
+            stamps = [e["timestamp"] for e in received.batch.events]
+            if stamps:
+                for gap in plan.gaps:
+                    if gap.end_ms is None and gap.reason != Gap.Reason.SESSION_LIMIT:
+                        gap.end_ms = round(min(stamps))
+                last_ms = round(max(stamps))
+        expected = end + 1
+        plan.new_acked = end
+    return plan
 
 
 def commit_batches(
@@ -118,35 +179,61 @@ def commit_batches(
     received: Sequence[Received],
     storage: Storage,
     claims: Sequence[GapClaim] = (),
-) -> int:
+    *,
+    max_session_bytes: int,
+) -> Committed:
     """Store whatever of `received` is above the session's `acked_seq`, record gaps,
-    and return the new `acked_seq`. Raises StorageError (nothing acknowledged) or
-    SessionGone."""
+    and return the new `acked_seq` (and why the session was cut, if it just was, or is).
+    Raises StorageError (nothing acknowledged) or SessionGone."""
     unique = {r.batch.seq: r for r in received}
     ordered = [unique[seq] for seq in sorted(unique)]
     for _ in range(MAX_ATTEMPTS):
-        try:
-            acked = Session.objects.values_list("acked_seq", flat=True).get(pk=session_id)
-        except Session.DoesNotExist:
-            raise SessionGone(session_id) from None
-        fresh = [r for r in ordered if r.batch.seq > acked]
-        open_claims = [c for c in claims if c.end > acked]
-        if not fresh and not open_claims:
-            return acked
-        new_acked = max([r.batch.seq for r in fresh] + [c.end for c in open_claims])
-        segment = _write_segment(session_id, fresh, storage) if fresh else None
-        if _index(
-            session_id,
-            acked,
-            new_acked,
-            fresh,
-            segment,
-            _gaps(session_id, acked, fresh, open_claims),
-        ):
-            return new_acked
+        session = Session.objects.filter(pk=session_id).only(*_READ).first()
+        if session is None:
+            raise SessionGone(session_id)
+        if session.cut_reason:
+            return Committed(session.acked_seq, session.cut_reason)
+        plan = plan_commit(session, ordered, claims, max_session_bytes)
+        if plan.new_acked == session.acked_seq and not plan.gaps:
+            return Committed(session.acked_seq)
+        segment = _write_segment(session_id, plan.fresh, storage) if plan.fresh else None
+        if _index(session, plan, segment):
+            return Committed(plan.new_acked, plan.cut_reason)
         if segment is not None:
             _discard_unindexed(segment, storage)
     raise StorageError(f"session {session_id}: gave up after {MAX_ATTEMPTS} write races")
+
+
+def commit(
+    session_id: str, pending: list[Received], storage: Storage, claims: list[GapClaim]
+) -> Committed:
+    """`commit_batches` with the configured limit, counted in the metrics."""
+    started = time.monotonic()
+    try:
+        committed = commit_batches(
+            session_id,
+            pending,
+            storage,
+            claims,
+            max_session_bytes=settings.REPLAY_MAX_SESSION_BYTES,
+        )
+    except Exception:
+        metrics.STORAGE_ERRORS.inc()
+        raise
+    metrics.FLUSHES.inc()
+    metrics.FLUSH_SECONDS.observe(time.monotonic() - started)
+    return committed
+
+
+_READ = [
+    "acked_seq",
+    "received_bytes",
+    "first_event_ms",
+    "last_event_ms",
+    "urls",
+    "gap_open",
+    "cut_reason",
+]
 
 
 def _write_segment(session_id: str, fresh: list[Received], storage: Storage) -> Segment:
@@ -168,53 +255,57 @@ def _write_segment(session_id: str, fresh: list[Received], storage: Storage) -> 
     )
 
 
-def _index(
-    session_id: str,
-    acked: int,
-    new_acked: int,
-    fresh: list[Received],
-    segment: Segment | None,
-    gaps: list[Gap],
-) -> bool:
+def _index(session: Session, plan: Plan, segment: Segment | None) -> bool:
+    """One transaction: move `acked_seq` if it is still what was read, and index the
+    segment and gaps. Returns False when another commit got there first."""
+    changes: dict[str, object] = {"acked_seq": plan.new_acked}
+    if segment is not None:
+        changes.update(
+            event_count=F("event_count") + segment.event_count,
+            received_bytes=F("received_bytes") + segment.received_bytes,
+            stored_bytes=F("stored_bytes") + segment.size,
+            segment_count=F("segment_count") + 1,
+        )
+        if segment.first_ts is not None and segment.last_ts is not None:
+            # Only commits change these, and the conditional update below fails if one
+            # ran since they were read, so values computed from that read are current.
+            first, last = session.first_event_ms, session.last_event_ms
+            changes["first_event_ms"] = (
+                segment.first_ts if first is None else min(first, segment.first_ts)
+            )
+            changes["last_event_ms"] = (
+                segment.last_ts if last is None else max(last, segment.last_ts)
+            )
+        found = summarize(e for r in plan.fresh for e in r.batch.events)
+        urls = list(session.urls)
+        for url in found.urls:
+            session.add_url(url)
+        if session.urls != urls:
+            changes["urls"] = session.urls
+        if found.user_id:
+            changes["user_id"] = found.user_id
+    missing = sum(
+        g.seq_end - g.seq_start + 1 for g in plan.gaps if g.reason != Gap.Reason.SESSION_LIMIT
+    )
+    if missing:
+        changes["missing_batches"] = F("missing_batches") + missing
+    closes_open_gap = session.gap_open and segment is not None and segment.first_ts is not None
+    still_open = any(g.end_ms is None and g.reason != Gap.Reason.SESSION_LIMIT for g in plan.gaps)
+    if closes_open_gap or still_open:
+        changes["gap_open"] = still_open
+    if plan.cut_reason:
+        changes["cut_reason"] = plan.cut_reason
     with transaction.atomic():
-        counts = (
-            {
-                "event_count": F("event_count") + segment.event_count,
-                "received_bytes": F("received_bytes") + segment.received_bytes,
-                "stored_bytes": F("stored_bytes") + segment.size,
-                "segment_count": F("segment_count") + 1,
-            }
-            if segment
-            else {}
-        )
-        moved = Session.objects.filter(pk=session_id, acked_seq=acked).update(
-            acked_seq=new_acked, **counts
-        )
+        moved = Session.objects.filter(pk=session.pk, acked_seq=session.acked_seq).update(**changes)
         if not moved:
             return False
+        if closes_open_gap and segment is not None:
+            Gap.objects.filter(session_id=session.pk, end_ms__isnull=True).exclude(
+                reason=Gap.Reason.SESSION_LIMIT
+            ).update(end_ms=segment.first_ts)
         if segment is not None:
-            # The conditional update above holds the row, so this read-modify-write of
-            # the session's summary cannot interleave with another commit.
-            session = Session.objects.get(pk=session_id)
-            if segment.first_ts is not None and segment.last_ts is not None:
-                first = session.first_event_ms
-                last = session.last_event_ms
-                session.first_event_ms = (
-                    segment.first_ts if first is None else min(first, segment.first_ts)
-                )
-                session.last_event_ms = (
-                    segment.last_ts if last is None else max(last, segment.last_ts)
-                )
-            found = summarize(e for r in fresh for e in r.batch.events)
-            for url in found.urls:
-                session.add_url(url)
-            if found.user_id:
-                session.user_id = found.user_id
-            session.save(
-                update_fields=["first_event_ms", "last_event_ms", "urls", "user_id", "updated_at"]
-            )
             segment.save()
-        Gap.objects.bulk_create(gaps)
+        Gap.objects.bulk_create(plan.gaps)
     return True
 
 
@@ -226,4 +317,4 @@ def _discard_unindexed(segment: Segment, storage: Storage) -> None:
     try:
         storage.delete(segment.key)
     except StorageError:
-        log.warning("could not remove unindexed segment %s", segment.key, exc_info=True)
+        log.warning("could not remove unindexed segment", extra={"key": segment.key}, exc_info=True)

@@ -4,12 +4,19 @@ It stays thin: frames are parsed by `ingest.protocol`, sessions are opened by
 `ingest.sessions`, and batches go to a `SessionWriter`. Every refusal is a
 `ProtocolError` and is turned into an `error` frame plus a close code in one place,
 `_fail`; a refusal never touches another connection's session.
+
+Takeover: each connection joins the channel-layer group of its session after telling
+the group it is there. An older connection of the same session, in this process or any
+other sharing the channel layer, hears that, closes with 4409, and stores what it had
+buffered on the way out; the client resends whatever the new `welcome` does not cover,
+and commits are idempotent by sequence number, so nothing is lost or stored twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -17,11 +24,13 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from ingest import protocol
-from ingest.commit import GapClaim, SessionGone
+from ingest.commit import GapClaim, SessionCut, SessionGone
+from ingest.limits import TokenBucket
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
-from ingest.sessions import Opened, authorize, open_session
+from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from ingest.writer import SessionWriter
+from replay import metrics
 from replay.codec import Batch
 from replay.models import Session
 from replay.storage import StorageError, get_storage
@@ -30,13 +39,8 @@ log = logging.getLogger(__name__)
 
 # Frames larger than this are decoded in a worker thread, not on the event loop.
 _INLINE_DECODE_BYTES = 128 * 1024
-
-
-def header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+# Refusals after which the recorder must not reconnect for this session.
+_FINAL = {CloseCode.UNKNOWN_KEY, CloseCode.FORBIDDEN, CloseCode.TAKEN_OVER}
 
 
 def limits() -> protocol.Limits:
@@ -64,38 +68,63 @@ def _mark_ended(session_id: str) -> None:
         Session.objects.filter(pk=session_id).update(ended=True)
 
 
+def group_name(session_id: str) -> str:
+    return f"session.{session_id}"
+
+
 class IngestConsumer(AsyncWebsocketConsumer):
     writer: SessionWriter | None = None
     closing = False
-    _hello_deadline: asyncio.Task[None] | None = None
+    group: str | None = None
+    _watchdog: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
+        self.frames = TokenBucket(settings.REPLAY_FRAMES_PER_SECOND, settings.REPLAY_FRAMES_BURST)
+        self.last_frame = time.monotonic()
+        self.log_extra: dict[str, Any] = {"client": (self.scope.get("client") or ["?"])[0]}
         await self.accept()
-        self._hello_deadline = asyncio.create_task(self._expect_hello())
+        self._watchdog = asyncio.create_task(self._watch())
 
-    async def _expect_hello(self) -> None:
+    async def _watch(self) -> None:
+        """Closes a connection that never says hello, or goes quiet for too long."""
         await asyncio.sleep(settings.REPLAY_HELLO_TIMEOUT)
         if self.writer is None:
             await self._fail(CloseCode.HELLO_TIMEOUT, "no hello in time")
+            return
+        idle = settings.REPLAY_IDLE_TIMEOUT
+        while not self.closing:
+            quiet = time.monotonic() - self.last_frame
+            if quiet >= idle:
+                await self._fail(CloseCode.HELLO_TIMEOUT, f"idle for {idle:g} seconds")
+                return
+            await asyncio.sleep(idle - quiet)
 
     async def disconnect(self, code: int) -> None:
-        if self._hello_deadline is not None:
-            self._hello_deadline.cancel()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.writer is not None:
+            metrics.SESSIONS_OPEN.dec()
             await self.writer.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.closing:
             return
+        self.last_frame = time.monotonic()
         try:
+            if not self.frames.take():
+                raise ProtocolError(CloseCode.RATE_LIMITED, "too many frames per second")
             if bytes_data is None:
                 raise ProtocolError(CloseCode.MALFORMED, "frames must be binary msgpack")
             frame = await self._parse(bytes_data)
             await self._handle(frame, len(bytes_data))
         except ProtocolError as exc:
             await self._fail(exc.code, exc.reason)
+        except SessionCut as exc:
+            await self._fail(CloseCode.TOO_LARGE, exc.reason, retry=False)
         except (StorageError, DatabaseError):
-            log.warning("storage unavailable", exc_info=True)
+            log.warning("storage unavailable", extra=self.log_extra, exc_info=True)
             await self._fail(CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later")
         except SessionGone:
             await self._fail(CloseCode.FORBIDDEN, "the session was deleted")
@@ -118,6 +147,9 @@ class IngestConsumer(AsyncWebsocketConsumer):
             await self._start(frame)
             return
         if frame["type"] == "batch":
+            metrics.BATCHES_RECEIVED.inc()
+            metrics.BYTES_RECEIVED.inc(size)
+            metrics.EVENTS_RECEIVED.inc(len(frame["events"]))
             await self.writer.add(Batch(frame["seq"], frame["events"]), size)
         elif frame["type"] == "gap":
             await self.writer.add_gap(GapClaim(frame["start"], frame["end"], frame["reason"]))
@@ -130,18 +162,26 @@ class IngestConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(CloseCode.MALFORMED, "hello was already received")
 
     async def _start(self, hello: Hello) -> None:
-        if self._hello_deadline is not None:
-            self._hello_deadline.cancel()
-        origin = header(self.scope, b"origin")
-        user_agent = header(self.scope, b"user-agent") or ""
+        origin = scope_header(self.scope, b"origin")
+        user_agent = scope_header(self.scope, b"user-agent") or ""
         opened = await run_blocking(_open, hello, origin, user_agent)
+        self.log_extra["session"] = opened.session_id
+        if opened.cut_reason:
+            raise SessionCut(opened.cut_reason)
         if hello["acked"] > opened.acked:
             log.warning(
-                "session %s: client saw ack %d but the server holds %d",
-                opened.session_id,
-                hello["acked"],
-                opened.acked,
+                "client saw a higher ack than the server holds",
+                extra={
+                    **self.log_extra,
+                    "client_acked": hello["acked"],
+                    "server_acked": opened.acked,
+                },
             )
+        self.group = group_name(opened.session_id)
+        await self.channel_layer.group_send(
+            self.group, {"type": "session.takeover", "by": self.channel_name}
+        )
+        await self.channel_layer.group_add(self.group, self.channel_name)
         self.writer = SessionWriter(
             opened.session_id,
             opened.acked,
@@ -151,23 +191,38 @@ class IngestConsumer(AsyncWebsocketConsumer):
             on_ack=self._send_ack,
             on_failure=self._writer_failed,
         )
+        metrics.SESSIONS_OPEN.inc()
         await self.send(bytes_data=protocol.welcome(opened.session_id, opened.acked, limits()))
+
+    async def session_takeover(self, event: dict[str, Any]) -> None:
+        """Another connection of this session said hello: it owns the session now."""
+        if event["by"] != self.channel_name and not self.closing:
+            metrics.TAKEOVERS.inc()
+            await self._fail(CloseCode.TAKEN_OVER, "a newer connection took over this session")
 
     async def _send_ack(self, seq: int) -> None:
         if not self.closing:
+            metrics.ACKS.inc()
             await self.send(bytes_data=protocol.ack(seq))
 
     async def _writer_failed(self, exc: BaseException) -> None:
         if isinstance(exc, SessionGone):
             await self._fail(CloseCode.FORBIDDEN, "the session was deleted")
+        elif isinstance(exc, SessionCut):
+            await self._fail(CloseCode.TOO_LARGE, exc.reason, retry=False)
         else:
-            log.warning("flush failed", exc_info=exc)
+            log.warning("flush failed", extra=self.log_extra, exc_info=exc)
             await self._fail(CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later")
 
-    async def _fail(self, code: CloseCode, reason: str) -> None:
+    async def _fail(self, code: CloseCode, reason: str, *, retry: bool | None = None) -> None:
         if self.closing:
             return
         self.closing = True
-        log.info("closing ingest connection: %d %s", code, reason)
-        await self.send(bytes_data=protocol.error(code, reason))
+        metrics.REJECTIONS.labels(code=str(int(code))).inc()
+        log.info(
+            "closing ingest connection",
+            extra={**self.log_extra, "code": int(code), "reason": reason},
+        )
+        retry = code not in _FINAL if retry is None else retry
+        await self.send(bytes_data=protocol.error(code, reason, retry=retry))
         await self.close(code=int(code))

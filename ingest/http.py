@@ -24,11 +24,11 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from ingest import protocol
-from ingest.commit import Received, SessionGone, commit_batches
-from ingest.consumer import header
+from ingest.commit import Received, SessionCut, SessionGone, commit
 from ingest.protocol import HTTP_STATUS, CloseCode, HttpBatch, ProtocolError
-from ingest.sessions import authorize, open_session
+from ingest.sessions import authorize, open_session, scope_header
 from ingest.threads import run_blocking
+from replay import metrics
 from replay.codec import Batch
 from replay.storage import StorageError, get_storage
 
@@ -55,6 +55,7 @@ def parse_body(content_type: str, body: bytes) -> HttpBatch:
 
 
 def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> int:
+    """Open (or continue) the session and commit the batch; the new `acked_seq`."""
     project = authorize(batch["key"], origin)
     opened = open_session(
         project,
@@ -64,8 +65,16 @@ def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> i
         user=batch.get("user"),
         user_agent=user_agent,
     )
+    if opened.cut_reason:
+        raise SessionCut(opened.cut_reason)
+    metrics.BATCHES_RECEIVED.inc()
+    metrics.BYTES_RECEIVED.inc(size)
+    metrics.EVENTS_RECEIVED.inc(len(batch["events"]))
     received = [Received(Batch(batch["seq"], batch["events"]), size)]
-    return commit_batches(opened.session_id, received, get_storage())
+    committed = commit(opened.session_id, received, get_storage(), [])
+    if committed.cut_reason:
+        raise SessionCut(committed.cut_reason)
+    return committed.acked
 
 
 class BatchConsumer(AsyncHttpConsumer):
@@ -88,7 +97,7 @@ class BatchConsumer(AsyncHttpConsumer):
         headers = [(b"cache-control", b"no-store")]
         if content_type:
             headers.append((b"content-type", b"application/json"))
-        origin = header(self.scope, b"origin")
+        origin = scope_header(self.scope, b"origin")
         if origin:
             # The project check happens on the POST itself (the key is in the body);
             # echoing the origin only lets the page read the answer.
@@ -101,8 +110,10 @@ class BatchConsumer(AsyncHttpConsumer):
     async def _answer(self, status: int, payload: dict[str, Any]) -> None:
         await self.send_response(status, json.dumps(payload).encode(), headers=self._headers())
 
-    async def _answer_error(self, code: CloseCode, reason: str) -> None:
-        await self._answer(HTTP_STATUS[code], {"error": {"code": int(code), "reason": reason}})
+    async def _answer_error(self, code: CloseCode, reason: str, *, retry: bool = True) -> None:
+        metrics.REJECTIONS.labels(code=str(int(code))).inc()
+        error = {"code": int(code), "reason": reason, "retry": retry}
+        await self._answer(HTTP_STATUS[code], {"error": error})
 
     async def handle(self, body: bytes) -> None:
         method = self.scope.get("method", "")
@@ -118,11 +129,11 @@ class BatchConsumer(AsyncHttpConsumer):
         if method != "POST":
             await self._answer(405, {"error": {"code": 405, "reason": "use POST"}})
             return
-        origin = header(self.scope, b"origin")
+        origin = scope_header(self.scope, b"origin")
         try:
-            batch = parse_body(header(self.scope, b"content-type") or "", body)
+            batch = parse_body(scope_header(self.scope, b"content-type") or "", body)
             acked = await run_blocking(
-                store, batch, origin, header(self.scope, b"user-agent") or "", len(body)
+                store, batch, origin, scope_header(self.scope, b"user-agent") or "", len(body)
             )
         except ProtocolError as exc:
             await self._answer_error(exc.code, exc.reason)
@@ -132,6 +143,8 @@ class BatchConsumer(AsyncHttpConsumer):
                 CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later"
             )
         except SessionGone:
-            await self._answer_error(CloseCode.FORBIDDEN, "the session was deleted")
+            await self._answer_error(CloseCode.FORBIDDEN, "the session was deleted", retry=False)
+        except SessionCut as exc:
+            await self._answer_error(CloseCode.TOO_LARGE, exc.reason, retry=False)
         else:
             await self._answer(200, {"acked": acked})

@@ -249,5 +249,6 @@ def ack(seq: int) -> bytes:
     return pack({"type": "ack", "seq": seq})
 
 
-def error(code: CloseCode, reason: str) -> bytes:
-    return pack({"type": "error", "code": int(code), "reason": reason})
+def error(code: CloseCode, reason: str, *, retry: bool = True) -> bytes:
+    """`retry` false tells the recorder not to reconnect for this session."""
+    return pack({"type": "error", "code": int(code), "reason": reason, "retry": retry})

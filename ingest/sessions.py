@@ -4,9 +4,12 @@ and the HTTP batch endpoint (blocking ORM code, run in worker threads)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-from django.db import transaction
+from django.conf import settings
 
+from ingest.limits import KeyedBuckets
 from ingest.protocol import CloseCode, Page, ProtocolError
 from replay.models import Project, Session
 
@@ -17,6 +20,25 @@ class Opened:
     project_id: int
     acked: int
     created: bool
+    cut_reason: str
+
+
+def scope_header(scope: dict[str, Any], name: bytes) -> str | None:
+    """One request header from an ASGI scope, decoded as Latin-1 (as HTTP defines)."""
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+@cache
+def _new_sessions(per_minute: float) -> KeyedBuckets:
+    return KeyedBuckets(rate=per_minute / 60, burst=max(1.0, per_minute))
+
+
+def may_create(key: str) -> bool:
+    """The new-sessions-per-minute token bucket of a project key (per process)."""
+    return _new_sessions(settings.REPLAY_NEW_SESSIONS_PER_MINUTE).take(key)
 
 
 def authorize(key: str, origin: str | None) -> Project:
@@ -39,8 +61,12 @@ def open_session(
     user_agent: str,
 ) -> Opened:
     """Create the session or continue it (a new page load, a reconnect). A session id
-    that belongs to another project is refused rather than mixed in."""
+    that belongs to another project is refused rather than mixed in. Page URLs after the
+    first come from the events themselves (each page load's Meta), see `ingest.commit`."""
     viewport = page.get("viewport") if page else None
+    existing = Session.objects.filter(pk=session_id).first()
+    if existing is None and not may_create(project.key):
+        raise ProtocolError(CloseCode.RATE_LIMITED, "too many new sessions for this key")
     session, created = Session.objects.get_or_create(
         pk=session_id,
         defaults={
@@ -56,22 +82,12 @@ def open_session(
     if session.project_id != project.pk:
         raise ProtocolError(CloseCode.FORBIDDEN, "this session belongs to another project")
     if not created:
-        with transaction.atomic():
-            # Locked, so a commit's update of `urls` cannot interleave with this one.
-            session = Session.objects.select_for_update().get(pk=session_id)
-            changed = []
-            if user and session.user_id != user:
-                session.user_id = user
-                changed.append("user_id")
-            if viewport:
-                session.viewport_width = viewport["width"]
-                session.viewport_height = viewport["height"]
-                changed += ["viewport_width", "viewport_height"]
-            if page and page["url"]:
-                before = list(session.urls)
-                session.add_url(page["url"])
-                if session.urls != before:
-                    changed.append("urls")
-            if changed:
-                session.save(update_fields=changed)
-    return Opened(session.pk, project.pk, session.acked_seq, created)
+        # Only the columns a hello knows about; commits own the rest of the row.
+        changes: dict[str, object] = {}
+        if user and session.user_id != user:
+            changes["user_id"] = user
+        if viewport:
+            changes.update(viewport_width=viewport["width"], viewport_height=viewport["height"])
+        if changes:
+            Session.objects.filter(pk=session_id).update(**changes)
+    return Opened(session.pk, project.pk, session.acked_seq, created, session.cut_reason)

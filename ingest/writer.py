@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
-from ingest.commit import GapClaim, Received, commit_batches
+from ingest.commit import GapClaim, Received, SessionCut, commit
 from ingest.threads import run_blocking
+from replay import metrics
 from replay.codec import Batch
 from replay.storage import Storage
 
@@ -84,25 +86,31 @@ class SessionWriter:
 
     async def flush(self, *, send_ack: bool = True) -> None:
         """Commit everything buffered. On failure the batches stay buffered (the
-        client will resend them anyway) and the exception propagates."""
+        client will resend them anyway) and the exception propagates. Raises
+        SessionCut, after acknowledging, when the session has passed its limit."""
         async with self._lock:
             pending, claims = self.pending, self.claims
             if not pending and not claims:
                 return
             self.pending, self.claims, self.pending_bytes = [], [], 0
             try:
-                acked = await run_blocking(
-                    commit_batches, self.session_id, pending, self.storage, claims
+                committed = await run_blocking(
+                    commit, self.session_id, pending, self.storage, claims
                 )
             except BaseException:
                 self.pending = pending + self.pending
                 self.claims = claims + self.claims
                 self.pending_bytes += sum(r.size for r in pending)
                 raise
-            self.acked = max(self.acked, acked)
+            self.acked = max(self.acked, committed.acked)
             self.received = max(self.received, self.acked)
+        now = time.monotonic()
+        for received in pending:
+            metrics.ACK_LATENCY.observe(now - received.arrived)
         if send_ack:
             await self.on_ack(self.acked)
+        if committed.cut_reason:
+            raise SessionCut(committed.cut_reason)
 
     async def close(self) -> None:
         """Store what is buffered before the connection goes away. Nobody is left to
@@ -112,9 +120,11 @@ class SessionWriter:
             self._timer = None
         try:
             await self.flush(send_ack=False)
+        except SessionCut:
+            pass
         except Exception:
             log.warning(
-                "session %s: could not store the tail after disconnect; the client resends it",
-                self.session_id,
+                "could not store the tail after disconnect; the client resends it",
+                extra={"session": self.session_id},
                 exc_info=True,
             )

@@ -102,6 +102,13 @@ class Session(models.Model):
     received_bytes = models.BigIntegerField(default=0, help_text="msgpack bytes of the events")
     stored_bytes = models.BigIntegerField(default=0, help_text="bytes of the segment objects")
     segment_count = models.IntegerField(default=0)
+    missing_batches = models.BigIntegerField(
+        default=0, help_text="batches recorded as gaps (dropped, never sent, refused)"
+    )
+    gap_open = models.BooleanField(default=False, help_text="a gap waits for its end time")
+    cut_reason = models.CharField(
+        max_length=200, blank=True, help_text="why the server stopped storing this session"
+    )
     ended = models.BooleanField(default=False, help_text="the recorder ended it on purpose")
 
     class Meta:
@@ -116,6 +123,12 @@ class Session(models.Model):
         if self.first_event_ms is None or self.last_event_ms is None:
             return 0
         return self.last_event_ms - self.first_event_ms
+
+    @property
+    def completeness(self) -> float:
+        """The share of the session's batches that are stored, from 0 to 1."""
+        total = self.acked_seq + 1
+        return 1.0 if total <= 0 else max(0.0, (total - self.missing_batches) / total)
 
     @property
     def first_url(self) -> str:
@@ -157,10 +170,13 @@ class Gap(models.Model):
     class Reason(models.TextChoices):
         CLIENT_DROPPED = "client-dropped", "dropped by the recorder"
         SEQUENCE_HOLE = "sequence-hole", "missing from the stream"
+        SESSION_LIMIT = "session-limit", "cut by the session size limit"
 
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="gaps")
     seq_start = models.BigIntegerField()
     seq_end = models.BigIntegerField()
+    start_ms = models.BigIntegerField(null=True, help_text="last event before the gap")
+    end_ms = models.BigIntegerField(null=True, help_text="first event after it; open if null")
     reason = models.CharField(max_length=32, choices=Reason.choices)
     detail = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 from replay.config import (
     parse_bool,
@@ -70,8 +71,24 @@ REPLAY_MAX_BATCH_EVENTS = parse_int(
     "REPLAY_MAX_BATCH_EVENTS", env("REPLAY_MAX_BATCH_EVENTS", "10000"), minimum=1
 )
 REPLAY_HELLO_TIMEOUT = parse_float("REPLAY_HELLO_TIMEOUT", env("REPLAY_HELLO_TIMEOUT", "10"))
+REPLAY_IDLE_TIMEOUT = parse_float("REPLAY_IDLE_TIMEOUT", env("REPLAY_IDLE_TIMEOUT", "300"))
+REPLAY_MAX_SESSION_BYTES = parse_int(
+    "REPLAY_MAX_SESSION_BYTES", env("REPLAY_MAX_SESSION_BYTES", "209715200"), minimum=1
+)
+REPLAY_FRAMES_PER_SECOND = parse_float(
+    "REPLAY_FRAMES_PER_SECOND", env("REPLAY_FRAMES_PER_SECOND", "20")
+)
+REPLAY_FRAMES_BURST = parse_int("REPLAY_FRAMES_BURST", env("REPLAY_FRAMES_BURST", "300"), minimum=1)
+REPLAY_NEW_SESSIONS_PER_MINUTE = parse_float(
+    "REPLAY_NEW_SESSIONS_PER_MINUTE", env("REPLAY_NEW_SESSIONS_PER_MINUTE", "1200")
+)
+# Who may read /metrics: anyone who can reach it, or only scrapers sending this token.
+REPLAY_METRICS_TOKEN = env("REPLAY_METRICS_TOKEN", "")
 
 LOG_LEVEL = env("REPLAY_LOG_LEVEL", "INFO").upper()
+LOG_FORMAT = env("REPLAY_LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"REPLAY_LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
 
 INSTALLED_APPS = [
     "daphne",
@@ -145,8 +162,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "replay.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

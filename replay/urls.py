@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from replay import api, views
+from replay.health import healthz
+from replay.metrics import metrics_view
 
 SESSION = "<str:session_id>"
 
@@ -16,6 +18,8 @@ urlpatterns = [
     path("api/sessions", api.list_sessions, name="api-sessions"),
     path(f"api/sessions/{SESSION}", api.session_detail, name="api-session"),
     path(f"api/sessions/{SESSION}/events", api.session_events, name="api-session-events"),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -156,5 +156,5 @@ def record(
         project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest"
     )
     received = [Received(Batch(seq, part), 1000) for seq, part in enumerate(batches_of(events, 30))]
-    commit_batches(session_id, received, get_storage())
+    commit_batches(session_id, received, get_storage(), max_session_bytes=10**9)
     return events
