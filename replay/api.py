@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
@@ -15,7 +14,6 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from replay.access import user_from_bearer, visible_sessions
@@ -23,6 +21,7 @@ from replay.models import Segment, Session
 from replay.search import BadRequest, filter_sessions, number
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
+from replay.summaries import gap_summary, session_summary
 
 View = Callable[..., HttpResponseBase]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -67,35 +66,6 @@ def api(*methods: str) -> Callable[[View], View]:
     return decorate
 
 
-def iso_ms(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
-
-
-def session_summary(session: Session, request: HttpRequest) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "project": session.project.name,
-        "user_id": session.user_id,
-        "created_at": session.created_at.isoformat(),
-        "started_at": iso_ms(session.first_event_ms),
-        "ended_at": iso_ms(session.last_event_ms),
-        "duration_ms": session.duration_ms,
-        "urls": session.urls,
-        "page_count": len(session.urls),
-        "event_count": session.event_count,
-        "received_bytes": session.received_bytes,
-        "stored_bytes": session.stored_bytes,
-        "segment_count": session.segment_count,
-        "acked_seq": session.acked_seq,
-        "ended": session.ended,
-        "user_agent": session.user_agent,
-        "viewport": {"width": session.viewport_width, "height": session.viewport_height},
-        "replay_url": request.build_absolute_uri(reverse("player", args=[session.id])),
-    }
-
-
 @api("GET")
 def list_sessions(request: HttpRequest, user: Any) -> HttpResponse:
     limit = int(number(request, "limit", 50) or 0)
@@ -136,10 +106,7 @@ def session_detail(request: HttpRequest, user: Any, session_id: str) -> HttpResp
         }
         for s in session.segments.all()
     ]
-    summary["gaps"] = [
-        {"seq_start": g.seq_start, "seq_end": g.seq_end, "reason": g.reason, "detail": g.detail}
-        for g in session.gaps.all()
-    ]
+    summary["gaps"] = [gap_summary(gap, session) for gap in session.gaps.all()]
     return JsonResponse(summary)
 
 

@@ -15,6 +15,7 @@ from django.urls import reverse
 from replay.access import visible_projects, visible_sessions
 from replay.models import Project
 from replay.search import BadRequest, filter_sessions
+from replay.summaries import gap_summary
 
 DEMO_PROJECT = "Demo shop"
 
@@ -53,16 +54,16 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
         start = max(0.0, float(request.GET.get("t", "")))
     except ValueError:
         start = None
+    gaps = list(session.gaps.all())
     config = {
         "session": session.id,
         "eventsUrl": reverse("api-session-events", args=[session.id]),
         "start": start,
         "durationMs": session.duration_ms,
+        "gaps": [gap_summary(gap, session) for gap in gaps],
     }
     return render(
-        request,
-        "replay/player.html",
-        {"session": session, "config": config, "gaps": session.gaps.all()},
+        request, "replay/player.html", {"session": session, "config": config, "gaps": gaps}
     )
 
 

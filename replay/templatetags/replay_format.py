@@ -17,6 +17,13 @@ def duration(ms: int | None) -> str:
 
 
 @register.filter
+def percent(share: float) -> str:
+    """0.987 -> 98.7%; never rounds a loss up to 100%."""
+    value = int(share * 1000) / 10
+    return f"{value:g}%"
+
+
+@register.filter
 def path_only(url: str) -> str:
     parts = urlsplit(url or "")
     shown = parts.path or "/"

@@ -103,6 +103,22 @@
     }
   }
 
+  function markGaps() {
+    // Parts the server knows are missing, with their reason (README: completeness).
+    const marks = $('timeline-marks');
+    for (const gap of config.gaps) {
+      if (gap.start_offset_ms === null) continue;
+      const start = Math.max(0, gap.start_offset_ms);
+      const end = gap.end_offset_ms === null ? totalMs : gap.end_offset_ms;
+      const band = document.createElement('span');
+      band.className = 'mark gap';
+      band.style.left = (totalMs ? (start / totalMs) * 100 : 0) + '%';
+      band.style.width = Math.max(0.4, totalMs ? ((end - start) / totalMs) * 100 : 0) + '%';
+      band.title = 'Missing ' + clock(start) + '–' + clock(end) + ': ' + gap.label + (gap.detail ? ' (' + gap.detail + ')' : '');
+      marks.appendChild(band);
+    }
+  }
+
   function timelineMs(clientX) {
     const box = timeline.getBoundingClientRect();
     return ((clientX - box.left) / box.width) * totalMs;
@@ -178,6 +194,7 @@
     $('time-total').textContent = clock(totalMs);
     timeline.setAttribute('aria-valuemax', String(Math.round(totalMs / 1000)));
     collectPages(events, meta.startTime);
+    markGaps();
     replayer.on('resize', (size) => {
       frameSize = size;
       fit();

@@ -9,7 +9,8 @@
  * in sessionStorage, so page loads in this tab continue it, with the same sequence numbers.
  *
  * Optional attributes: data-mask-all-inputs="false", data-require-consent (record nothing
- * until replay.consent(true)).
+ * until replay.consent(true)), data-buffer-bytes (the most unacknowledged data kept while
+ * the server cannot store it; default 5 MB, see transport.js).
  *
  * API on window.replay: identify(id, traits), track(name, props), consent(bool), stop(),
  * sessionId(), replayUrl(), flush().
@@ -24,6 +25,7 @@
   const SESSION_MAX_MS = 12 * 60 * 60 * 1000;
   const BATCH_INTERVAL_MS = 1000;
   const BATCH_MAX_EVENTS = 500;
+  const BUFFER_BYTES = 5 * 1024 * 1024;
 
   const src = new URL(script.src, location.href);
   const server = src.origin;
@@ -35,6 +37,7 @@
   const config = {
     maskAllInputs: script.getAttribute('data-mask-all-inputs') !== 'false',
     requireConsent: script.hasAttribute('data-require-consent'),
+    bufferBytes: Number(script.getAttribute('data-buffer-bytes')) || BUFFER_BYTES,
   };
   const storageKey = 'replay:' + key;
   const consentKey = 'replay:consent:' + key;
@@ -45,6 +48,9 @@
   let buffer = [];
   let batchTimer = null;
   let lastHref = location.href;
+  // Set from pagehide until the page is shown again (bfcache): a page going away must
+  // not touch the session state the next page of this tab is about to use.
+  let unloading = false;
 
   function log(message) {
     if (window.console) console.warn('[replay] ' + message);
@@ -100,6 +106,7 @@
   }
 
   function persist() {
+    if (unloading) return;
     const plain = Object.assign({}, state, {
       unacked: state.unacked.map((batch) => ({ seq: batch.seq, events: batch.events })),
     });
@@ -129,10 +136,21 @@
       wsUrl: server.replace(/^http/, 'ws') + '/ingest/ws',
       batchUrl: server + '/ingest/batch',
       key: key,
+      maxBufferBytes: config.bufferBytes,
       state: state,
       page: page,
       persist: persist,
-      onStop: (reason) => {
+      resync: () => {
+        if (stopRecording) window.rrweb.record.takeFullSnapshot(true);
+      },
+      onStop: (reason, takenOver) => {
+        if (unloading) return;
+        if (takenOver) {
+          // Another tab (a duplicate of this one) continues this session: carry on
+          // under a new one.
+          rotate();
+          return;
+        }
         log(reason + '; recording stopped');
         stop();
       },
@@ -215,7 +233,8 @@
   }
 
   function rotate() {
-    // 30 minutes idle (or 12 hours in all): the old session ends, a new one begins.
+    // 30 minutes idle, 12 hours in all, or taken over by a duplicated tab: the old
+    // session ends here and a new one begins, with a fresh full snapshot.
     stopRecordingOnly();
     transport.end();
     state = freshState(state);
@@ -233,6 +252,7 @@
     if (!stopRecording) return;
     cutBatch();
     persist();
+    unloading = true;
     transport.beacon();
   }
 
@@ -244,6 +264,9 @@
     .then(() => {
       watchNavigation();
       window.addEventListener('pagehide', onPageHide);
+      window.addEventListener('pageshow', (event) => {
+        if (event.persisted) unloading = false;
+      });
       document.addEventListener('visibilitychange', () => {
         if (document.visibilityState === 'hidden') cutBatch();
       });

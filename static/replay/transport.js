@@ -7,6 +7,11 @@
  * durably stored. After a reconnect the server's `welcome` says what it holds, and
  * everything above that is sent again; the server stores each sequence number once.
  * Batches the recorder has to give up on are announced with a `gap` frame.
+ *
+ * The unacknowledged tail is bounded (options.maxBufferBytes of encoded batches): while
+ * the server cannot store (4503, offline), new batches beyond the bound are dropped and
+ * reported as a gap, and once there is room again the recorder takes a fresh full
+ * snapshot (options.resync) so that what follows the gap replays correctly.
  */
 (function () {
   'use strict';
@@ -16,7 +21,8 @@
   // so must the wire, or the export would differ from what the page produced.
   const encode = (frame) => MessagePack.encode(frame, { ignoreUndefined: true });
 
-  // Close codes after which reconnecting cannot help (see README, "Close codes").
+  // Close codes after which reconnecting cannot help (see README, "Close codes"); the
+  // server also says so with `retry: false` in its error frame.
   const FATAL = new Set([4401, 4403, 4409]);
   // The server refused a frame itself: sending the same batch again would loop.
   const REJECTED = new Set([4400, 4413]);
@@ -27,14 +33,17 @@
 
   class Transport {
     /**
-     * options: wsUrl, batchUrl, key,
+     * options: wsUrl, batchUrl, key, maxBufferBytes,
      *   state: {session, tab, nextSeq, acked, unacked: [{seq, events}], gaps: [], user},
-     *   page(): {url, referrer, viewport}, persist(), onStop(reason)
+     *   page(): {url, referrer, viewport}, persist(), resync(),
+     *   onStop(reason, takenOver): the server will not take more on this session
      */
     constructor(options) {
       this.options = options;
       this.state = options.state;
       this.state.gaps = this.state.gaps || [];
+      this.needsSnapshot = false;
+      this.lastError = null;
       this.ws = null;
       this.ready = false;
       this.stopped = false;
@@ -57,6 +66,7 @@
       }
       ws.binaryType = 'arraybuffer';
       this.ws = ws;
+      this.lastError = null;
       ws.onopen = () => this.send(this.hello());
       ws.onmessage = (message) => this.receive(message.data);
       ws.onclose = (event) => this.closed(event.code);
@@ -91,6 +101,7 @@
         this.lastSentSeq = Math.max(frame.acked, -1);
         this.acknowledge(frame.acked);
         this.pump();
+        this.resyncIfRoom();
       } else if (frame.type === 'ack') {
         this.acknowledge(frame.seq);
       } else if (frame.type === 'error') {
@@ -109,6 +120,30 @@
         return waiter.seq > this.state.acked;
       });
       if (this.ending && this.state.unacked.length === 0) this.finish();
+      this.resyncIfRoom();
+    }
+
+    bufferedBytes() {
+      let total = 0;
+      for (const batch of this.state.unacked) {
+        batch.bytes = batch.bytes || encode({ type: 'batch', seq: batch.seq, events: batch.events });
+        total += batch.bytes.byteLength;
+      }
+      return total;
+    }
+
+    resyncIfRoom() {
+      if (this.needsSnapshot && this.ready && this.bufferedBytes() < this.options.maxBufferBytes / 2) {
+        this.needsSnapshot = false;
+        this.options.resync();
+      }
+    }
+
+    addGap(seq, reason) {
+      const last = this.state.gaps[this.state.gaps.length - 1];
+      if (last && last.to === seq - 1 && last.reason === reason) last.to = seq;
+      else this.state.gaps.push({ from: seq, to: seq, reason: reason });
+      this.needsSnapshot = true;
     }
 
     /** Turn events into numbered batches that fit the server's limits, and send them. */
@@ -131,11 +166,17 @@
         } else {
           // One event larger than any frame the server takes: give up on it, openly.
           this.state.nextSeq += 1;
-          this.state.gaps.push({ from: seq, to: seq, reason: 'event larger than the frame limit' });
+          this.addGap(seq, 'event larger than the frame limit');
         }
         return;
       }
       this.state.nextSeq += 1;
+      if (this.bufferedBytes() + bytes.byteLength > this.options.maxBufferBytes) {
+        // The server has not stored what came before (offline, storage down): keep the
+        // oldest, which hold the page's snapshot, and drop this batch, openly.
+        this.addGap(seq, 'recorder buffer full');
+        return;
+      }
       // `bytes` is a cache for this page only; persist() keeps seq and events.
       this.state.unacked.push({ seq: seq, events: events, bytes: bytes });
     }
@@ -165,17 +206,24 @@
       this.ws = null;
       this.ready = false;
       if (this.stopped) return;
-      if (FATAL.has(code)) {
+      const error = this.lastError;
+      if (FATAL.has(code) || (error && error.retry === false)) {
         this.stop();
-        this.options.onStop('the server closed the connection with ' + code);
+        const reason = (error && error.reason) || 'closed with ' + code;
+        this.options.onStop('the server will not take more of this session: ' + reason, code === 4409);
         return;
       }
       if (REJECTED.has(code) && this.state.unacked.length) {
         // The server refused the batch after its last ack; drop that one so the rest
         // can follow, and say so.
         const first = this.state.unacked.shift();
-        this.state.gaps.push({ from: first.seq, to: first.seq, reason: 'rejected by the server: ' + code });
+        this.addGap(first.seq, 'rejected by the server: ' + code);
         this.options.persist();
+      }
+      if (!this.state.unacked.length && !this.state.gaps.length) {
+        // Nothing to deliver (an idle close): reconnect when there is.
+        this.attempts = 0;
+        return;
       }
       this.scheduleReconnect(code === 4429 ? 4 : 1);
     }
