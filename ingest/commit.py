@@ -305,8 +305,30 @@ def _index(session: Session, plan: Plan, segment: Segment | None) -> bool:
             ).update(end_ms=segment.first_ts)
         if segment is not None:
             segment.save()
-        Gap.objects.bulk_create(plan.gaps)
+        if plan.gaps:
+            _save_gaps(session.pk, plan.gaps)
     return True
+
+
+def _save_gaps(session_id: str, gaps: list[Gap]) -> None:
+    """Store gaps, joining each to the one before it when they touch and say the same
+    thing: a recorder reports a long outage in several pieces, the viewer sees one."""
+    previous = Gap.objects.filter(session_id=session_id).order_by("-seq_end").first()
+    fresh: list[Gap] = []
+    for gap in gaps:
+        if (
+            previous is not None
+            and previous.seq_end + 1 == gap.seq_start
+            and (previous.reason, previous.detail) == (gap.reason, gap.detail)
+        ):
+            previous.seq_end = gap.seq_end
+            previous.end_ms = gap.end_ms
+            if previous.pk is not None:
+                previous.save(update_fields=["seq_end", "end_ms"])
+            continue
+        fresh.append(gap)
+        previous = gap
+    Gap.objects.bulk_create(fresh)
 
 
 def _discard_unindexed(segment: Segment, storage: Storage) -> None:

@@ -153,6 +153,32 @@ def daphne(start_daphne: Callable[..., DaphneServer]) -> DaphneServer:
     return start_daphne()
 
 
+@pytest.fixture
+def shop(daphne: DaphneServer, alice: Any) -> Any:
+    """The demo shop project, recording into the `daphne` server, with Alice a member."""
+    from replay.models import Project
+
+    project = Project.objects.create(name="Demo shop", allowed_origins=[daphne.url])
+    project.members.add(alice)
+    return project
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh tab (own sessionStorage) that keeps a copy of every event rrweb produces;
+    the test fails if the page throws."""
+    from tests.recording import CAPTURE_EVENTS
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(CAPTURE_EVENTS)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert errors == []
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -3,12 +3,14 @@ WebSocket client, and the corpus recordings in tests/fixtures."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -126,6 +128,12 @@ class DaphneServer:
                 time.sleep(0.1)
         raise RuntimeError(f"daphne did not listen within {timeout}s:\n{self.log_path.read_text()}")
 
+    def kill(self) -> None:
+        """SIGKILL: no flush, no goodbye, as in a crash or an OOM kill."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -158,3 +166,167 @@ def record(
     received = [Received(Batch(seq, part), 1000) for seq, part in enumerate(batches_of(events, 30))]
     commit_batches(session_id, received, get_storage(), max_session_bytes=10**9)
     return events
+
+
+class ResendingClient:
+    """A protocol-level recorder, as transport.js behaves: numbers batches, keeps every
+    unacknowledged one, and after any disconnect reconnects (retrying while the server
+    is down), says hello, and resends everything above the `welcome`'s `acked`."""
+
+    def __init__(
+        self, url: str, key: str, session: str, origin: str = "https://shop.alice.example"
+    ):
+        self.url = url
+        self.key = key
+        self.session = session
+        self.origin = origin
+        self.unacked: dict[int, list[dict[str, Any]]] = {}
+        self.next_seq = 0
+        self.acked = -1
+        self.ws: Any = None
+        self.closes: list[int] = []
+
+    def _connect(self, deadline: float) -> None:
+        from websockets.sync.client import connect
+        from websockets.typing import Origin
+
+        while True:
+            try:
+                ws = connect(
+                    self.url, origin=Origin(self.origin), max_size=None, open_timeout=2, legacy=True
+                )
+                ws.send(hello(self.key, self.session, acked=self.acked))
+                welcome = unpack(ws.recv(timeout=5))
+                if welcome["type"] != "welcome":
+                    raise ConnectionError(f"refused: {welcome}")
+                break
+            except (OSError, TimeoutError, ConnectionError, EOFError) as exc:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"could not reconnect: {exc}") from exc
+                time.sleep(0.2)
+            except Exception as exc:  # websockets' own errors while the server restarts
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"could not reconnect: {exc}") from exc
+                time.sleep(0.2)
+        self.ws = ws
+        self._acknowledge(welcome["acked"])
+        for seq in sorted(self.unacked):
+            ws.send(batch(seq, self.unacked[seq]))
+
+    def _acknowledge(self, seq: int) -> None:
+        self.acked = max(self.acked, seq)
+        for done in [s for s in self.unacked if s <= self.acked]:
+            del self.unacked[done]
+
+    def _drop(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        if self.ws is not None:
+            with contextlib.suppress(ConnectionClosed, OSError):
+                self.ws.close()
+        self.ws = None
+
+    def send(self, events: list[dict[str, Any]]) -> int:
+        """Queue the next batch and send it if connected; returns its seq."""
+        from websockets.exceptions import ConnectionClosed
+
+        seq = self.next_seq
+        self.next_seq += 1
+        self.unacked[seq] = events
+        if self.ws is not None:
+            try:
+                self.ws.send(batch(seq, events))
+            except (ConnectionClosed, OSError):
+                self._drop()
+        return seq
+
+    def wait_until_acked(self, timeout: float = 60) -> None:
+        """Receive acks (reconnecting as needed) until every batch sent is acknowledged."""
+        from websockets.exceptions import ConnectionClosed
+
+        deadline = time.monotonic() + timeout
+        while self.unacked:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"batches {sorted(self.unacked)} were never acknowledged")
+            if self.ws is None:
+                self._connect(deadline)
+                continue
+            try:
+                frame = unpack(self.ws.recv(timeout=1))
+            except TimeoutError:
+                continue
+            except (ConnectionClosed, OSError) as exc:
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                self.closes.append(code or 1006)
+                self._drop()
+                continue
+            if frame["type"] == "ack":
+                self._acknowledge(frame["seq"])
+
+    def close(self) -> None:
+        self._drop()
+
+
+class TcpProxy:
+    """A loopback TCP relay that can be cut and restored: an outage of whatever sits
+    behind it (S3 here), seen by the server as refused and dropped connections."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open |= {client, upstream}
+            for a, b in [(client, upstream), (upstream, client)]:
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        """Refuse new connections and cut the open ones."""
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            self._open.clear()

@@ -10,7 +10,9 @@
  *
  * Optional attributes: data-mask-all-inputs="false", data-require-consent (record nothing
  * until replay.consent(true)), data-buffer-bytes (the most unacknowledged data kept while
- * the server cannot store it; default 5 MB, see transport.js).
+ * the server cannot store it; default 5 MB, see transport.js). The same options can be
+ * set before the tag as window.replayOptions = {maskAllInputs, requireConsent,
+ * bufferBytes}, for tag managers that cannot add attributes; attributes win.
  *
  * API on window.replay: identify(id, traits), track(name, props), consent(bool), stop(),
  * sessionId(), replayUrl(), flush().
@@ -34,10 +36,14 @@
     console.warn('[replay] the script tag has no data-key attribute; nothing is recorded');
     return;
   }
+  const preset = window.replayOptions || {};
+  const attribute = (name) => script.getAttribute('data-' + name);
   const config = {
-    maskAllInputs: script.getAttribute('data-mask-all-inputs') !== 'false',
-    requireConsent: script.hasAttribute('data-require-consent'),
-    bufferBytes: Number(script.getAttribute('data-buffer-bytes')) || BUFFER_BYTES,
+    maskAllInputs: attribute('mask-all-inputs') !== null
+      ? attribute('mask-all-inputs') !== 'false'
+      : preset.maskAllInputs !== false,
+    requireConsent: attribute('require-consent') !== null || preset.requireConsent === true,
+    bufferBytes: Number(attribute('buffer-bytes')) || Number(preset.bufferBytes) || BUFFER_BYTES,
   };
   const storageKey = 'replay:' + key;
   const consentKey = 'replay:consent:' + key;

@@ -10,8 +10,8 @@
  *
  * The unacknowledged tail is bounded (options.maxBufferBytes of encoded batches): while
  * the server cannot store (4503, offline), new batches beyond the bound are dropped and
- * reported as a gap, and once there is room again the recorder takes a fresh full
- * snapshot (options.resync) so that what follows the gap replays correctly.
+ * reported as a gap, and once the server holds everything kept the recorder takes a
+ * fresh full snapshot (options.resync) so that what follows the gap replays correctly.
  */
 (function () {
   'use strict';
@@ -101,7 +101,7 @@
         this.lastSentSeq = Math.max(frame.acked, -1);
         this.acknowledge(frame.acked);
         this.pump();
-        this.resyncIfRoom();
+        this.resyncWhenDrained();
       } else if (frame.type === 'ack') {
         this.acknowledge(frame.seq);
       } else if (frame.type === 'error') {
@@ -120,7 +120,7 @@
         return waiter.seq > this.state.acked;
       });
       if (this.ending && this.state.unacked.length === 0) this.finish();
-      this.resyncIfRoom();
+      this.resyncWhenDrained();
     }
 
     bufferedBytes() {
@@ -132,8 +132,9 @@
       return total;
     }
 
-    resyncIfRoom() {
-      if (this.needsSnapshot && this.ready && this.bufferedBytes() < this.options.maxBufferBytes / 2) {
+    resyncWhenDrained() {
+      // After a drop, wait until the server holds everything kept, then snapshot.
+      if (this.needsSnapshot && this.ready && this.state.unacked.length === 0) {
         this.needsSnapshot = false;
         this.options.resync();
       }
@@ -171,9 +172,18 @@
         return;
       }
       this.state.nextSeq += 1;
-      if (this.bufferedBytes() + bytes.byteLength > this.options.maxBufferBytes) {
+      const drained = this.state.unacked.length === 0;
+      const resumes = events.some((event) => event.type === 2);
+      // A snapshot into an empty buffer is always taken, however large: without it
+      // nothing after it could be replayed.
+      const full =
+        !(resumes && drained) &&
+        this.bufferedBytes() + bytes.byteLength > this.options.maxBufferBytes;
+      if (full || (this.needsSnapshot && !resumes)) {
         // The server has not stored what came before (offline, storage down): keep the
-        // oldest, which hold the page's snapshot, and drop this batch, openly.
+        // oldest, which hold the page's snapshot, and drop this batch, openly. After a
+        // drop, changes are meaningless without a new snapshot, so they go too until
+        // the recorder has taken one.
         this.addGap(seq, 'recorder buffer full');
         return;
       }

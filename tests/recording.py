@@ -1,0 +1,110 @@
+"""Helpers for browser tests: what the page produced (captured beside the recorder),
+what the server stored (the export API), and the demo shop's user journey."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from replay.models import ApiToken
+from tests.support import DaphneServer
+
+# Keeps a copy of every event rrweb hands to the recorder, so the test knows exactly
+# what the page produced. It wraps rrweb.record when the UMD bundle defines `rrweb`, and
+# keeps the copies in sessionStorage so they survive page loads in the tab.
+CAPTURE_EVENTS = """
+window.__produced = JSON.parse(sessionStorage.getItem('test:produced') || '[]');
+(() => {
+  let real;
+  Object.defineProperty(window, 'rrweb', {
+    configurable: true,
+    get() { return real; },
+    set(value) {
+      const record = value.record;
+      const wrapped = function (options) {
+        const emit = options.emit;
+        options.emit = (event, isCheckout) => {
+          window.__produced.push(JSON.parse(JSON.stringify(event)));
+          sessionStorage.setItem('test:produced', JSON.stringify(window.__produced));
+          emit(event, isCheckout);
+        };
+        return record(options);
+      };
+      Object.assign(wrapped, record);
+      value.record = wrapped;
+      real = value;
+    },
+  });
+})();
+"""
+
+TYPED = {
+    "#name": "Alice Example",
+    "#email": "alice@example.com",
+    "#card": "4242 4242 4242 4242",
+    "#password": "hunter2-secret",
+}
+
+
+# Everything the page produced before flush() was called; flush() resolves once all of
+# it is acknowledged. Events produced later may or may not be stored yet.
+FLUSH = """async () => {
+  const produced = window.__produced.length;
+  await replay.flush();
+  return produced;
+}"""
+
+
+def assert_stored_as_produced(events: list[dict[str, Any]], page: Any, flushed: int) -> None:
+    produced = page.evaluate("window.__produced")
+    assert len(events) >= flushed
+    assert events == produced[: len(events)]  # every event, once, in the page's order
+
+
+def export(server: DaphneServer, user: Any, session_id: str) -> list[dict[str, Any]]:
+    _, token = ApiToken.issue(user)
+    request = urllib.request.Request(
+        f"{server.url}/api/sessions/{session_id}/events",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return list(json.loads(response.read()))
+
+
+def shop_and_buy(page: Any) -> None:
+    page.click("#add-fern")
+    page.click("#add-cactus")
+    page.click("#buy")  # refused: the form is empty
+    page.wait_for_selector("#form-error:not([hidden])")
+    for selector, text in TYPED.items():
+        page.click(selector)
+        page.keyboard.type(text, delay=5)
+    page.click("#gift")
+    page.click("#buy")
+    page.wait_for_selector("#confirmation:not([hidden])")
+
+
+def gift_id(events: list[dict[str, Any]]) -> int:
+    """The rrweb id of the gift checkbox (its input events carry its value, "on")."""
+
+    def find(node: dict[str, Any]) -> int | None:
+        if node.get("attributes", {}).get("id") == "gift":
+            return int(node["id"])
+        for child in node.get("childNodes", []):
+            if (found := find(child)) is not None:
+                return found
+        return None
+
+    snapshot = next(e for e in events if e["type"] == 2)
+    found = find(snapshot["data"]["node"])
+    assert found is not None
+    return found
+
+
+def log_in(page: Any, server: DaphneServer, username: str, password: str) -> None:
+    page.goto(f"{server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/sessions")

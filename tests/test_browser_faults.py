@@ -1,0 +1,135 @@
+"""The real recorder in Chromium through failures: the server killed with SIGKILL,
+storage unreachable, a navigation in the middle of a batch, and a buffer that fills
+while nothing can be stored. Every test compares the export with the events the page
+produced (captured beside the recorder, across page loads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from replay.models import Gap, Session
+from tests.recording import FLUSH, assert_stored_as_produced, export, log_in, shop_and_buy
+from tests.support import TcpProxy
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.scaleout]
+
+
+def open_demo(page: Any, url: str) -> str:
+    page.goto(f"{url}/demo/")
+    page.wait_for_function("window.replay && window.replay.sessionId()")
+    return str(page.evaluate("replay.sessionId()"))
+
+
+def wiggle(page: Any, rounds: int) -> None:
+    """Mouse movement over the shop: steady recording traffic."""
+    for i in range(rounds):
+        page.mouse.move(100 + (i * 37) % 900, 150 + (i * 53) % 500, steps=4)
+
+
+def test_kill_9_while_recording_loses_and_doubles_nothing(daphne, shop, alice, page):
+    session_id = open_demo(page, daphne.url)
+    page.click("#add-fern")
+    wiggle(page, 10)
+    daphne.kill()
+    shop_and_buy(page)  # recorded while the server is gone
+    wiggle(page, 10)
+    daphne.start()
+    flushed = page.evaluate(FLUSH)
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+    assert Session.objects.get(pk=session_id).completeness == 1.0
+
+
+def test_navigation_in_the_middle_of_a_batch_loses_and_doubles_nothing(daphne, shop, alice, page):
+    session_id = open_demo(page, daphne.url)
+    for _ in range(3):
+        page.click("#add-cactus")
+        wiggle(page, 3)
+        # Leave at once: the last events are in no batch yet, or in one not acknowledged.
+        page.goto(f"{daphne.url}/demo/?step=next")
+        page.wait_for_function("window.replay && window.replay.sessionId()")
+    assert page.evaluate("replay.sessionId()") == session_id
+    flushed = page.evaluate(FLUSH)
+    events = export(daphne, alice, session_id)
+    assert_stored_as_produced(events, page, flushed)
+    assert [e["type"] for e in events].count(4) == 4  # a Meta per page load
+
+
+@pytest.fixture
+def s3_behind_a_proxy(settings, s3_endpoint, s3_bucket):
+    """The server's S3 reached through a relay the test can cut."""
+    from replay.storage import get_storage
+
+    proxy = TcpProxy(int(s3_endpoint.rsplit(":", 1)[1]))
+    proxy.start()
+    settings.REPLAY_STORAGE_URL = f"s3://{s3_bucket}/segments"
+    settings.REPLAY_S3_ENDPOINT_URL = proxy.url
+    get_storage.cache_clear()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.mark.s3
+def test_storage_outage_then_everything_is_stored(s3_behind_a_proxy, daphne, shop, alice, page):
+    session_id = open_demo(page, daphne.url)
+    page.evaluate(FLUSH)
+    s3_behind_a_proxy.stop()
+    shop_and_buy(page)
+    wiggle(page, 10)
+    page.wait_for_timeout(2500)  # flushes fail; the recorder is told 4503 and backs off
+    assert page.evaluate(f"JSON.parse(sessionStorage.getItem('replay:{shop.key}')).unacked.length")
+    s3_behind_a_proxy.start()
+    flushed = page.evaluate(FLUSH)
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+
+
+GROW_PAGE = """async (rounds) => {
+  // A page that keeps changing: 2 KB of new text every 100 ms.
+  for (let i = 0; i < rounds; i++) {
+    const note = document.createElement('p');
+    note.textContent = 'note ' + i + ' ' + 'x'.repeat(2000);
+    document.querySelector('.products').appendChild(note);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}"""
+
+
+def test_a_full_buffer_drops_openly_and_resumes_with_a_snapshot(daphne, shop, alice, page, browser):
+    # The same demo page, with a 20 KB buffer instead of 5 MB.
+    page.add_init_script("window.replayOptions = {bufferBytes: 20000};")
+    session_id = open_demo(page, daphne.url)
+    page.evaluate(FLUSH)
+    daphne.kill()
+    page.evaluate(GROW_PAGE, 40)  # 80 KB of mutations while nothing can be stored
+    page.wait_for_timeout(1200)
+    daphne.start()
+    page.evaluate(FLUSH)
+    wiggle(page, 5)
+    flushed = page.evaluate(FLUSH)
+
+    events = export(daphne, alice, session_id)
+    produced = page.evaluate("window.__produced")
+    assert len(events) < flushed  # some were dropped...
+    gaps = list(Gap.objects.filter(session_id=session_id))
+    assert [g.reason for g in gaps] == ["client-dropped"]  # ...and said so
+    assert gaps[0].detail == "recorder buffer full"
+    assert gaps[0].start_ms is not None
+    assert gaps[0].end_ms is not None
+    # What was stored is what the page produced, in order, minus the dropped stretch,
+    # and recording resumed with a fresh full snapshot.
+    position = iter(produced)
+    assert all(any(event == candidate for candidate in position) for event in events)
+    snapshots = [i for i, e in enumerate(events) if e["type"] == 2]
+    assert len(snapshots) == 2
+    session = Session.objects.get(pk=session_id)
+    assert 0 < session.completeness < 1
+
+    # The player marks the missing stretch on the timeline.
+    viewer = browser.new_page(viewport={"width": 1440, "height": 900})
+    log_in(viewer, daphne, "alice", "alice-password-1")
+    viewer.goto(f"{daphne.url}/sessions/{session_id}")
+    viewer.wait_for_selector("#stage[data-ready=true]")
+    assert viewer.locator(".timeline-marks .mark.gap").count() == 1
+    assert "recorder buffer full" in viewer.locator(".gaps").inner_text()
+    viewer.close()
