@@ -104,6 +104,8 @@ def test_a_full_buffer_drops_openly_and_resumes_with_a_snapshot(daphne, shop, al
     page.evaluate(GROW_PAGE, 40)  # 80 KB of mutations while nothing can be stored
     page.wait_for_timeout(1200)
     daphne.start()
+    # Once the server holds what was kept, the recorder takes a new full snapshot.
+    page.wait_for_function("window.__produced.filter((e) => e.type === 2).length === 2")
     page.evaluate(FLUSH)
     wiggle(page, 5)
     flushed = page.evaluate(FLUSH)
