@@ -83,14 +83,15 @@ class IngestConsumer(AsyncWebsocketConsumer):
         self.last_frame = time.monotonic()
         self.log_extra: dict[str, Any] = {"client": (self.scope.get("client") or ["?"])[0]}
         await self.accept()
-        self._watchdog = asyncio.create_task(self._watch())
+        self._watchdog = asyncio.create_task(self._expect_hello())
 
-    async def _watch(self) -> None:
-        """Closes a connection that never says hello, or goes quiet for too long."""
+    async def _expect_hello(self) -> None:
         await asyncio.sleep(settings.REPLAY_HELLO_TIMEOUT)
         if self.writer is None:
             await self._fail(CloseCode.HELLO_TIMEOUT, "no hello in time")
-            return
+
+    async def _watch_idle(self) -> None:
+        """Closes a connection that has gone quiet: idle tabs should not hold sockets."""
         idle = settings.REPLAY_IDLE_TIMEOUT
         while not self.closing:
             quiet = time.monotonic() - self.last_frame
@@ -192,6 +193,9 @@ class IngestConsumer(AsyncWebsocketConsumer):
             on_failure=self._writer_failed,
         )
         metrics.SESSIONS_OPEN.inc()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        self._watchdog = asyncio.create_task(self._watch_idle())
         await self.send(bytes_data=protocol.welcome(opened.session_id, opened.acked, limits()))
 
     async def session_takeover(self, event: dict[str, Any]) -> None:

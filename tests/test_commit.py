@@ -1,0 +1,120 @@
+"""The exactly-once store: racing writers, gaps with their times, the byte limit."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from django.db import connection
+
+from ingest.commit import GapClaim, Received, commit_batches
+from ingest.sessions import open_session
+from replay.codec import Batch
+from replay.models import Gap, Segment, Session
+from replay.segments import iter_events
+from replay.storage import get_storage
+from tests.support import batches_of, load_recording
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LIMIT = 10**9
+
+
+def start(project, session_id: str) -> None:
+    open_session(project, session_id, tab="tab-00000001", page=None, user=None, user_agent="")
+
+
+def received(parts, seqs):
+    return [Received(Batch(seq, parts[seq]), 100) for seq in seqs]
+
+
+def test_racing_writers_store_each_batch_once(alices_shop):
+    """Connections, beacons and resends carry overlapping batches at the same time."""
+    start(alices_shop, "session-race-001")
+    events = load_recording("spa")
+    parts = batches_of(events, 5)
+    errors = []
+
+    def write(seed):
+        # A client's view: resend everything from what it last saw acknowledged (which
+        # lags behind the server) up to what it has recorded so far.
+        rng = random.Random(seed)
+        seen = -1
+        try:
+            for end in range(3, len(parts) + 4, rng.randint(2, 6)):
+                seqs = range(max(0, seen - rng.randint(0, 4)), min(end, len(parts)))
+                result = commit_batches(
+                    "session-race-001",
+                    received(parts, seqs),
+                    get_storage(),
+                    max_session_bytes=LIMIT,
+                )
+                seen = result.acked
+        except Exception as exc:  # reported below, not swallowed
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    plans = range(6)
+    threads = [threading.Thread(target=write, args=(plan,)) for plan in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    session = Session.objects.get(pk="session-race-001")
+    assert list(iter_events(session, get_storage())) == events
+    assert session.event_count == len(events)
+    assert session.acked_seq == len(parts) - 1
+    assert not Gap.objects.filter(session=session).exists()
+    # Every indexed segment is in storage; unindexed leftovers of lost races are gone.
+    keys = set(Segment.objects.filter(session=session).values_list("key", flat=True))
+    assert set(get_storage().list_keys("sessions/session-race-001/")) == keys
+
+
+def test_gaps_carry_the_time_around_them_and_adjacent_ones_join(alices_shop):
+    start(alices_shop, "session-gaps-002")
+    events = load_recording("routes")
+    parts = batches_of(events, 5)
+    store = get_storage()
+    commit_batches("session-gaps-002", received(parts, [0]), store, max_session_bytes=LIMIT)
+    # The recorder reports 1-2 dropped, then 3 too, in separate commits; 4 arrives later.
+    commit_batches(
+        "session-gaps-002", [], store, [GapClaim(1, 2, "offline")], max_session_bytes=LIMIT
+    )
+    commit_batches(
+        "session-gaps-002", [], store, [GapClaim(3, 3, "offline")], max_session_bytes=LIMIT
+    )
+    commit_batches("session-gaps-002", received(parts, [4, 7]), store, max_session_bytes=LIMIT)
+    gaps = list(Gap.objects.filter(session_id="session-gaps-002").order_by("seq_start"))
+    assert [(g.seq_start, g.seq_end, g.reason) for g in gaps] == [
+        (1, 3, "client-dropped"),
+        (5, 6, "sequence-hole"),
+    ]
+    last_of_0 = max(e["timestamp"] for e in parts[0])
+    assert (gaps[0].start_ms, gaps[0].end_ms) == (last_of_0, min(e["timestamp"] for e in parts[4]))
+    assert (gaps[1].start_ms, gaps[1].end_ms) == (
+        max(e["timestamp"] for e in parts[4]),
+        min(e["timestamp"] for e in parts[7]),
+    )
+    session = Session.objects.get(pk="session-gaps-002")
+    assert session.missing_batches == 5
+    assert session.completeness == pytest.approx(3 / 8)
+    assert not session.gap_open
+
+
+def test_the_byte_limit_cuts_the_session_where_it_is_passed(alices_shop):
+    start(alices_shop, "session-limit-01")
+    parts = batches_of(load_recording("checkout"), 20)
+    store = get_storage()
+    result = commit_batches(
+        "session-limit-01", received(parts, range(5)), store, max_session_bytes=350
+    )
+    assert result.acked == 4
+    assert "350 bytes" in result.cut_reason
+    assert Segment.objects.get(session_id="session-limit-01").seq_end == 2  # 3 x 100 bytes fit
+    later = commit_batches("session-limit-01", received(parts, [5]), store, max_session_bytes=350)
+    assert (later.acked, later.cut_reason) == (4, result.cut_reason)
+    gap = Gap.objects.get(session_id="session-limit-01")
+    assert (gap.seq_start, gap.seq_end, gap.reason) == (3, 4, "session-limit")
+    assert Session.objects.get(pk="session-limit-01").completeness == 1.0
