@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -20,11 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LIMIT = 10**9
 
 
-def start(project, session_id: str) -> None:
+def start(project: Any, session_id: str) -> None:
     open_session(project, session_id, tab="tab-00000001", page=None, user=None, user_agent="")
 
 
-def received(parts, seqs):
+def received(parts: list[list[dict[str, Any]]], seqs: Iterable[int]) -> list[Received]:
     return [Received(Batch(seq, parts[seq]), 100) for seq in seqs]
 
 
