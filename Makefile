@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # REPLAY_MAX_FRAME_BYTES so oversized frames get the documented 4413 instead of 1009.
 WS_MAX_MESSAGE ?= 67108864
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck pytest pytest-scaleout clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +39,19 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy .
 
+# The scale-out configuration: PostgreSQL, Redis as channel layer, several Daphne
+# processes. The tests marked scaleout (ingest, faults, takeover) run again on it.
+SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/replay
+SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/7
+
 pytest: $(VENV)/.dev node_modules/.installed
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+pytest-scaleout: $(VENV)/.dev node_modules/.installed
+	REPLAY_DATABASE_URL=$(SCALEOUT_DATABASE_URL) REPLAY_REDIS_URL=$(SCALEOUT_REDIS_URL) \
+		$(BIN)/pytest -m "scaleout or redis"
+
+test: lint typecheck pytest pytest-scaleout
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

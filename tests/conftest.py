@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -20,6 +21,52 @@ from tests.support import CI, DaphneServer, free_port
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With the scale-out configuration, PostgreSQL and Redis must answer: in CI their
+    absence fails the run; elsewhere the run stops early and says why."""
+    from django.conf import settings
+
+    needs = []
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        needs.append(("PostgreSQL", _postgres_answers))
+    if os.environ.get("REPLAY_REDIS_URL"):
+        needs.append(("Redis", _redis_answers))
+    for name, answers in needs:
+        problem = answers()
+        if problem:
+            message = f"{name} is not reachable for the scale-out tests: {problem}"
+            pytest.exit(message, returncode=1 if CI else 0)
+
+
+def _postgres_answers() -> str:
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    try:
+        psycopg.connect(
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            password=db["PASSWORD"],
+            dbname="postgres",
+            connect_timeout=3,
+        ).close()
+    except psycopg.Error as exc:
+        return str(exc)
+    return ""
+
+
+def _redis_answers() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(os.environ["REPLAY_REDIS_URL"], socket_timeout=3).ping()
+    except redis.RedisError as exc:
+        return str(exc)
+    return ""
 
 
 def require(available: bool, what: str) -> None:
@@ -119,6 +166,18 @@ def bobs_blog() -> Any:
     return Project.objects.create(name="Bob's blog", allowed_origins=["https://bob.example"])
 
 
+def test_database_url() -> str:
+    """REPLAY_DATABASE_URL for the test database, for server subprocesses."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db["USER"] or "", safe="")
+    password = quote(db["PASSWORD"] or "", safe="")
+    return f"postgres://{user}:{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def start_daphne(
     transactional_db: None, settings: Any, tmp_path: Path
@@ -126,13 +185,11 @@ def start_daphne(
     """Starts real Daphne processes serving replay.asgi on free ports, sharing the test
     database and this test's storage (as the settings say when it is called); extra
     keyword arguments become environment variables. All are stopped after the test."""
-    from django.db import connection
-
     servers: list[DaphneServer] = []
 
     def start(**env: str) -> DaphneServer:
         server = DaphneServer(
-            database_url=f"sqlite:///{connection.settings_dict['NAME']}",
+            database_url=test_database_url(),
             storage_url=settings.REPLAY_STORAGE_URL,
             s3_endpoint=settings.REPLAY_S3_ENDPOINT_URL,
             log_path=tmp_path / f"daphne-{len(servers)}.log",

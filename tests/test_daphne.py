@@ -20,7 +20,7 @@ from websockets.typing import Origin
 from replay.models import ApiToken, Session
 from tests.support import DaphneServer, batch, batches_of, hello, load_recording, unpack
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaleout]
 
 ORIGIN = "https://shop.alice.example"
 

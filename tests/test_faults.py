@@ -12,9 +12,20 @@ import random
 import time
 
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+from websockets.typing import Origin
 
-from tests.support import ResendingClient, TcpProxy, batches_of, load_recording
-from tests.test_daphne import exported
+from tests.support import (
+    ResendingClient,
+    TcpProxy,
+    batch,
+    batches_of,
+    hello,
+    load_recording,
+    unpack,
+)
+from tests.test_daphne import ORIGIN, exported
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaleout]
 
@@ -86,3 +97,35 @@ def test_storage_outage_is_4503_then_everything_is_stored(
     client.close()
     assert exported(server, alice, "session-outage-01") == events
     proxy.stop()
+
+
+@pytest.mark.redis
+def test_a_newer_connection_on_another_process_takes_the_session_over(
+    start_daphne, alice, alices_shop
+):
+    """Two processes share PostgreSQL, storage and Redis: the session's newer connection
+    wins, the older one is closed with 4409 and stores what it buffered on the way out,
+    and the client's resends fill in the rest, once."""
+    holding = start_daphne(REPLAY_FLUSH_SECONDS="30")  # keeps batches in memory
+    other = start_daphne()
+    events = load_recording("checkout")
+    parts = batches_of(events, 30)
+    with connect(holding.ws_url, origin=Origin(ORIGIN)) as old:
+        old.send(hello(alices_shop.key, "session-handover"))
+        assert unpack(old.recv(timeout=10))["type"] == "welcome"
+        old.send(batch(0, parts[0]))
+        old.send(batch(1, parts[1]))
+        time.sleep(0.3)  # both are buffered in the first process, none acknowledged
+
+        client = ResendingClient(other.ws_url, alices_shop.key, "session-handover")
+        for part in parts:
+            client.send(part)
+        client.wait_until_acked()
+        error = unpack(old.recv(timeout=10))
+        assert (error["code"], error["retry"]) == (4409, False)
+        with pytest.raises(ConnectionClosed) as closed:
+            old.recv(timeout=10)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4409
+    client.close()
+    assert exported(other, alice, "session-handover") == events
