@@ -73,10 +73,11 @@ def parse_database_url(url: str, base_dir: Path) -> dict[str, Any]:
             "NAME": str(path),
             "OPTIONS": {
                 # Writers from several threads queue for the lock instead of failing,
-                # and WAL lets readers (the player) proceed while ingest writes.
+                # and WAL lets readers (the player) proceed while ingest writes. FULL
+                # syncs the log at every commit: an acknowledgement survives power loss.
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
             },
         }
     if parts.scheme in {"postgres", "postgresql"}:
