@@ -1,64 +1,66 @@
 """Storing batches durably, exactly once: the step an acknowledgement waits for.
 
-`commit_batches` is the only code that advances a session's `acked_seq`. It writes the
-segment object first and then, in one transaction, indexes it and moves `acked_seq`
-forward only if nobody else moved it meanwhile (several connections, or a beacon
-beside a WebSocket, may carry the same batches). On a lost race it re-reads `acked_seq`
-and stores only what is still missing, so a batch is indexed once whatever the
-interleaving. A crash between the object write and the commit leaves an unindexed
-object that the retry overwrites (same key) or that nothing reads.
-
-Everything between the old and the new `acked_seq` that is not stored is recorded as a
-gap: batches the recorder reports dropping, sequence holes, and what is refused once the
-session passes its byte limit (after which the session is cut: nothing more is stored).
+`commit_many` is the only code that advances sessions' `acked_seq`, for any number of
+sessions at once (the WebSocket writers of a process commit together, once per flush
+interval; the HTTP endpoint commits one). For each session it plans from the row as read
+(see `ingest.plan`), writes the segment object, and then, in one transaction for all of
+them, locks the rows (in id order, so processes never deadlock), checks that nobody moved
+`acked_seq` since it was read, and indexes segment, gaps and counters. A session whose
+row moved (another connection, or a beacon beside a WebSocket, stored some of the same
+batches) is planned again from the new row, so a batch is indexed once whatever the
+interleaving. A crash between an object write and the commit leaves an unindexed object
+that a retry overwrites (same key) or that nothing reads.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.utils import timezone
 
+from ingest.plan import GapClaim, Plan, Received, plan_commit, summarize
 from replay import metrics
-from replay.codec import Batch, Event, encode_segment
+from replay.codec import encode_segment
 from replay.models import Gap, Segment, Session
 from replay.segments import segment_key
 from replay.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
-NAVIGATION_TAG = "replay/navigation"
-IDENTIFY_TAG = "replay/identify"
 MAX_ATTEMPTS = 8
+# Segment objects of one round are written in parallel: S3 round trips and fsyncs wait
+# on IO, not on the interpreter.
+_writers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="segment-write")
 
-
-@dataclass(frozen=True)
-class Received:
-    """A batch as it arrived, with the size of its frame and when it came."""
-
-    batch: Batch
-    size: int
-    arrived: float = field(default_factory=time.monotonic)
-
-
-@dataclass(frozen=True)
-class GapClaim:
-    """The recorder reports it dropped batches `start`..`end`."""
-
-    start: int
-    end: int
-    reason: str
+# The columns a commit reads before it decides what to store.
+_READ = [
+    "acked_seq",
+    "received_bytes",
+    "first_event_ms",
+    "last_event_ms",
+    "urls",
+    "gap_open",
+    "cut_reason",
+]
 
 
 @dataclass(frozen=True)
 class Committed:
     acked: int
     cut_reason: str = ""
+
+
+@dataclass(frozen=True)
+class CommitRequest:
+    session_id: str
+    received: Sequence[Received]
+    claims: Sequence[GapClaim] = field(default_factory=tuple)
 
 
 class SessionGone(Exception):
@@ -74,104 +76,11 @@ class SessionCut(Exception):
 
 
 @dataclass
-class Findings:
-    """What a batch of events says about its session."""
-
-    urls: list[str] = field(default_factory=list)
-    user_id: str | None = None
-
-
-def summarize(events: Iterable[Event]) -> Findings:
-    """The URLs the events show (each page load's Meta and the recorder's SPA
-    navigations) and the last user id given to `replay.identify`."""
-    found = Findings()
-    for event in events:
-        data = event.get("data")
-        if not isinstance(data, dict):
-            continue
-        if event.get("type") == 4 and isinstance(data.get("href"), str):
-            found.urls.append(data["href"])
-        elif event.get("type") == 5 and isinstance(data.get("payload"), dict):
-            payload = data["payload"]
-            if data.get("tag") == NAVIGATION_TAG and isinstance(payload.get("href"), str):
-                found.urls.append(payload["href"])
-            elif data.get("tag") == IDENTIFY_TAG and isinstance(payload.get("id"), str):
-                found.user_id = payload["id"][:200]
-    return found
-
-
-@dataclass
-class Plan:
-    """What one commit attempt will store, decided from the session as read."""
-
-    fresh: list[Received]
-    gaps: list[Gap]
-    new_acked: int
-    cut_reason: str = ""
-
-
-def plan_commit(
-    session: Session,
-    ordered: list[Received],
-    claims: Sequence[GapClaim],
-    max_session_bytes: int,
-) -> Plan:
-    acked = session.acked_seq
-    fresh = [r for r in ordered if r.batch.seq > acked]
-    open_claims = [c for c in claims if c.end > acked]
-    items: list[tuple[int, int, GapClaim | None]] = [
-        (r.batch.seq, r.batch.seq, None) for r in fresh
-    ]
-    items += [(c.start, c.end, c) for c in open_claims]
-    items.sort(key=lambda item: item[0])
-
-    plan = Plan(fresh=[], gaps=[], new_acked=acked)
-    budget = max_session_bytes - session.received_bytes
-    by_seq = {r.batch.seq: r for r in fresh}
-    last_ms = session.last_event_ms
-    expected = acked + 1
-    for start, end, claim in items:
-        if end < expected:
-            continue
-        if claim is not None or start > expected:
-            plan.gaps.append(
-                Gap(
-                    session_id=session.pk,
-                    seq_start=max(start, expected) if claim else expected,
-                    seq_end=end if claim else start - 1,
-                    reason=Gap.Reason.CLIENT_DROPPED if claim else Gap.Reason.SEQUENCE_HOLE,
-                    detail=claim.reason[:200] if claim else "",
-                    start_ms=last_ms,
-                )
-            )
-        if claim is None:
-            received = by_seq[start]
-            if received.size > budget:
-                last_seq = max(item[1] for item in items)
-                plan.cut_reason = f"session passed its limit of {max_session_bytes} bytes"
-                plan.gaps.append(
-                    Gap(
-                        session_id=session.pk,
-                        seq_start=start,
-                        seq_end=last_seq,
-                        reason=Gap.Reason.SESSION_LIMIT,
-                        detail=plan.cut_reason,
-                        start_ms=last_ms,
-                    )
-                )
-                plan.new_acked = last_seq
-                break
-            budget -= received.size
-            plan.fresh.append(received)
-            stamps = [e["timestamp"] for e in received.batch.events]
-            if stamps:
-                for gap in plan.gaps:
-                    if gap.end_ms is None and gap.reason != Gap.Reason.SESSION_LIMIT:
-                        gap.end_ms = round(min(stamps))
-                last_ms = round(max(stamps))
-        expected = end + 1
-        plan.new_acked = end
-    return plan
+class _Staged:
+    index: int
+    session: Session
+    plan: Plan
+    segment: Segment | None = None
 
 
 def commit_batches(
@@ -182,132 +91,200 @@ def commit_batches(
     *,
     max_session_bytes: int,
 ) -> Committed:
-    """Store whatever of `received` is above the session's `acked_seq`, record gaps,
-    and return the new `acked_seq` (and why the session was cut, if it just was, or is).
-    Raises StorageError (nothing acknowledged) or SessionGone."""
-    unique = {r.batch.seq: r for r in received}
-    ordered = [unique[seq] for seq in sorted(unique)]
-    for _ in range(MAX_ATTEMPTS):
-        session = Session.objects.filter(pk=session_id).only(*_READ).first()
-        if session is None:
-            raise SessionGone(session_id)
-        if session.cut_reason:
-            return Committed(session.acked_seq, session.cut_reason)
-        plan = plan_commit(session, ordered, claims, max_session_bytes)
-        if plan.new_acked == session.acked_seq and not plan.gaps:
-            return Committed(session.acked_seq)
-        segment = _write_segment(session_id, plan.fresh, storage) if plan.fresh else None
-        if _index(session, plan, segment):
-            return Committed(plan.new_acked, plan.cut_reason)
-        if segment is not None:
-            _discard_unindexed(segment, storage)
-    raise StorageError(f"session {session_id}: gave up after {MAX_ATTEMPTS} write races")
+    """One session's `commit_many`. Raises StorageError or SessionGone."""
+    request = CommitRequest(session_id, received, claims)
+    result = commit_many([request], storage, max_session_bytes=max_session_bytes)[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
-def commit(
-    session_id: str, pending: list[Received], storage: Storage, claims: list[GapClaim]
-) -> Committed:
-    """`commit_batches` with the configured limit, counted in the metrics."""
+def commit(requests: list[CommitRequest], storage: Storage) -> list[Committed | Exception]:
+    """`commit_many` with the configured limit, counted in the metrics. A database
+    failure fails every request of the round (they are retried by their clients)."""
     started = time.monotonic()
     try:
-        committed = commit_batches(
-            session_id,
-            pending,
-            storage,
-            claims,
-            max_session_bytes=settings.REPLAY_MAX_SESSION_BYTES,
+        results = commit_many(
+            requests, storage, max_session_bytes=settings.REPLAY_MAX_SESSION_BYTES
         )
     except Exception:
-        metrics.STORAGE_ERRORS.inc()
+        metrics.STORAGE_ERRORS.inc(len(requests))
         raise
-    metrics.FLUSHES.inc()
+    metrics.FLUSHES.inc(sum(1 for r in results if isinstance(r, Committed)))
+    metrics.STORAGE_ERRORS.inc(sum(1 for r in results if isinstance(r, StorageError)))
     metrics.FLUSH_SECONDS.observe(time.monotonic() - started)
-    return committed
+    return results
 
 
-_READ = [
-    "acked_seq",
-    "received_bytes",
-    "first_event_ms",
-    "last_event_ms",
-    "urls",
-    "gap_open",
-    "cut_reason",
-]
+def commit_many(
+    requests: Sequence[CommitRequest], storage: Storage, *, max_session_bytes: int
+) -> list[Committed | Exception]:
+    """Store what each request has above its session's `acked_seq`; for each request,
+    the session's new `acked_seq` (and why it was cut, if it is), or the exception that
+    stopped it (StorageError, SessionGone). Database errors propagate."""
+    results: list[Committed | Exception | None] = [None] * len(requests)
+    waiting = list(range(len(requests)))
+    for _ in range(MAX_ATTEMPTS):
+        if not waiting:
+            break
+        waiting = _attempt(requests, waiting, results, storage, max_session_bytes)
+    for index in waiting:
+        results[index] = StorageError(f"gave up after {MAX_ATTEMPTS} write races")
+    return [r if r is not None else StorageError("not committed") for r in results]
 
 
-def _write_segment(session_id: str, fresh: list[Received], storage: Storage) -> Segment:
-    batches = [r.batch for r in fresh]
-    data = encode_segment(session_id, batches)
-    key = segment_key(session_id, batches[0].seq, batches[-1].seq)
-    storage.put(key, data)
-    stamps = [e["timestamp"] for b in batches for e in b.events]
-    return Segment(
-        session_id=session_id,
-        seq_start=batches[0].seq,
-        seq_end=batches[-1].seq,
-        first_ts=round(min(stamps)) if stamps else None,
-        last_ts=round(max(stamps)) if stamps else None,
-        event_count=len(stamps),
-        received_bytes=sum(r.size for r in fresh),
-        size=len(data),
-        key=key,
-    )
+def _attempt(
+    requests: Sequence[CommitRequest],
+    waiting: list[int],
+    results: list[Committed | Exception | None],
+    storage: Storage,
+    max_session_bytes: int,
+) -> list[int]:
+    """One round over the waiting requests; returns those that lost a race."""
+    ids = {requests[i].session_id for i in waiting}
+    rows = {s.pk: s for s in Session.objects.filter(pk__in=ids).only(*_READ)}
+    staged: list[_Staged] = []
+    for index in waiting:
+        request = requests[index]
+        session = rows.get(request.session_id)
+        if session is None:
+            results[index] = SessionGone(request.session_id)
+            continue
+        if session.cut_reason:
+            results[index] = Committed(session.acked_seq, session.cut_reason)
+            continue
+        unique = {r.batch.seq: r for r in request.received}
+        ordered = [unique[seq] for seq in sorted(unique)]
+        plan = plan_commit(session, ordered, request.claims, max_session_bytes)
+        if plan.new_acked == session.acked_seq and not plan.gaps:
+            results[index] = Committed(session.acked_seq)
+            continue
+        staged.append(_Staged(index, session, plan))
 
-
-def _index(session: Session, plan: Plan, segment: Segment | None) -> bool:
-    """One transaction: move `acked_seq` if it is still what was read, and index the
-    segment and gaps. Returns False when another commit got there first."""
-    changes: dict[str, object] = {"acked_seq": plan.new_acked}
-    if segment is not None:
-        changes.update(
-            event_count=F("event_count") + segment.event_count,
-            received_bytes=F("received_bytes") + segment.received_bytes,
-            stored_bytes=F("stored_bytes") + segment.size,
-            segment_count=F("segment_count") + 1,
+    _write_segments(staged, storage, results)
+    ready = [s for s in staged if results[s.index] is None]
+    if not ready:
+        return []
+    with transaction.atomic():
+        locked = dict(
+            Session.objects.select_for_update()
+            .filter(pk__in=[s.session.pk for s in ready])
+            .order_by("pk")
+            .values_list("pk", "acked_seq")
         )
-        if segment.first_ts is not None and segment.last_ts is not None:
-            # Only commits change these, and the conditional update below fails if one
-            # ran since they were read, so values computed from that read are current.
-            first, last = session.first_event_ms, session.last_event_ms
-            changes["first_event_ms"] = (
-                segment.first_ts if first is None else min(first, segment.first_ts)
-            )
-            changes["last_event_ms"] = (
-                segment.last_ts if last is None else max(last, segment.last_ts)
-            )
+        winners = [s for s in ready if locked.get(s.session.pk) == s.session.acked_seq]
+        _index(winners)
+    lost = [s for s in ready if s not in winners]
+    for entry in lost:
+        if entry.segment is not None:
+            _discard_unindexed(entry.segment, storage)
+    for entry in winners:
+        results[entry.index] = Committed(entry.plan.new_acked, entry.plan.cut_reason)
+    return [entry.index for entry in lost]
+
+
+def _write_segments(
+    staged: list[_Staged], storage: Storage, results: list[Committed | Exception | None]
+) -> None:
+    """Encode and store each staged plan's batches; a failure stops only its request."""
+
+    def write(entry: _Staged) -> Segment | StorageError | None:
+        fresh = entry.plan.fresh
+        if not fresh:
+            return None
+        session_id = entry.session.pk
+        batches = [r.batch for r in fresh]
+        data = encode_segment(session_id, batches)
+        key = segment_key(session_id, batches[0].seq, batches[-1].seq)
+        try:
+            storage.put(key, data)
+        except StorageError as exc:
+            return exc
+        stamps = [e["timestamp"] for b in batches for e in b.events]
+        return Segment(
+            session_id=session_id,
+            seq_start=batches[0].seq,
+            seq_end=batches[-1].seq,
+            first_ts=round(min(stamps)) if stamps else None,
+            last_ts=round(max(stamps)) if stamps else None,
+            event_count=len(stamps),
+            received_bytes=sum(r.size for r in fresh),
+            size=len(data),
+            key=key,
+        )
+
+    outcomes = [write(staged[0])] if len(staged) == 1 else list(_writers.map(write, staged))
+    for entry, outcome in zip(staged, outcomes, strict=True):
+        if isinstance(outcome, StorageError):
+            results[entry.index] = outcome
+        else:
+            entry.segment = outcome
+
+
+_UPDATE = """
+UPDATE replay_session SET
+    acked_seq = %s,
+    event_count = event_count + %s,
+    received_bytes = received_bytes + %s,
+    stored_bytes = stored_bytes + %s,
+    segment_count = segment_count + %s,
+    missing_batches = missing_batches + %s,
+    first_event_ms = %s,
+    last_event_ms = %s,
+    urls = %s,
+    user_id = COALESCE(NULLIF(%s, ''), user_id),
+    gap_open = %s,
+    cut_reason = %s,
+    updated_at = %s
+WHERE id = %s
+"""
+
+
+def _index(winners: list[_Staged]) -> None:
+    """Inside the round's transaction, with the rows locked and unchanged since they
+    were read: values computed from that read are current (only commits change them)."""
+    urls_field = Session._meta.get_field("urls")
+    now = timezone.now()
+    rows = []
+    for entry in winners:
+        session, plan, segment = entry.session, entry.plan, entry.segment
+        first, last = session.first_event_ms, session.last_event_ms
         found = summarize(e for r in plan.fresh for e in r.batch.events)
-        urls = list(session.urls)
         for url in found.urls:
             session.add_url(url)
-        if session.urls != urls:
-            changes["urls"] = session.urls
-        if found.user_id:
-            changes["user_id"] = found.user_id
-    missing = sum(
-        g.seq_end - g.seq_start + 1 for g in plan.gaps if g.reason != Gap.Reason.SESSION_LIMIT
-    )
-    if missing:
-        changes["missing_batches"] = F("missing_batches") + missing
-    closes_open_gap = session.gap_open and segment is not None and segment.first_ts is not None
-    still_open = any(g.end_ms is None and g.reason != Gap.Reason.SESSION_LIMIT for g in plan.gaps)
-    if closes_open_gap or still_open:
-        changes["gap_open"] = still_open
-    if plan.cut_reason:
-        changes["cut_reason"] = plan.cut_reason
-    with transaction.atomic():
-        moved = Session.objects.filter(pk=session.pk, acked_seq=session.acked_seq).update(**changes)
-        if not moved:
-            return False
-        if closes_open_gap and segment is not None:
+        if segment is not None and segment.first_ts is not None and segment.last_ts is not None:
+            first = segment.first_ts if first is None else min(first, segment.first_ts)
+            last = segment.last_ts if last is None else max(last, segment.last_ts)
+        counted = [g for g in plan.gaps if g.reason != Gap.Reason.SESSION_LIMIT]
+        closes_open_gap = session.gap_open and segment is not None and segment.first_ts is not None
+        still_open = any(g.end_ms is None for g in counted)
+        if closes_open_gap:
             Gap.objects.filter(session_id=session.pk, end_ms__isnull=True).exclude(
                 reason=Gap.Reason.SESSION_LIMIT
-            ).update(end_ms=segment.first_ts)
-        if segment is not None:
-            segment.save()
+            ).update(end_ms=segment.first_ts if segment else None)
         if plan.gaps:
             _save_gaps(session.pk, plan.gaps)
-    return True
+        rows.append(
+            (
+                plan.new_acked,
+                segment.event_count if segment else 0,
+                segment.received_bytes if segment else 0,
+                segment.size if segment else 0,
+                1 if segment else 0,
+                sum(g.seq_end - g.seq_start + 1 for g in counted),
+                first,
+                last,
+                urls_field.get_db_prep_save(session.urls, connection),
+                found.user_id or "",
+                still_open or (session.gap_open and not closes_open_gap),
+                plan.cut_reason,
+                now,
+                session.pk,
+            )
+        )
+    with connection.cursor() as cursor:
+        cursor.executemany(_UPDATE, rows)
+    Segment.objects.bulk_create([e.segment for e in winners if e.segment is not None])
 
 
 def _save_gaps(session_id: str, gaps: list[Gap]) -> None:

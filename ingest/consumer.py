@@ -24,16 +24,17 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from ingest import protocol
-from ingest.commit import GapClaim, SessionCut, SessionGone
+from ingest.commit import SessionCut, SessionGone
 from ingest.limits import TokenBucket
+from ingest.plan import GapClaim
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
-from ingest.writer import SessionWriter
+from ingest.writer import SessionWriter, committer
 from replay import metrics
 from replay.codec import Batch
 from replay.models import Session
-from replay.storage import StorageError, get_storage
+from replay.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +187,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
         self.writer = SessionWriter(
             opened.session_id,
             opened.acked,
-            storage=get_storage(),
-            flush_seconds=settings.REPLAY_FLUSH_SECONDS,
-            flush_bytes=settings.REPLAY_FLUSH_BYTES,
+            committer=committer(),
             on_ack=self._send_ack,
             on_failure=self._writer_failed,
         )

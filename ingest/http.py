@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from ingest import protocol
-from ingest.commit import Received, SessionCut, SessionGone, commit
+from ingest.commit import CommitRequest, SessionCut, SessionGone, commit
+from ingest.plan import Received
 from ingest.protocol import HTTP_STATUS, CloseCode, HttpBatch, ProtocolError
 from ingest.sessions import authorize, open_session, scope_header
 from ingest.threads import run_blocking
@@ -71,7 +72,9 @@ def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> i
     metrics.BYTES_RECEIVED.inc(size)
     metrics.EVENTS_RECEIVED.inc(len(batch["events"]))
     received = [Received(Batch(batch["seq"], batch["events"]), size)]
-    committed = commit(opened.session_id, received, get_storage(), [])
+    committed = commit([CommitRequest(opened.session_id, received)], get_storage())[0]
+    if isinstance(committed, Exception):
+        raise committed
     if committed.cut_reason:
         raise SessionCut(committed.cut_reason)
     return committed.acked

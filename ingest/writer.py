@@ -1,26 +1,45 @@
-"""The per-connection session writer: buffers batches, stores them, acknowledges.
+"""Per-connection session writers and the committer that stores them together.
 
-Batches wait in memory for at most `flush_seconds` (or until `flush_bytes` have
-gathered), then one segment is committed (see `ingest.commit`) and the client gets an
-`ack` for the new `acked_seq`. Nothing is acknowledged before it is durable, so when a
-flush fails the client still holds every unacknowledged batch and resends it after
-reconnecting: the server's buffer never has to survive a crash.
+A `SessionWriter` buffers one connection's batches. The process's `Committer` wakes every
+`REPLAY_FLUSH_SECONDS` (or sooner, when a writer has gathered `REPLAY_FLUSH_BYTES` or
+must flush now), takes what every writer buffered, and commits it all in one round: one
+worker-thread hop and one database transaction however many sessions there are (group
+commit, see `ingest.commit.commit_many`). Each writer then acknowledges what became
+durable. Nothing is acknowledged before that, so when a round fails the clients still
+hold every unacknowledged batch and resend it after reconnecting: the server's buffer
+never has to survive a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
-from ingest.commit import GapClaim, Received, SessionCut, commit
+from django.conf import settings
+
+from ingest.commit import CommitRequest, Committed, SessionCut, commit
+from ingest.plan import GapClaim, Received
 from ingest.threads import run_blocking
 from replay import metrics
 from replay.codec import Batch
-from replay.storage import Storage
+from replay.storage import Storage, get_storage
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Taken:
+    """What a writer handed to one round, kept to put back if the round fails."""
+
+    received: list[Received]
+    claims: list[GapClaim]
+    # Flushes waiting for this round; one may join while the round runs.
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 class SessionWriter:
@@ -29,25 +48,23 @@ class SessionWriter:
         session_id: str,
         acked: int,
         *,
-        storage: Storage,
-        flush_seconds: float,
-        flush_bytes: int,
+        committer: Committer,
         on_ack: Callable[[int], Awaitable[None]],
         on_failure: Callable[[BaseException], Awaitable[None]],
     ) -> None:
         self.session_id = session_id
         self.acked = acked
         self.received = acked
-        self.storage = storage
-        self.flush_seconds = flush_seconds
-        self.flush_bytes = flush_bytes
+        self.committer = committer
         self.on_ack = on_ack
         self.on_failure = on_failure
         self.pending: list[Received] = []
         self.claims: list[GapClaim] = []
         self.pending_bytes = 0
-        self._lock = asyncio.Lock()
-        self._timer: asyncio.Task[None] | None = None
+        self.waiters: list[asyncio.Future[None]] = []
+        self.in_flight: _Taken | None = None
+        self.closed = False
+        committer.register(self)
 
     async def add(self, batch: Batch, size: int) -> None:
         if batch.seq <= self.acked:
@@ -55,71 +72,78 @@ class SessionWriter:
             await self.on_ack(self.acked)
             return
         if batch.seq <= self.received:
-            return  # already buffered; its ack follows the flush
+            return  # already buffered; its ack follows the next round
         self.pending.append(Received(batch, size))
         self.received = batch.seq
         self.pending_bytes += size
-        await self._schedule()
+        if self.pending_bytes >= 4 * self.committer.flush_bytes:
+            # Storage is not keeping up: stop reading this connection until it has.
+            await self.flush()
+        elif self.pending_bytes >= self.committer.flush_bytes:
+            self.committer.wake()
 
     async def add_gap(self, claim: GapClaim) -> None:
         if claim.end <= self.received:
             return
         self.claims.append(claim)
         self.received = claim.end
-        await self._schedule()
 
-    async def _schedule(self) -> None:
-        if self.pending_bytes >= self.flush_bytes:
-            # Flushing inline stops this connection from reading more frames until
-            # storage has caught up: backpressure instead of unbounded memory.
-            await self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.create_task(self._flush_later())
+    def has_pending(self) -> bool:
+        return bool(self.pending or self.claims)
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self.flush_seconds)
-        self._timer = None
-        try:
-            await self.flush()
-        except Exception as exc:
-            await self.on_failure(exc)
+    def take(self) -> _Taken:
+        taken = _Taken(self.pending, self.claims, self.waiters)
+        self.pending, self.claims, self.pending_bytes, self.waiters = [], [], 0, []
+        self.in_flight = taken
+        return taken
 
-    async def flush(self, *, send_ack: bool = True) -> None:
-        """Commit everything buffered. On failure the batches stay buffered (the
-        client will resend them anyway) and the exception propagates. Raises
-        SessionCut, after acknowledging, when the session has passed its limit."""
-        async with self._lock:
-            pending, claims = self.pending, self.claims
-            if not pending and not claims:
-                return
-            self.pending, self.claims, self.pending_bytes = [], [], 0
-            try:
-                committed = await run_blocking(
-                    commit, self.session_id, pending, self.storage, claims
-                )
-            except BaseException:
-                self.pending = pending + self.pending
-                self.claims = claims + self.claims
-                self.pending_bytes += sum(r.size for r in pending)
-                raise
-            self.acked = max(self.acked, committed.acked)
-            self.received = max(self.received, self.acked)
+    async def settle(self, taken: _Taken, result: Committed | Exception) -> None:
+        """The round's outcome for what `take` handed over."""
+        self.in_flight = None
+        if isinstance(result, Exception):
+            # Keep the batches: a later flush (on close) may still store them.
+            self.pending = taken.received + self.pending
+            self.claims = taken.claims + self.claims
+            self.pending_bytes += sum(r.size for r in taken.received)
+            for waiter in taken.waiters:
+                if not waiter.done():
+                    waiter.set_exception(result)
+            if not taken.waiters and not self.closed:
+                await self.on_failure(result)
+            return
+        self.acked = max(self.acked, result.acked)
+        self.received = max(self.received, self.acked)
         now = time.monotonic()
-        for received in pending:
+        for received in taken.received:
             metrics.ACK_LATENCY.observe(now - received.arrived)
-        if send_ack:
+        cut = SessionCut(result.cut_reason) if result.cut_reason else None
+        for waiter in taken.waiters:
+            if not waiter.done():
+                waiter.set_exception(cut) if cut else waiter.set_result(None)
+        if not self.closed:
             await self.on_ack(self.acked)
-        if committed.cut_reason:
-            raise SessionCut(committed.cut_reason)
+            if cut and not taken.waiters:
+                await self.on_failure(cut)
+
+    async def flush(self) -> None:
+        """Wait until everything buffered now is stored (or raise why it is not;
+        SessionCut after acknowledging when the session passed its limit)."""
+        waiter = asyncio.get_running_loop().create_future()
+        if self.has_pending():
+            self.waiters.append(waiter)
+            self.committer.wake()
+        elif self.in_flight is not None:
+            self.in_flight.waiters.append(waiter)
+        else:
+            return
+        await waiter
 
     async def close(self) -> None:
         """Store what is buffered before the connection goes away. Nobody is left to
         acknowledge, but the next hello's `welcome` reports it."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.closed = True
         try:
-            await self.flush(send_ack=False)
+            await self.flush()
         except SessionCut:
             pass
         except Exception:
@@ -128,3 +152,73 @@ class SessionWriter:
                 extra={"session": self.session_id},
                 exc_info=True,
             )
+        finally:
+            self.committer.unregister(self)
+
+
+class Committer:
+    """Commits the buffered batches of every writer on one event loop, together."""
+
+    def __init__(self, storage: Storage, flush_seconds: float, flush_bytes: int) -> None:
+        self.storage = storage
+        self.flush_seconds = flush_seconds
+        self.flush_bytes = flush_bytes
+        self.writers: set[SessionWriter] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def register(self, writer: SessionWriter) -> None:
+        self.writers.add(writer)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def unregister(self, writer: SessionWriter) -> None:
+        self.writers.discard(writer)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while self.writers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.flush_seconds)
+            self._wake.clear()
+            try:
+                await self.round()
+            except Exception:  # a bug must not stop every session's commits
+                log.exception("commit round failed")
+
+    async def round(self) -> None:
+        due = [w for w in self.writers if w.has_pending()]
+        if not due:
+            return
+        taken = [w.take() for w in due]
+        requests = [
+            CommitRequest(w.session_id, t.received, t.claims)
+            for w, t in zip(due, taken, strict=True)
+        ]
+        results: list[Committed | Exception]
+        try:
+            results = await run_blocking(commit, requests, self.storage)
+        except Exception as exc:
+            log.warning("commit round failed", extra={"sessions": len(requests)}, exc_info=True)
+            results = [exc] * len(requests)
+        await asyncio.gather(*(w.settle(t, r) for w, t, r in zip(due, taken, results, strict=True)))
+
+
+_committers: WeakKeyDictionary[asyncio.AbstractEventLoop, Committer] = WeakKeyDictionary()
+
+
+def committer() -> Committer:
+    """The committer of the running event loop (one per server process)."""
+    loop = asyncio.get_running_loop()
+    found = _committers.get(loop)
+    storage = get_storage()
+    if found is None or (found.flush_seconds, found.storage) != (
+        settings.REPLAY_FLUSH_SECONDS,
+        storage,
+    ):
+        found = _committers[loop] = Committer(
+            storage, settings.REPLAY_FLUSH_SECONDS, settings.REPLAY_FLUSH_BYTES
+        )
+    return found

@@ -154,7 +154,8 @@ def record(
 ) -> list[dict[str, Any]]:
     """Store a corpus recording for `project` the way ingest does (the same session
     and commit code), and return its events."""
-    from ingest.commit import Received, commit_batches
+    from ingest.commit import commit_batches
+    from ingest.plan import Received
     from ingest.sessions import open_session
     from replay.codec import Batch
     from replay.storage import get_storage

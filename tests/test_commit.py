@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from ingest.commit import GapClaim, Received, commit_batches
+from ingest.commit import commit_batches
+from ingest.plan import GapClaim, Received
 from ingest.sessions import open_session
 from replay.codec import Batch
 from replay.models import Gap, Segment, Session

@@ -1,0 +1,317 @@
+"""Many recorders at once against one Daphne process: sessions held, events/s, ack
+latency, server memory per session, and events lost.
+
+Starts `daphne replay.asgi:application` on the embedded defaults (SQLite and a local
+folder, in a temporary directory) and N simulated recorders on loopback. Each replays a
+corpus recording from tests/fixtures (checkout, spa, article, routes in turn) as the
+recorder sends it: one batch per second of recording time, at real pace (or, with
+--pace full, as fast as acknowledgements allow), looping until the run ends. Starts are
+spread over --ramp seconds. After the run every recorder waits for its last ack; then
+the events each one had acknowledged are compared with what the database indexed.
+
+    .venv/bin/python bench/load.py --sessions 2000 --seconds 60
+    .venv/bin/python bench/load.py --sessions 200 --pace full --seconds 30
+
+The load generator runs on the same machine and competes with the server for the CPU;
+its own share is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import CORPUS, DaphneServer, load_recording  # noqa: E402
+
+ORIGIN = "https://load.example"
+
+
+@dataclass
+class Script:
+    """A recording cut the way the recorder cuts it: (second, pre-encoded events)."""
+
+    name: str
+    batches: list[tuple[float, bytes, int]]  # (offset s, msgpack of the events, count)
+    length: float
+
+
+def scripts() -> list[Script]:
+    found = []
+    for name in CORPUS:
+        events = load_recording(name)
+        start = events[0]["timestamp"]
+        windows: dict[int, list[dict[str, Any]]] = {}
+        for event in events:
+            windows.setdefault(int((event["timestamp"] - start) // 1000), []).append(event)
+        batches = [
+            (second + 1.0, msgpack.packb(part), len(part))
+            for second, part in sorted(windows.items())
+        ]
+        found.append(Script(name, batches, batches[-1][0] + 1.0))
+    return found
+
+
+_HEAD = msgpack.packb({"type": "batch"})[1:] + msgpack.packb("seq")
+
+
+def frame(seq: int, events: bytes) -> bytes:
+    """{"type": "batch", "seq": seq, "events": <already packed>}, without packing the
+    events again for every send."""
+    packed: bytes = b"\x83" + _HEAD + msgpack.packb(seq) + msgpack.packb("events") + events
+    return packed
+
+
+@dataclass
+class Recorder:
+    index: int
+    script: Script
+    sent_at: dict[int, float] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
+    acked: int = -1
+    latencies: list[float] = field(default_factory=list)
+    held: bool = False
+    error: str = ""
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def until_acked(self, seq: int, within: float) -> None:
+        """Wait until `seq` is acknowledged (or the timeout passes)."""
+        deadline = time.monotonic() + within
+        while self.acked < seq and time.monotonic() < deadline:
+            self.progress.clear()
+            try:
+                await asyncio.wait_for(self.progress.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                return
+
+    @property
+    def session(self) -> str:
+        return f"load-{self.index:06d}-session"
+
+    def acked_events(self) -> int:
+        return sum(count for seq, count in self.counts.items() if seq <= self.acked)
+
+
+async def run_recorder(
+    rec: Recorder, url: str, key: str, delay: float, until: float, pace: str
+) -> None:
+    await asyncio.sleep(delay)
+    try:
+        async with connect(
+            url, origin=Origin(ORIGIN), max_size=None, open_timeout=30, ping_interval=None
+        ) as ws:
+            hello = {
+                "type": "hello",
+                "key": key,
+                "session": rec.session,
+                "tab": "load-tab-0001",
+                "acked": -1,
+                "page": {"url": ORIGIN + "/"},
+                "sdk": "bench",
+            }
+            await ws.send(msgpack.packb(hello))
+            if msgpack.unpackb(await ws.recv())["type"] != "welcome":
+                rec.error = "no welcome"
+                return
+            rec.held = True
+            reader = asyncio.create_task(read_acks(ws, rec))
+            seq = 0
+            started = time.monotonic()
+            loop_start = 0.0
+            while time.monotonic() < until:
+                for offset, events, count in rec.script.batches:
+                    if pace == "real":
+                        await asyncio.sleep(
+                            max(0.0, started + loop_start + offset - time.monotonic())
+                        )
+                    else:
+                        await rec.until_acked(seq - 8, within=60)
+                    if time.monotonic() >= until:
+                        break
+                    rec.sent_at[seq] = time.monotonic()
+                    rec.counts[seq] = count
+                    await ws.send(frame(seq, events))
+                    seq += 1
+                loop_start += rec.script.length
+            await rec.until_acked(seq - 1, within=30)  # the last ack
+            reader.cancel()
+            rec.held = rec.acked >= seq - 1
+    except (OSError, ConnectionClosed, TimeoutError) as exc:
+        rec.error = f"{type(exc).__name__}: {exc}"
+
+
+async def read_acks(ws: Any, rec: Recorder) -> None:
+    try:
+        async for message in ws:
+            reply = msgpack.unpackb(message)
+            if reply["type"] != "ack":
+                rec.error = f"server said {reply}"
+                continue
+            now = time.monotonic()
+            for seq in range(rec.acked + 1, reply["seq"] + 1):
+                if seq in rec.sent_at:
+                    rec.latencies.append(now - rec.sent_at.pop(seq))
+            rec.acked = max(rec.acked, reply["seq"])
+            rec.progress.set()
+    except ConnectionClosed as exc:
+        rec.error = f"closed {exc.rcvd.code if exc.rcvd else '?'}"
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def prepare(sessions: int) -> tuple[DaphneServer, str, Path]:
+    """A migrated database, a project, and a Daphne process on the embedded defaults."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    database = folder / "db.sqlite3"
+    env = {
+        **os.environ,
+        "REPLAY_DATABASE_URL": f"sqlite:///{database}",
+        "REPLAY_STORAGE_URL": f"file://{folder / 'segments'}",
+        "REPLAY_SECRET_KEY": "bench",
+        "REPLAY_LOG_LEVEL": "WARNING",
+        "REPLAY_NEW_SESSIONS_PER_MINUTE": str(sessions * 10),
+    }
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+    manage("migrate", "--noinput")
+    key = manage("createproject", "load", "--origin", ORIGIN)
+    server = DaphneServer(
+        database_url=env["REPLAY_DATABASE_URL"],
+        storage_url=env["REPLAY_STORAGE_URL"],
+        s3_endpoint=None,
+        log_path=folder / "daphne.log",
+        extra_env={
+            "REPLAY_LOG_LEVEL": "WARNING",
+            "REPLAY_NEW_SESSIONS_PER_MINUTE": env["REPLAY_NEW_SESSIONS_PER_MINUTE"],
+        },
+    )
+    server.env.pop("REPLAY_FLUSH_SECONDS")  # the default flush policy, as in production
+    server.start()
+    return server, key, database
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    server, key, database = prepare(args.sessions)
+    assert server.process is not None
+    pid = server.process.pid
+    await asyncio.sleep(1)
+    rss_idle = rss_bytes(pid)
+    cpu_before = cpu_seconds(pid)
+    own_cpu_before = time.process_time()
+
+    plays = scripts()
+    recorders = [Recorder(i, plays[i % len(plays)]) for i in range(args.sessions)]
+    start = time.monotonic()
+    until = start + args.ramp + args.seconds
+    tasks = [
+        asyncio.create_task(
+            run_recorder(r, server.ws_url, key, args.ramp * i / args.sessions, until, args.pace)
+        )
+        for i, r in enumerate(recorders)
+    ]
+    peak_rss = rss_idle
+    held_peak = 0
+    while not all(t.done() for t in tasks):
+        await asyncio.sleep(1)
+        peak_rss = max(peak_rss, rss_bytes(pid))
+        held_peak = max(held_peak, sum(1 for r in recorders if r.held))
+    elapsed = time.monotonic() - start
+    server_cpu = cpu_seconds(pid) - cpu_before
+    own_cpu = time.process_time() - own_cpu_before
+    server.stop()
+
+    with sqlite3.connect(database) as db:
+        stored = dict(db.execute("SELECT id, event_count FROM replay_session").fetchall())
+    acked_events = sum(r.acked_events() for r in recorders)
+    lost = sum(max(0, r.acked_events() - stored.get(r.session, 0)) for r in recorders)
+    latencies = [x for r in recorders for x in r.latencies]
+    errors = [r.error for r in recorders if r.error]
+
+    p50, p95, p99 = (percentile(latencies, share) for share in (0.5, 0.95, 0.99))
+    mean = statistics.fmean(latencies) if latencies else float("nan")
+    per_session = (peak_rss - rss_idle) / max(1, held_peak) / 1024
+    rows = [
+        (
+            "run",
+            f"{args.sessions} recorders, pace {args.pace}, {args.seconds:g} s after a "
+            f"{args.ramp:g} s ramp ({elapsed:.0f} s in all)",
+        ),
+        ("sessions held at the peak", f"{held_peak}"),
+        ("sessions acknowledged to the end", f"{sum(1 for r in recorders if r.held)}"),
+        ("events acknowledged", f"{acked_events} ({acked_events / elapsed:.0f} events/s)"),
+        ("events lost (acked, not stored)", f"{lost}"),
+        ("ack latency p50 / p95 / p99", f"{p50:.3f} / {p95:.3f} / {p99:.3f} s (mean {mean:.3f})"),
+        (
+            "server RSS idle / peak",
+            f"{rss_idle / 2**20:.0f} / {peak_rss / 2**20:.0f} MiB "
+            f"({per_session:.0f} KiB per session)",
+        ),
+        ("CPU seconds: server / load", f"{server_cpu:.0f} / {own_cpu:.0f} of {2 * elapsed:.0f}"),
+    ]
+    for label, value in rows:
+        print(f"{label:34} {value}")
+    if errors:
+        print(f"recorder errors: {len(errors)}, e.g. {errors[:3]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sessions", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=60, help="load after the ramp")
+    parser.add_argument("--ramp", type=float, default=20, help="seconds over which recorders start")
+    parser.add_argument("--pace", choices=["real", "full"], default="real")
+    args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
