@@ -229,6 +229,7 @@ def prepare(sessions: int) -> tuple[DaphneServer, str, Path]:
             "REPLAY_LOG_LEVEL": "WARNING",
             "REPLAY_NEW_SESSIONS_PER_MINUTE": env["REPLAY_NEW_SESSIONS_PER_MINUTE"],
         },
+        access_log=False,  # a line per connection is noise at this scale
     )
     server.env.pop("REPLAY_FLUSH_SECONDS")  # the default flush policy, as in production
     server.start()

@@ -34,9 +34,7 @@ from replay.storage import Storage, StorageError
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-# Segment objects of one round are written in parallel: S3 round trips and fsyncs wait
-# on IO, not on the interpreter.
-_writers = ThreadPoolExecutor(max_workers=16, thread_name_prefix="segment-write")
+_encoders = ThreadPoolExecutor(max_workers=4, thread_name_prefix="segment-encode")
 
 # The columns a commit reads before it decides what to store.
 _READ = [
@@ -75,7 +73,7 @@ class SessionCut(Exception):
         self.reason = reason
 
 
-@dataclass
+@dataclass(eq=False)
 class _Staged:
     index: int
     session: Session
@@ -174,7 +172,8 @@ def _attempt(
         )
         winners = [s for s in ready if locked.get(s.session.pk) == s.session.acked_seq]
         _index(winners)
-    lost = [s for s in ready if s not in winners]
+    won = {id(entry) for entry in winners}
+    lost = [entry for entry in ready if id(entry) not in won]
     for entry in lost:
         if entry.segment is not None:
             _discard_unindexed(entry.segment, storage)
@@ -183,42 +182,45 @@ def _attempt(
     return [entry.index for entry in lost]
 
 
+def _encode(entry: _Staged) -> tuple[Segment, bytes] | None:
+    if not entry.plan.fresh:
+        return None
+    session_id = entry.session.pk
+    batches = [r.batch for r in entry.plan.fresh]
+    data = encode_segment(session_id, batches)
+    stamps = [e["timestamp"] for b in batches for e in b.events]
+    segment = Segment(
+        session_id=session_id,
+        seq_start=batches[0].seq,
+        seq_end=batches[-1].seq,
+        first_ts=round(min(stamps)) if stamps else None,
+        last_ts=round(max(stamps)) if stamps else None,
+        event_count=len(stamps),
+        received_bytes=sum(r.size for r in entry.plan.fresh),
+        size=len(data),
+        key=segment_key(session_id, batches[0].seq, batches[-1].seq),
+    )
+    return segment, data
+
+
 def _write_segments(
     staged: list[_Staged], storage: Storage, results: list[Committed | Exception | None]
 ) -> None:
-    """Encode and store each staged plan's batches; a failure stops only its request."""
-
-    def write(entry: _Staged) -> Segment | StorageError | None:
-        fresh = entry.plan.fresh
-        if not fresh:
-            return None
-        session_id = entry.session.pk
-        batches = [r.batch for r in fresh]
-        data = encode_segment(session_id, batches)
-        key = segment_key(session_id, batches[0].seq, batches[-1].seq)
-        try:
-            storage.put(key, data)
-        except StorageError as exc:
-            return exc
-        stamps = [e["timestamp"] for b in batches for e in b.events]
-        return Segment(
-            session_id=session_id,
-            seq_start=batches[0].seq,
-            seq_end=batches[-1].seq,
-            first_ts=round(min(stamps)) if stamps else None,
-            last_ts=round(max(stamps)) if stamps else None,
-            event_count=len(stamps),
-            received_bytes=sum(r.size for r in fresh),
-            size=len(data),
-            key=key,
-        )
-
-    outcomes = [write(staged[0])] if len(staged) == 1 else list(_writers.map(write, staged))
-    for entry, outcome in zip(staged, outcomes, strict=True):
-        if isinstance(outcome, StorageError):
-            results[entry.index] = outcome
+    """Encode and store each staged plan's batches, all at once (`Storage.put_many`);
+    a failure stops only its own request. Compression releases the interpreter lock, so
+    encoding in the pool uses the other cores."""
+    encoded = (
+        list(_encoders.map(_encode, staged)) if len(staged) > 1 else [_encode(s) for s in staged]
+    )
+    writing = [
+        (entry, pair) for entry, pair in zip(staged, encoded, strict=True) if pair is not None
+    ]
+    errors = storage.put_many([(segment.key, data) for _, (segment, data) in writing])
+    for (entry, (segment, _)), error in zip(writing, errors, strict=True):
+        if error is None:
+            entry.segment = segment
         else:
-            entry.segment = outcome
+            results[entry.index] = error
 
 
 _UPDATE = """

@@ -19,6 +19,7 @@ import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -78,6 +79,16 @@ class IngestConsumer(AsyncWebsocketConsumer):
     closing = False
     group: str | None = None
     _watchdog: asyncio.Task[None] | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections around every message, at the cost
+        # of a hop to a worker thread. This consumer never uses the database on the
+        # event loop (see ingest.threads), and at thousands of frames a second that hop
+        # was a large share of the server's time.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.frames = TokenBucket(settings.REPLAY_FRAMES_PER_SECOND, settings.REPLAY_FRAMES_BURST)
@@ -152,7 +163,8 @@ class IngestConsumer(AsyncWebsocketConsumer):
             metrics.BATCHES_RECEIVED.inc()
             metrics.BYTES_RECEIVED.inc(size)
             metrics.EVENTS_RECEIVED.inc(len(frame["events"]))
-            await self.writer.add(Batch(frame["seq"], frame["events"]), size)
+            batch = Batch(frame["seq"], frame["events"], frame["packed"])
+            await self.writer.add(batch, size)
         elif frame["type"] == "gap":
             await self.writer.add_gap(GapClaim(frame["start"], frame["end"], frame["reason"]))
         elif frame["type"] == "end":
@@ -195,7 +207,13 @@ class IngestConsumer(AsyncWebsocketConsumer):
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._watchdog = asyncio.create_task(self._watch_idle())
-        await self.send(bytes_data=protocol.welcome(opened.session_id, opened.acked, limits()))
+        await self._send_frame(protocol.welcome(opened.session_id, opened.acked, limits()))
+
+    async def _send_frame(self, data: bytes) -> None:
+        try:
+            await self.send(bytes_data=data)
+        except Exception:  # the peer has gone (Daphne raises autobahn's Disconnected)
+            self.closing = True
 
     async def session_takeover(self, event: dict[str, Any]) -> None:
         """Another connection of this session said hello: it owns the session now."""
@@ -206,7 +224,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
     async def _send_ack(self, seq: int) -> None:
         if not self.closing:
             metrics.ACKS.inc()
-            await self.send(bytes_data=protocol.ack(seq))
+            await self._send_frame(protocol.ack(seq))
 
     async def _writer_failed(self, exc: BaseException) -> None:
         if isinstance(exc, SessionGone):
@@ -227,5 +245,5 @@ class IngestConsumer(AsyncWebsocketConsumer):
             extra={**self.log_extra, "code": int(code), "reason": reason},
         )
         retry = code not in _FINAL if retry is None else retry
-        await self.send(bytes_data=protocol.error(code, reason, retry=retry))
+        await self._send_frame(protocol.error(code, reason, retry=retry))
         await self.close(code=int(code))

@@ -13,7 +13,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import msgpack
 
-from replay.codec import Event
+from replay.codec import Event, gc_paused
 
 PROTOCOL_VERSION = 1
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -77,6 +77,7 @@ class BatchFrame(TypedDict):
     type: Literal["batch"]
     seq: int
     events: list[Event]
+    packed: bytes  # the msgpack of `events` as received, stored without re-encoding
 
 
 class GapFrame(TypedDict):
@@ -173,15 +174,34 @@ def parse_events(raw: object, *, max_events: int) -> list[Event]:
     return raw
 
 
+def _no_extensions(code: int, data: bytes) -> object:
+    raise ValueError(f"msgpack extension type {code} is not accepted")
+
+
 def unpack(data: bytes) -> dict[str, Any]:
-    """One msgpack map, or ProtocolError(4400)."""
+    """One msgpack map, or ProtocolError(4400). Extension types are refused: events
+    must be what JSON can carry."""
     try:
-        frame = msgpack.unpackb(data, raw=False)
+        with gc_paused():
+            frame = msgpack.unpackb(data, raw=False, ext_hook=_no_extensions)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise _fail(f"not valid msgpack: {exc}") from None
     if not isinstance(frame, dict):
         raise _fail("a frame must be a msgpack map")
     return frame
+
+
+def _packed_events(data: bytes) -> bytes:
+    """The bytes of the frame's `events` value, found by skipping over the rest."""
+    reader = msgpack.Unpacker(raw=False, max_buffer_size=len(data))
+    reader.feed(data)
+    for _ in range(reader.read_map_header()):
+        if reader.unpack() == "events":
+            start = reader.tell()
+            reader.skip()
+            return data[start : reader.tell()]
+        reader.skip()
+    raise _fail("events is missing")
 
 
 def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> ClientFrame:
@@ -207,6 +227,7 @@ def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> Client
             "type": "batch",
             "seq": _integer(frame, "seq", minimum=0),
             "events": parse_events(frame.get("events"), max_events=max_events),
+            "packed": _packed_events(data),
         }
     if kind == "gap":
         start = _integer(frame, "from", minimum=0)

@@ -179,10 +179,14 @@ class Committer:
         self._wake.set()
 
     async def _run(self) -> None:
+        # Rounds start every flush interval (not an interval after the last one ended),
+        # so a batch waits at most one interval plus one round.
+        next_round = time.monotonic() + self.flush_seconds
         while self.writers:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.flush_seconds)
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_round - time.monotonic()))
             self._wake.clear()
+            next_round = max(next_round + self.flush_seconds, time.monotonic())
             try:
                 await self.round()
             except Exception:  # a bug must not stop every session's commits

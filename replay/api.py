@@ -5,6 +5,7 @@ answered 404, exactly like one that does not exist."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import wraps
@@ -118,11 +119,20 @@ def _event_chunks(rows: list[Segment]) -> Iterator[bytes]:
     for events in iter_segment_events(rows, storage):
         if events:
             text = ",".join(
-                json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events
+                json.dumps(e, separators=(",", ":"), ensure_ascii=False, default=_json_value)
+                for e in events
             )
             yield separator + text.encode()
             separator = b","
     yield b"]"
+
+
+def _json_value(value: object) -> str:
+    """msgpack can carry binary strings, JSON cannot: they come out as base64. (The
+    recorder never sends them; a hand-made client might.)"""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import gc
 import struct
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
@@ -39,8 +40,12 @@ class CodecError(Exception):
 
 @dataclass(frozen=True)
 class Batch:
+    """One numbered batch. `packed`, when given, is the msgpack of `events` exactly as
+    the client sent it; it is stored as is instead of being encoded again."""
+
     seq: int
     events: list[Event]
+    packed: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,29 @@ class Segment:
         return [event for batch in self.batches for event in batch.events]
 
 
+def _array_header(length: int) -> bytes:
+    """The msgpack header of an array of `length` items (its items follow it)."""
+    if length < 16:
+        return bytes([0x90 | length])
+    if length < 2**16:
+        return b"\xdc" + length.to_bytes(2, "big")
+    return b"\xdd" + length.to_bytes(4, "big")
+
+
+_local = threading.local()
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    """One compressor per thread and level: making one costs more than compressing a
+    small segment, and a compressor must not be shared between threads."""
+    cache: dict[int, zstandard.ZstdCompressor] = _local.__dict__.setdefault("compressors", {})
+    if level not in cache:
+        cache[level] = zstandard.ZstdCompressor(level=level, write_content_size=True)
+    return cache[level]
+
+
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     # Unpacking builds many small containers; letting the cyclic collector run during
     # it roughly halves throughput, and none of these objects form cycles.
     was_enabled = gc.isenabled()
@@ -103,8 +129,11 @@ def encode_segment(
         "keyframe": keyframe,
     }
     packed_header = msgpack.packb(header, use_bin_type=True)
-    body = msgpack.packb([[batch.seq, batch.events] for batch in batches], use_bin_type=True)
-    compressed = zstandard.ZstdCompressor(level=level, write_content_size=True).compress(body)
+    parts = [_array_header(len(batches))]
+    for batch in batches:
+        parts.append(b"\x92" + msgpack.packb(batch.seq))  # [seq, events]
+        parts.append(batch.packed or msgpack.packb(batch.events, use_bin_type=True))
+    compressed = _compressor(level).compress(b"".join(parts))
     segment: bytes = (
         _PREFIX.pack(MAGIC, FORMAT_VERSION, len(packed_header)) + packed_header + compressed
     )
@@ -152,7 +181,7 @@ def decode_segment(data: bytes) -> Segment:
     except zstandard.ZstdError as exc:
         raise CodecError(f"segment body is not valid zstd: {exc}") from exc
     try:
-        with _gc_paused():
+        with gc_paused():
             rows = msgpack.unpackb(raw_body, raw=False, strict_map_key=False)
         batches = [Batch(seq=seq, events=events) for seq, events in rows]
     except (ValueError, TypeError, msgpack.UnpackException) as exc:

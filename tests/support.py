@@ -77,6 +77,7 @@ class DaphneServer:
         s3_endpoint: str | None,
         log_path: Path,
         extra_env: dict[str, str] | None = None,
+        access_log: bool = True,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -94,6 +95,7 @@ class DaphneServer:
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.access_log = access_log
 
     def start(self, timeout: float = 30) -> None:
         log = self.log_path.open("ab")
@@ -110,6 +112,7 @@ class DaphneServer:
                 str(64 * 1024 * 1024),
                 "--websocket-max-frame-size",
                 str(64 * 1024 * 1024),
+                *([] if self.access_log else ["--verbosity", "0"]),
                 "replay.asgi:application",
             ],
             cwd=ROOT,

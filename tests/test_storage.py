@@ -48,6 +48,25 @@ def test_delete_prefix_removes_one_session_only(storage):
     assert sorted(storage.list_keys("sessions/")) == ["sessions/onex/1.seg", "sessions/two/1.seg"]
 
 
+@pytest.mark.parametrize("count", [1, 3, 40])
+def test_put_many_stores_each_object(storage, count):
+    items = [(f"sessions/s{i % 7}/{i:04d}.seg", f"object {i}".encode()) for i in range(count)]
+    assert storage.put_many(items) == [None] * count
+    for key, data in items:
+        assert storage.get(key) == data
+
+
+def test_put_many_fails_each_object_on_its_own(tmp_path):
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    storage = FolderStorage(tmp_path)
+    items = [(f"fine/{i}.seg", b"x") for i in range(5)] + [("blocked/inside/0.seg", b"y")]
+    errors = storage.put_many(items)
+    assert errors[:5] == [None] * 5
+    assert isinstance(errors[5], StorageError)
+    assert [storage.get(k) for k, _ in items[:5]] == [b"x"] * 5
+    assert not [p for p in (tmp_path / "fine").iterdir() if p.name.startswith(".tmp-")]
+
+
 def test_delete_of_a_missing_object_is_fine(storage):
     storage.delete("never/was.seg")
     assert storage.get("never/was.seg") is None
