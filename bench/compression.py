@@ -19,25 +19,25 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from replay.codec import Batch, encode_segment  # noqa: E402
+from replay.codec import PackedBatch, encode_segment, pack_batch  # noqa: E402
 from tests.support import CORPUS, load_recording  # noqa: E402
 
 
-def per_second(events: list[dict[str, Any]]) -> list[list[Batch]]:
+def per_second(events: list[dict[str, Any]]) -> list[list[PackedBatch]]:
     """Segments of one batch each, one per second of recording time."""
-    segments: list[list[Batch]] = []
+    segments: list[list[PackedBatch]] = []
     start = events[0]["timestamp"]
     current: list[dict[str, Any]] = []
     window = 0
     for event in events:
         second = int((event["timestamp"] - start) // 1000)
         if second != window and current:
-            segments.append([Batch(len(segments), current)])
+            segments.append([pack_batch(len(segments), current)])
             current = []
         window = second
         current.append(event)
     if current:
-        segments.append([Batch(len(segments), current)])
+        segments.append([pack_batch(len(segments), current)])
     return segments
 
 
@@ -49,7 +49,7 @@ def main() -> None:
         raw = json.dumps(events, separators=(",", ":")).encode()
         gzipped = len(gzip.compress(raw, compresslevel=6))
         stored = sum(len(encode_segment(name, batches)) for batches in per_second(events))
-        whole = len(encode_segment(name, [Batch(0, events)]))
+        whole = len(encode_segment(name, [pack_batch(0, events)]))
         print(
             f"{name:10} {len(raw):10d} {gzipped / len(raw):10.3f} {stored / len(raw):10.3f} "
             f"{whole / len(raw):10.3f} {stored / gzipped:10.2f}"

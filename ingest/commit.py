@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ingest.plan import GapClaim, Plan, Received, plan_commit, summarize
+from ingest.plan import GapClaim, Plan, Received, plan_commit
 from replay import metrics
 from replay.codec import encode_segment
 from replay.models import Gap, Segment, Session
@@ -188,14 +188,15 @@ def _encode(entry: _Staged) -> tuple[Segment, bytes] | None:
     session_id = entry.session.pk
     batches = [r.batch for r in entry.plan.fresh]
     data = encode_segment(session_id, batches)
-    stamps = [e["timestamp"] for b in batches for e in b.events]
+    firsts = [b.first_ts for b in batches if b.first_ts is not None]
+    lasts = [b.last_ts for b in batches if b.last_ts is not None]
     segment = Segment(
         session_id=session_id,
         seq_start=batches[0].seq,
         seq_end=batches[-1].seq,
-        first_ts=round(min(stamps)) if stamps else None,
-        last_ts=round(max(stamps)) if stamps else None,
-        event_count=len(stamps),
+        first_ts=round(min(firsts)) if firsts else None,
+        last_ts=round(max(lasts)) if lasts else None,
+        event_count=sum(b.count for b in batches),
         received_bytes=sum(r.size for r in entry.plan.fresh),
         size=len(data),
         key=segment_key(session_id, batches[0].seq, batches[-1].seq),
@@ -251,9 +252,11 @@ def _index(winners: list[_Staged]) -> None:
     for entry in winners:
         session, plan, segment = entry.session, entry.plan, entry.segment
         first, last = session.first_event_ms, session.last_event_ms
-        found = summarize(e for r in plan.fresh for e in r.batch.events)
-        for url in found.urls:
-            session.add_url(url)
+        user_id = ""
+        for received in plan.fresh:
+            for url in received.urls:
+                session.add_url(url)
+            user_id = received.user_id or user_id
         if segment is not None and segment.first_ts is not None and segment.last_ts is not None:
             first = segment.first_ts if first is None else min(first, segment.first_ts)
             last = segment.last_ts if last is None else max(last, segment.last_ts)
@@ -277,7 +280,7 @@ def _index(winners: list[_Staged]) -> None:
                 first,
                 last,
                 urls_field.get_db_prep_save(session.urls, connection),
-                found.user_id or "",
+                user_id,
                 still_open or (session.gap_open and not closes_open_gap),
                 plan.cut_reason,
                 now,

@@ -27,13 +27,12 @@ from django.db import DatabaseError, transaction
 from ingest import protocol
 from ingest.commit import SessionCut, SessionGone
 from ingest.limits import TokenBucket
-from ingest.plan import GapClaim
+from ingest.plan import GapClaim, Received
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from ingest.writer import SessionWriter, committer
 from replay import metrics
-from replay.codec import Batch
 from replay.models import Session
 from replay.storage import StorageError
 
@@ -162,9 +161,10 @@ class IngestConsumer(AsyncWebsocketConsumer):
         if frame["type"] == "batch":
             metrics.BATCHES_RECEIVED.inc()
             metrics.BYTES_RECEIVED.inc(size)
-            metrics.EVENTS_RECEIVED.inc(len(frame["events"]))
-            batch = Batch(frame["seq"], frame["events"], frame["packed"])
-            await self.writer.add(batch, size)
+            metrics.EVENTS_RECEIVED.inc(frame["scan"].count)
+            await self.writer.add(
+                Received.scanned(frame["seq"], frame["packed"], frame["scan"], size)
+            )
         elif frame["type"] == "gap":
             await self.writer.add_gap(GapClaim(frame["start"], frame["end"], frame["reason"]))
         elif frame["type"] == "end":

@@ -30,7 +30,6 @@ from ingest.protocol import HTTP_STATUS, CloseCode, HttpBatch, ProtocolError
 from ingest.sessions import authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from replay import metrics
-from replay.codec import Batch
 from replay.storage import StorageError, get_storage
 
 log = logging.getLogger(__name__)
@@ -70,8 +69,8 @@ def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> i
         raise SessionCut(opened.cut_reason)
     metrics.BATCHES_RECEIVED.inc()
     metrics.BYTES_RECEIVED.inc(size)
-    metrics.EVENTS_RECEIVED.inc(len(batch["events"]))
-    received = [Received(Batch(batch["seq"], batch["events"]), size)]
+    metrics.EVENTS_RECEIVED.inc(batch["scan"].count)
+    received = [Received.scanned(batch["seq"], batch["packed"], batch["scan"], size)]
     committed = commit([CommitRequest(opened.session_id, received)], get_storage())[0]
     if isinstance(committed, Exception):
         raise committed

@@ -1,27 +1,32 @@
 """Deciding what a commit stores: which batches are new, which are gaps, where the
-session's byte limit cuts it, and what the events say about the session (its URLs, its
-user). Works on the session row as read; no IO."""
+session's byte limit cuts it. Works on the session row as read; no IO."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from replay.codec import Batch, Event
+from ingest.scan import EventScan
+from replay.codec import PackedBatch
 from replay.models import Gap, Session
-
-NAVIGATION_TAG = "replay/navigation"
-IDENTIFY_TAG = "replay/identify"
 
 
 @dataclass(frozen=True)
 class Received:
-    """A batch as it arrived, with the size of its frame and when it came."""
+    """A batch as it arrived: its events' bytes and what the scan found in them (see
+    ingest.scan), the size of its frame, and when it came."""
 
-    batch: Batch
+    batch: PackedBatch
     size: int
+    urls: tuple[str, ...] = ()
+    user_id: str | None = None
     arrived: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def scanned(cls, seq: int, packed: bytes, scan: EventScan, size: int) -> Received:
+        batch = PackedBatch(seq, packed, scan.count, scan.first_ts, scan.last_ts)
+        return cls(batch, size, scan.urls, scan.user_id)
 
 
 @dataclass(frozen=True)
@@ -31,33 +36,6 @@ class GapClaim:
     start: int
     end: int
     reason: str
-
-
-@dataclass
-class Findings:
-    """What a batch of events says about its session."""
-
-    urls: list[str] = field(default_factory=list)
-    user_id: str | None = None
-
-
-def summarize(events: Iterable[Event]) -> Findings:
-    """The URLs the events show (each page load's Meta and the recorder's SPA
-    navigations) and the last user id given to `replay.identify`."""
-    found = Findings()
-    for event in events:
-        data = event.get("data")
-        if not isinstance(data, dict):
-            continue
-        if event.get("type") == 4 and isinstance(data.get("href"), str):
-            found.urls.append(data["href"])
-        elif event.get("type") == 5 and isinstance(data.get("payload"), dict):
-            payload = data["payload"]
-            if data.get("tag") == NAVIGATION_TAG and isinstance(payload.get("href"), str):
-                found.urls.append(payload["href"])
-            elif data.get("tag") == IDENTIFY_TAG and isinstance(payload.get("id"), str):
-                found.user_id = payload["id"][:200]
-    return found
 
 
 @dataclass
@@ -123,12 +101,12 @@ def plan_commit(
                 break
             budget -= received.size
             plan.fresh.append(received)
-            stamps = [e["timestamp"] for e in received.batch.events]
-            if stamps:
+            first_ts, last_ts = received.batch.first_ts, received.batch.last_ts
+            if first_ts is not None and last_ts is not None:
                 for gap in plan.gaps:
                     if gap.end_ms is None and gap.reason != Gap.Reason.SESSION_LIMIT:
-                        gap.end_ms = round(min(stamps))
-                last_ms = round(max(stamps))
+                        gap.end_ms = round(first_ts)
+                last_ms = round(last_ts)
         expected = end + 1
         plan.new_acked = end
     return plan

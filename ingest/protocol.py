@@ -13,7 +13,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import msgpack
 
-from replay.codec import Event, gc_paused
+from ingest.scan import EventScan, ScanError, scan_events
 
 PROTOCOL_VERSION = 1
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -76,8 +76,8 @@ class Hello(TypedDict):
 class BatchFrame(TypedDict):
     type: Literal["batch"]
     seq: int
-    events: list[Event]
-    packed: bytes  # the msgpack of `events` as received, stored without re-encoding
+    packed: bytes  # the msgpack of the events as received, stored without re-encoding
+    scan: EventScan
 
 
 class GapFrame(TypedDict):
@@ -101,7 +101,8 @@ class HttpBatch(TypedDict):
     session: str
     tab: str
     seq: int
-    events: list[Event]
+    packed: bytes
+    scan: EventScan
     page: NotRequired[Page]
     user: NotRequired[str]
 
@@ -156,22 +157,14 @@ def parse_page(raw: object) -> Page:
     return page
 
 
-def parse_events(raw: object, *, max_events: int) -> list[Event]:
-    """A list of rrweb events: maps with an integer `type` and a numeric `timestamp`."""
-    if not isinstance(raw, list):
-        raise _fail("events must be a list")
-    if len(raw) > max_events:
-        raise ProtocolError(CloseCode.TOO_LARGE, f"more than {max_events} events in one batch")
-    for index, event in enumerate(raw):
-        if not isinstance(event, dict):
-            raise _fail(f"event {index} is not a map")
-        kind = event.get("type")
-        stamp = event.get("timestamp")
-        if not isinstance(kind, int) or isinstance(kind, bool):
-            raise _fail(f"event {index} has no integer type")
-        if not isinstance(stamp, int | float) or isinstance(stamp, bool):
-            raise _fail(f"event {index} has no numeric timestamp")
-    return raw
+def scan(packed: bytes, *, max_events: int) -> EventScan:
+    """`scan_events`, with its refusals as protocol errors."""
+    try:
+        return scan_events(packed, max_events=max_events)
+    except ScanError as exc:
+        raise ProtocolError(
+            CloseCode.TOO_LARGE if exc.too_large else CloseCode.MALFORMED, str(exc)
+        ) from None
 
 
 def _no_extensions(code: int, data: bytes) -> object:
@@ -182,8 +175,7 @@ def unpack(data: bytes) -> dict[str, Any]:
     """One msgpack map, or ProtocolError(4400). Extension types are refused: events
     must be what JSON can carry."""
     try:
-        with gc_paused():
-            frame = msgpack.unpackb(data, raw=False, ext_hook=_no_extensions)
+        frame = msgpack.unpackb(data, raw=False, ext_hook=_no_extensions)
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise _fail(f"not valid msgpack: {exc}") from None
     if not isinstance(frame, dict):
@@ -191,23 +183,40 @@ def unpack(data: bytes) -> dict[str, Any]:
     return frame
 
 
-def _packed_events(data: bytes) -> bytes:
-    """The bytes of the frame's `events` value, found by skipping over the rest."""
-    reader = msgpack.Unpacker(raw=False, max_buffer_size=len(data))
+def read_frame(data: bytes) -> tuple[dict[str, Any], bytes | None]:
+    """A frame's fields, with the `events` value left as bytes (see ingest.scan)."""
+    reader = msgpack.Unpacker(raw=False, max_buffer_size=max(len(data), 1), ext_hook=_no_extensions)
     reader.feed(data)
-    for _ in range(reader.read_map_header()):
-        if reader.unpack() == "events":
-            start = reader.tell()
-            reader.skip()
-            return data[start : reader.tell()]
-        reader.skip()
-    raise _fail("events is missing")
+    try:
+        size = reader.read_map_header()
+    except (ValueError, TypeError, msgpack.UnpackException, msgpack.OutOfData):
+        raise _fail("a frame must be a msgpack map") from None
+    fields: dict[str, Any] = {}
+    events = None
+    try:
+        for _ in range(size):
+            key = reader.unpack()
+            if key == "events":
+                start = reader.tell()
+                reader.skip()
+                events = data[start : reader.tell()]
+            elif isinstance(key, str):
+                fields[key] = reader.unpack()
+            else:
+                raise _fail("frame keys must be strings")
+    except msgpack.OutOfData:
+        raise _fail("the frame is truncated") from None
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise _fail(f"not valid msgpack: {exc}") from None
+    if reader.tell() != len(data):
+        raise _fail("extra bytes after the frame")
+    return fields, events
 
 
 def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> ClientFrame:
     if len(data) > max_frame_bytes:
         raise ProtocolError(CloseCode.TOO_LARGE, f"frame is larger than {max_frame_bytes} bytes")
-    frame = unpack(data)
+    frame, events = read_frame(data)
     kind = frame.get("type")
     if kind == "hello":
         hello: Hello = {
@@ -223,11 +232,14 @@ def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> Client
             hello["user"] = _string(frame, "user", max_length=200)
         return hello
     if kind == "batch":
+        seq = _integer(frame, "seq", minimum=0)
+        if events is None:
+            raise _fail("events must be a list")
         return {
             "type": "batch",
-            "seq": _integer(frame, "seq", minimum=0),
-            "events": parse_events(frame.get("events"), max_events=max_events),
-            "packed": _packed_events(data),
+            "seq": seq,
+            "packed": events,
+            "scan": scan(events, max_events=max_events),
         }
     if kind == "gap":
         start = _integer(frame, "from", minimum=0)
@@ -241,12 +253,17 @@ def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> Client
 def parse_http_batch(body: object, *, max_events: int) -> HttpBatch:
     if not isinstance(body, dict):
         raise _fail("the body must be a map")
+    events = body.get("events")
+    if not isinstance(events, list):
+        raise _fail("events must be a list")
+    packed = msgpack.packb(events, use_bin_type=True)
     batch: HttpBatch = {
         "key": _string(body, "key", max_length=200),
         "session": _session_id(body, "session"),
         "tab": _session_id(body, "tab"),
         "seq": _integer(body, "seq", minimum=0),
-        "events": parse_events(body.get("events"), max_events=max_events),
+        "packed": packed,
+        "scan": scan(packed, max_events=max_events),
     }
     if body.get("page") is not None:
         batch["page"] = parse_page(body["page"])

@@ -26,7 +26,6 @@ from ingest.commit import CommitRequest, Committed, SessionCut, commit
 from ingest.plan import GapClaim, Received
 from ingest.threads import run_blocking
 from replay import metrics
-from replay.codec import Batch
 from replay.storage import Storage, get_storage
 
 log = logging.getLogger(__name__)
@@ -66,16 +65,17 @@ class SessionWriter:
         self.closed = False
         committer.register(self)
 
-    async def add(self, batch: Batch, size: int) -> None:
-        if batch.seq <= self.acked:
+    async def add(self, received: Received) -> None:
+        seq = received.batch.seq
+        if seq <= self.acked:
             # A resend of something already stored: acknowledge it again.
             await self.on_ack(self.acked)
             return
-        if batch.seq <= self.received:
+        if seq <= self.received:
             return  # already buffered; its ack follows the next round
-        self.pending.append(Received(batch, size))
-        self.received = batch.seq
-        self.pending_bytes += size
+        self.pending.append(received)
+        self.received = seq
+        self.pending_bytes += received.size
         if self.pending_bytes >= 4 * self.committer.flush_bytes:
             # Storage is not keeping up: stop reading this connection until it has.
             await self.flush()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from functools import wraps
 from typing import Any
 
+import msgpack
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -127,11 +128,13 @@ def _event_chunks(rows: list[Segment]) -> Iterator[bytes]:
     yield b"]"
 
 
-def _json_value(value: object) -> str:
-    """msgpack can carry binary strings, JSON cannot: they come out as base64. (The
-    recorder never sends them; a hand-made client might.)"""
+def _json_value(value: object) -> str | None:
+    """msgpack can carry what JSON cannot: binary strings come out as base64, extension
+    values as null. (The recorder never sends either; a hand-made client might.)"""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
+    if isinstance(value, msgpack.ExtType):
+        return None
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

@@ -40,12 +40,33 @@ class CodecError(Exception):
 
 @dataclass(frozen=True)
 class Batch:
-    """One numbered batch. `packed`, when given, is the msgpack of `events` exactly as
-    the client sent it; it is stored as is instead of being encoded again."""
+    """One numbered batch of events, as a segment gives them back."""
 
     seq: int
     events: list[Event]
-    packed: bytes | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class PackedBatch:
+    """A batch as it is stored: its events as msgpack bytes (as the client sent them,
+    when it sent msgpack), with the facts the segment header needs."""
+
+    seq: int
+    packed: bytes = field(repr=False)
+    count: int
+    first_ts: int | float | None
+    last_ts: int | float | None
+
+
+def pack_batch(seq: int, events: list[Event]) -> PackedBatch:
+    stamps = [e["timestamp"] for e in events if isinstance(e.get("timestamp"), int | float)]
+    return PackedBatch(
+        seq=seq,
+        packed=msgpack.packb(events, use_bin_type=True),
+        count=len(events),
+        first_ts=min(stamps) if stamps else None,
+        last_ts=max(stamps) if stamps else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -104,35 +125,31 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _timestamps(batches: Sequence[Batch]) -> tuple[int | float | None, int | float | None]:
-    stamps = [
-        event["timestamp"]
-        for batch in batches
-        for event in batch.events
-        if isinstance(event.get("timestamp"), int | float)
-    ]
-    return (min(stamps), max(stamps)) if stamps else (None, None)
-
-
 def encode_segment(
-    session: str, batches: Sequence[Batch], *, keyframe: bool = False, level: int = ZSTD_LEVEL
+    session: str,
+    batches: Sequence[PackedBatch],
+    *,
+    keyframe: bool = False,
+    level: int = ZSTD_LEVEL,
 ) -> bytes:
-    """Encode batches (in seq order, at least one) into one segment object."""
+    """Encode batches (in seq order, at least one) into one segment object. The events'
+    bytes are copied in, not encoded again."""
     if not batches:
         raise ValueError("a segment holds at least one batch")
-    first_ts, last_ts = _timestamps(batches)
+    firsts = [b.first_ts for b in batches if b.first_ts is not None]
+    lasts = [b.last_ts for b in batches if b.last_ts is not None]
     header = {
         "session": session,
         "seq": [batches[0].seq, batches[-1].seq],
-        "ts": [first_ts, last_ts],
-        "events": sum(len(batch.events) for batch in batches),
+        "ts": [min(firsts) if firsts else None, max(lasts) if lasts else None],
+        "events": sum(batch.count for batch in batches),
         "keyframe": keyframe,
     }
     packed_header = msgpack.packb(header, use_bin_type=True)
     parts = [_array_header(len(batches))]
     for batch in batches:
         parts.append(b"\x92" + msgpack.packb(batch.seq))  # [seq, events]
-        parts.append(batch.packed or msgpack.packb(batch.events, use_bin_type=True))
+        parts.append(batch.packed)
     compressed = _compressor(level).compress(b"".join(parts))
     segment: bytes = (
         _PREFIX.pack(MAGIC, FORMAT_VERSION, len(packed_header)) + packed_header + compressed

@@ -159,15 +159,19 @@ def record(
     and commit code), and return its events."""
     from ingest.commit import commit_batches
     from ingest.plan import Received
+    from ingest.scan import scan_events
     from ingest.sessions import open_session
-    from replay.codec import Batch
+    from replay.codec import pack_batch
     from replay.storage import get_storage
 
     events = load_recording(recording)
     open_session(
         project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest"
     )
-    received = [Received(Batch(seq, part), 1000) for seq, part in enumerate(batches_of(events, 30))]
+    received = []
+    for seq, part in enumerate(batches_of(events, 30)):
+        packed = pack_batch(seq, part).packed
+        received.append(Received.scanned(seq, packed, scan_events(packed, max_events=10**6), 1000))
     commit_batches(session_id, received, get_storage(), max_session_bytes=10**9)
     return events
 

@@ -15,6 +15,7 @@ from replay.codec import (
     CodecError,
     decode_segment,
     encode_segment,
+    pack_batch,
     read_header,
 )
 from tests.support import CORPUS, batches_of, load_recording
@@ -41,7 +42,8 @@ events = st.fixed_dictionaries(
 @settings(max_examples=200, deadline=None)
 def test_round_trip_returns_exactly_what_was_encoded(batch_events, keyframe):
     batches = [Batch(seq=10 + i, events=e) for i, e in enumerate(batch_events)]
-    segment = decode_segment(encode_segment("s-12345678", batches, keyframe=keyframe))
+    packed = [pack_batch(b.seq, b.events) for b in batches]
+    segment = decode_segment(encode_segment("s-12345678", packed, keyframe=keyframe))
     assert segment.batches == batches
     assert segment.header.seq_start == 10
     assert segment.header.seq_end == 10 + len(batches) - 1
@@ -52,7 +54,7 @@ def test_round_trip_returns_exactly_what_was_encoded(batch_events, keyframe):
 @pytest.mark.parametrize("name", CORPUS)
 def test_corpus_recordings_round_trip(name):
     recording = load_recording(name)
-    batches = [Batch(seq, part) for seq, part in enumerate(batches_of(recording, 40))]
+    batches = [pack_batch(seq, part) for seq, part in enumerate(batches_of(recording, 40))]
     data = encode_segment("corpus-" + name, batches)
     segment = decode_segment(data)
     assert segment.events == recording
@@ -66,7 +68,7 @@ def test_corpus_recordings_round_trip(name):
 
 
 def test_header_is_readable_without_the_body():
-    data = encode_segment("abcdefgh", [Batch(0, [{"type": 4, "timestamp": 5, "data": {}}])])
+    data = encode_segment("abcdefgh", [pack_batch(0, [{"type": 4, "timestamp": 5, "data": {}}])])
     truncated_body = data[:-3]
     assert read_header(truncated_body).session == "abcdefgh"
     with pytest.raises(CodecError):
@@ -83,7 +85,7 @@ def test_header_is_readable_without_the_body():
     ],
 )
 def test_unreadable_segments_raise_codec_error(mangle, message):
-    data = encode_segment("abcdefgh", [Batch(0, [{"type": 4, "timestamp": 5, "data": {}}])])
+    data = encode_segment("abcdefgh", [pack_batch(0, [{"type": 4, "timestamp": 5, "data": {}}])])
     with pytest.raises(CodecError, match=message):
         decode_segment(mangle(data))
 

@@ -13,7 +13,7 @@ from django.db import connection
 from ingest.commit import commit_batches
 from ingest.plan import GapClaim, Received
 from ingest.sessions import open_session
-from replay.codec import Batch
+from replay.codec import pack_batch
 from replay.models import Gap, Segment, Session
 from replay.segments import iter_events
 from replay.storage import get_storage
@@ -28,7 +28,7 @@ def start(project: Any, session_id: str) -> None:
 
 
 def received(parts: list[list[dict[str, Any]]], seqs: Iterable[int]) -> list[Received]:
-    return [Received(Batch(seq, parts[seq]), 100) for seq in seqs]
+    return [Received(pack_batch(seq, parts[seq]), 100) for seq in seqs]
 
 
 def test_racing_writers_store_each_batch_once(alices_shop):
