@@ -87,7 +87,7 @@ class Recorder:
     sent_at: dict[int, float] = field(default_factory=dict)
     counts: dict[int, int] = field(default_factory=dict)
     acked: int = -1
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[tuple[float, float]] = field(default_factory=list)  # (sent, waited)
     held: bool = False
     error: str = ""
     progress: asyncio.Event = field(default_factory=asyncio.Event)
@@ -168,7 +168,8 @@ async def read_acks(ws: Any, rec: Recorder) -> None:
             now = time.monotonic()
             for seq in range(rec.acked + 1, reply["seq"] + 1):
                 if seq in rec.sent_at:
-                    rec.latencies.append(now - rec.sent_at.pop(seq))
+                    sent = rec.sent_at.pop(seq)
+                    rec.latencies.append((sent, now - sent))
             rec.acked = max(rec.acked, reply["seq"])
             rec.progress.set()
     except ConnectionClosed as exc:
@@ -270,10 +271,13 @@ async def main_async(args: argparse.Namespace) -> None:
         stored = dict(db.execute("SELECT id, event_count FROM replay_session").fetchall())
     acked_events = sum(r.acked_events() for r in recorders)
     lost = sum(max(0, r.acked_events() - stored.get(r.session, 0)) for r in recorders)
-    latencies = [x for r in recorders for x in r.latencies]
+    latencies = [waited for r in recorders for _, waited in r.latencies]
+    ramp_end = start + args.ramp
+    steady = [waited for r in recorders for sent, waited in r.latencies if sent >= ramp_end]
     errors = [r.error for r in recorders if r.error]
 
     p50, p95, p99 = (percentile(latencies, share) for share in (0.5, 0.95, 0.99))
+    s50, s95, s99 = (percentile(steady, share) for share in (0.5, 0.95, 0.99))
     mean = statistics.fmean(latencies) if latencies else float("nan")
     per_session = (peak_rss - rss_idle) / max(1, held_peak) / 1024
     rows = [
@@ -287,6 +291,7 @@ async def main_async(args: argparse.Namespace) -> None:
         ("events acknowledged", f"{acked_events} ({acked_events / elapsed:.0f} events/s)"),
         ("events lost (acked, not stored)", f"{lost}"),
         ("ack latency p50 / p95 / p99", f"{p50:.3f} / {p95:.3f} / {p99:.3f} s (mean {mean:.3f})"),
+        ("  after the ramp", f"{s50:.3f} / {s95:.3f} / {s99:.3f} s"),
         (
             "server RSS idle / peak",
             f"{rss_idle / 2**20:.0f} / {peak_rss / 2**20:.0f} MiB "

@@ -18,7 +18,8 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -73,12 +74,27 @@ class SessionCut(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class SegmentRow:
+    """An index row for `replay.models.Segment`, inserted without building models."""
+
+    session_id: str
+    seq_start: int
+    seq_end: int
+    first_ts: int | None
+    last_ts: int | None
+    event_count: int
+    received_bytes: int
+    size: int
+    key: str
+
+
 @dataclass(eq=False)
 class _Staged:
     index: int
     session: Session
     plan: Plan
-    segment: Segment | None = None
+    segment: SegmentRow | None = None
 
 
 def commit_batches(
@@ -182,7 +198,7 @@ def _attempt(
     return [entry.index for entry in lost]
 
 
-def _encode(entry: _Staged) -> tuple[Segment, bytes] | None:
+def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
     if not entry.plan.fresh:
         return None
     session_id = entry.session.pk
@@ -190,7 +206,7 @@ def _encode(entry: _Staged) -> tuple[Segment, bytes] | None:
     data = encode_segment(session_id, batches)
     firsts = [b.first_ts for b in batches if b.first_ts is not None]
     lasts = [b.last_ts for b in batches if b.last_ts is not None]
-    segment = Segment(
+    segment = SegmentRow(
         session_id=session_id,
         seq_start=batches[0].seq,
         seq_end=batches[-1].seq,
@@ -247,7 +263,8 @@ def _index(winners: list[_Staged]) -> None:
     """Inside the round's transaction, with the rows locked and unchanged since they
     were read: values computed from that read are current (only commits change them)."""
     urls_field = Session._meta.get_field("urls")
-    now = timezone.now()
+    # Raw SQL gets no field adaptation: format the time as the backend stores it.
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = []
     for entry in winners:
         session, plan, segment = entry.session, entry.plan, entry.segment
@@ -287,9 +304,23 @@ def _index(winners: list[_Staged]) -> None:
                 session.pk,
             )
         )
+    segments = [e.segment for e in winners if e.segment is not None]
     with connection.cursor() as cursor:
         cursor.executemany(_UPDATE, rows)
-    Segment.objects.bulk_create([e.segment for e in winners if e.segment is not None])
+        if segments:
+            cursor.executemany(_insert_segment(), [_segment_values(s, now) for s in segments])
+
+
+def _insert_segment() -> str:
+    quote = connection.ops.quote_name
+    columns = [*(f.name for f in fields(SegmentRow)), "keyframe", "created_at"]
+    names = ", ".join(quote(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {quote(Segment._meta.db_table)} ({names}) VALUES ({marks})"
+
+
+def _segment_values(row: SegmentRow, now: object) -> tuple[Any, ...]:
+    return (*astuple(row), False, now)
 
 
 def _save_gaps(session_id: str, gaps: list[Gap]) -> None:
@@ -313,7 +344,7 @@ def _save_gaps(session_id: str, gaps: list[Gap]) -> None:
     Gap.objects.bulk_create(fresh)
 
 
-def _discard_unindexed(segment: Segment, storage: Storage) -> None:
+def _discard_unindexed(segment: SegmentRow, storage: Storage) -> None:
     # Another writer indexed these batches first. Its segment may have the very same
     # key (same seq range), in which case the object is the winner's and stays.
     if Segment.objects.filter(key=segment.key).exists():

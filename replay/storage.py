@@ -11,6 +11,7 @@ import ctypes
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -109,11 +110,15 @@ class FolderStorage:
             return [_attempt(self.put, key, data) for key, data in items]
         results: list[StorageError | None] = [None] * len(items)
         staged: list[tuple[int, str, Path]] = []
+        # Keys are unique within a call, so the temporary name only has to be unique
+        # between processes and threads (mkstemp's random names cost more than the write).
+        suffix = f".tmp-{os.getpid()}-{threading.get_ident()}"
         for index, (key, data) in enumerate(items):
             path = self._path(key)
+            tmp = str(path.parent / f".{path.name}{suffix}")
             try:
                 self._folder_for(path)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
                 staged.append((index, tmp, path))
@@ -167,7 +172,7 @@ class FolderStorage:
             return
         try:
             for path in base.rglob("*"):
-                if path.is_file() and not path.name.startswith(".tmp-"):
+                if path.is_file() and not path.name.startswith("."):
                     key = path.relative_to(self.root).as_posix()
                     if key.startswith(prefix):
                         yield key
