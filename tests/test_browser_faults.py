@@ -28,10 +28,11 @@ def wiggle(page: Any, rounds: int) -> None:
         page.mouse.move(100 + (i * 37) % 900, 150 + (i * 53) % 500, steps=4)
 
 
-def test_kill_9_while_recording_loses_and_doubles_nothing(daphne, shop, alice, page):
+@pytest.mark.parametrize("trial", range(2))
+def test_kill_9_while_recording_loses_and_doubles_nothing(daphne, shop, alice, page, trial):
     session_id = open_demo(page, daphne.url)
     page.click("#add-fern")
-    wiggle(page, 10)
+    wiggle(page, 10 + 15 * trial)  # killed with a batch or two in flight, or not
     daphne.kill()
     shop_and_buy(page)  # recorded while the server is gone
     wiggle(page, 10)
@@ -39,6 +40,27 @@ def test_kill_9_while_recording_loses_and_doubles_nothing(daphne, shop, alice, p
     flushed = page.evaluate(FLUSH)
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
     assert Session.objects.get(pk=session_id).completeness == 1.0
+
+
+def test_the_recorder_moves_to_another_process_behind_the_load_balancer(start_daphne, alice, page):
+    from replay.models import Project
+
+    first, second = start_daphne(), start_daphne()
+    balancer = TcpProxy(first.port)  # stands in for any load balancer
+    balancer.start()
+    project = Project.objects.create(name="Demo shop", allowed_origins=[balancer.url])
+    project.members.add(alice)
+    try:
+        session_id = open_demo(page, balancer.url)
+        page.click("#add-fern")
+        page.evaluate(FLUSH)
+        first.kill()
+        balancer.target_port = second.port  # new connections go to the other process
+        shop_and_buy(page)
+        flushed = page.evaluate(FLUSH)
+        assert_stored_as_produced(export(second, alice, session_id), page, flushed)
+    finally:
+        balancer.stop()
 
 
 def test_navigation_in_the_middle_of_a_batch_loses_and_doubles_nothing(daphne, shop, alice, page):

@@ -8,7 +8,9 @@ Redis (`make test` does both)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
 
 import pytest
@@ -129,3 +131,64 @@ def test_a_newer_connection_on_another_process_takes_the_session_over(
         assert closed.value.rcvd.code == 4409
     client.close()
     assert exported(other, alice, "session-handover") == events
+
+
+def test_a_flooding_client_does_not_slow_the_others(start_daphne, alice, alices_shop):
+    """One client floods frames and new sessions as fast as it can; the well-behaved
+    recorders beside it keep their pace and every ack comes within flush + 1 s."""
+    server = start_daphne(
+        REPLAY_FLUSH_SECONDS="0.5",
+        REPLAY_FRAMES_PER_SECOND="20",
+        REPLAY_NEW_SESSIONS_PER_MINUTE="30",
+    )
+    stop = threading.Event()
+    refusals: list[int] = []
+
+    def flood() -> None:
+        junk = batch(0, [{"type": 3, "timestamp": 1, "data": {"source": 1, "positions": []}}])
+        attempt = 0
+        while not stop.is_set():
+            attempt += 1
+            try:
+                with connect(server.ws_url, origin=Origin(ORIGIN)) as ws:
+                    ws.send(hello(alices_shop.key, f"session-flood-{attempt:05d}"))
+                    for _ in range(2_000):
+                        ws.send(junk)  # the same frame, as fast as the socket takes it
+                    while True:
+                        ws.recv(timeout=10)  # until the server closes
+            except (ConnectionClosed, OSError, TimeoutError) as exc:
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                if code:
+                    refusals.append(code)
+
+    events = load_recording("checkout")
+    parts = batches_of(events, 10)
+    latencies: list[float] = []
+    with contextlib.ExitStack() as stack:
+        calm = []
+        for n in range(3):  # recording before the flood starts
+            ws = stack.enter_context(connect(server.ws_url, origin=Origin(ORIGIN)))
+            ws.send(hello(alices_shop.key, f"session-calm-{n:05d}"))
+            assert unpack(ws.recv(timeout=10))["type"] == "welcome"
+            calm.append(ws)
+        flooder = threading.Thread(target=flood)
+        flooder.start()
+        try:
+            time.sleep(0.5)
+            for seq, part in enumerate(parts):
+                sent = time.monotonic()
+                for ws in calm:
+                    ws.send(batch(seq, part))
+                for ws in calm:
+                    while (reply := unpack(ws.recv(timeout=10)))["seq"] < seq:
+                        pass
+                    assert reply["type"] == "ack"
+                latencies.append(time.monotonic() - sent)
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            flooder.join(timeout=30)
+    assert 4429 in refusals  # the flood was refused...
+    assert max(latencies) < 0.5 + 1.0  # ...and nobody else waited for it
+    for n in range(3):
+        assert exported(server, alice, f"session-calm-{n:05d}") == events
