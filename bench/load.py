@@ -195,7 +195,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def prepare(sessions: int) -> tuple[DaphneServer, str, Path]:
+def prepare(sessions: int, flush: float | None) -> tuple[DaphneServer, str, Path]:
     """A migrated database, a project, and a Daphne process on the embedded defaults."""
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
     database = folder / "db.sqlite3"
@@ -232,13 +232,15 @@ def prepare(sessions: int) -> tuple[DaphneServer, str, Path]:
         },
         access_log=False,  # a line per connection is noise at this scale
     )
-    server.env.pop("REPLAY_FLUSH_SECONDS")  # the default flush policy, as in production
+    server.env.pop("REPLAY_FLUSH_SECONDS")  # the server's default, unless --flush says
+    if flush is not None:
+        server.env["REPLAY_FLUSH_SECONDS"] = str(flush)
     server.start()
     return server, key, database
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    server, key, database = prepare(args.sessions)
+    server, key, database = prepare(args.sessions, args.flush)
     assert server.process is not None
     pid = server.process.pid
     await asyncio.sleep(1)
@@ -301,6 +303,16 @@ async def main_async(args: argparse.Namespace) -> None:
     ]
     for label, value in rows:
         print(f"{label:34} {value}")
+    if args.timeline:
+        windows: dict[int, list[float]] = {}
+        for r in recorders:
+            for sent, waited in r.latencies:
+                windows.setdefault(int((sent - start) // 10) * 10, []).append(waited)
+        for at, values in sorted(windows.items()):
+            print(
+                f"  sent at {at:4d}-{at + 10:<4d} s: {len(values):7d} acks, p50 "
+                f"{percentile(values, 0.5):.2f} p99 {percentile(values, 0.99):.2f} s"
+            )
     if errors:
         print(f"recorder errors: {len(errors)}, e.g. {errors[:3]}")
 
@@ -313,6 +325,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60, help="load after the ramp")
     parser.add_argument("--ramp", type=float, default=20, help="seconds over which recorders start")
     parser.add_argument("--pace", choices=["real", "full"], default="real")
+    parser.add_argument("--flush", type=float, help="REPLAY_FLUSH_SECONDS for the server")
+    parser.add_argument("--timeline", action="store_true", help="latency per 10 s of the run")
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

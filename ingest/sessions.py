@@ -3,11 +3,14 @@ and the HTTP batch endpoint (blocking ORM code, run in worker threads)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
 from ingest.limits import KeyedBuckets
 from ingest.protocol import CloseCode, Page, ProtocolError
@@ -41,9 +44,31 @@ def may_create(key: str) -> bool:
     return _new_sessions(settings.REPLAY_NEW_SESSIONS_PER_MINUTE).take(key)
 
 
+# Hellos arrive by the thousand when recorders reconnect; the project behind a key
+# changes rarely. A project edit (disabling it, changing its origins) reaches ingest
+# within this many seconds.
+PROJECT_CACHE_SECONDS = 10.0
+_projects: dict[str, tuple[float, Project | None]] = {}
+_projects_lock = threading.Lock()
+
+
+def _project(key: str) -> Project | None:
+    now = time.monotonic()
+    with _projects_lock:
+        cached = _projects.get(key)
+    if cached is not None and now - cached[0] < PROJECT_CACHE_SECONDS:
+        return cached[1]
+    project = Project.objects.filter(key=key).first()
+    with _projects_lock:
+        if len(_projects) > 10_000:  # made-up keys must not grow memory without bound
+            _projects.clear()
+        _projects[key] = (now, project)
+    return project
+
+
 def authorize(key: str, origin: str | None) -> Project:
     """The enabled project that owns `key` and allows `origin`, or ProtocolError."""
-    project = Project.objects.filter(key=key).first()
+    project = _project(key)
     if project is None or not project.enabled:
         raise ProtocolError(CloseCode.UNKNOWN_KEY, "unknown or disabled project key")
     if not project.allows_origin(origin):
@@ -64,30 +89,46 @@ def open_session(
     that belongs to another project is refused rather than mixed in. Page URLs after the
     first come from the events themselves (each page load's Meta), see `ingest.commit`."""
     viewport = page.get("viewport") if page else None
-    existing = Session.objects.filter(pk=session_id).first()
-    if existing is None and not may_create(project.key):
-        raise ProtocolError(CloseCode.RATE_LIMITED, "too many new sessions for this key")
-    session, created = Session.objects.get_or_create(
-        pk=session_id,
-        defaults={
-            "project": project,
-            "tab": tab,
-            "user_id": user or "",
-            "user_agent": user_agent[:1000],
-            "viewport_width": viewport["width"] if viewport else None,
-            "viewport_height": viewport["height"] if viewport else None,
-            "urls": [page["url"]] if page and page["url"] else [],
-        },
+    columns = (
+        "project_id",
+        "acked_seq",
+        "cut_reason",
+        "user_id",
+        "viewport_width",
+        "viewport_height",
     )
-    if session.project_id != project.pk:
+    row = Session.objects.filter(pk=session_id).values_list(*columns).first()
+    created = False
+    if row is None:
+        if not may_create(project.key):
+            raise ProtocolError(CloseCode.RATE_LIMITED, "too many new sessions for this key")
+        try:
+            with transaction.atomic():
+                Session.objects.create(
+                    pk=session_id,
+                    project=project,
+                    tab=tab,
+                    user_id=user or "",
+                    user_agent=user_agent[:1000],
+                    viewport_width=viewport["width"] if viewport else None,
+                    viewport_height=viewport["height"] if viewport else None,
+                    urls=[page["url"]] if page and page["url"] else [],
+                )
+            created = True
+            row = (project.pk, -1, "", user or "", None, None)
+        except IntegrityError:  # another connection created it a moment ago
+            row = Session.objects.filter(pk=session_id).values_list(*columns).get()
+    project_id, acked, cut_reason, user_id, width, height = row
+    if project_id != project.pk:
         raise ProtocolError(CloseCode.FORBIDDEN, "this session belongs to another project")
     if not created:
-        # Only the columns a hello knows about; commits own the rest of the row.
+        # Only the columns a hello knows about, and only when they change; commits own
+        # the rest of the row.
         changes: dict[str, object] = {}
-        if user and session.user_id != user:
+        if user and user_id != user:
             changes["user_id"] = user
-        if viewport:
+        if viewport and (width, height) != (viewport["width"], viewport["height"]):
             changes.update(viewport_width=viewport["width"], viewport_height=viewport["height"])
         if changes:
             Session.objects.filter(pk=session_id).update(**changes)
-    return Opened(session.pk, project.pk, session.acked_seq, created, session.cut_reason)
+    return Opened(session_id, project.pk, acked, created, cut_reason)

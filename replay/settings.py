@@ -51,7 +51,7 @@ _redis_url = env("REPLAY_REDIS_URL", "")
 CHANNEL_LAYERS: dict[str, Any] = {
     "default": parse_redis_layer(_redis_url)
     if _redis_url
-    else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    else {"BACKEND": "replay.layers.ProcessChannelLayer"}
 }
 
 # Where segments go: file://relative/or/absolute/folder or s3://bucket/prefix.

@@ -338,3 +338,27 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             self._open.clear()
+
+
+def flood(url: str, key: str, stop: Any, refusals: Any) -> None:
+    """Floods frames and new sessions until told to stop; reports close codes. Run in
+    a process of its own (importable without Django)."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+    from websockets.typing import Origin
+
+    junk = batch(0, [{"type": 3, "timestamp": 1, "data": {"source": 1, "positions": []}}])
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            with connect(url, origin=Origin("https://shop.alice.example")) as ws:
+                ws.send(hello(key, f"session-flood-{attempt:05d}"))
+                for _ in range(2_000):
+                    ws.send(junk)  # the same frame, as fast as the socket takes it
+                while True:
+                    ws.recv(timeout=10)  # until the server closes
+        except (ConnectionClosed, OSError, TimeoutError) as exc:
+            code = getattr(getattr(exc, "rcvd", None), "code", None)
+            if code:
+                refusals.put(code)
