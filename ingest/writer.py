@@ -180,13 +180,16 @@ class Committer:
 
     async def _run(self) -> None:
         # Rounds start every flush interval (not an interval after the last one ended),
-        # so a batch waits at most one interval plus one round.
-        next_round = time.monotonic() + self.flush_seconds
+        # so a batch waits at most one interval plus one round. A wake (a writer with
+        # enough bytes, or one that must flush now) runs an extra round in between
+        # without moving the schedule.
+        next_tick = time.monotonic() + self.flush_seconds
         while self.writers:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_round - time.monotonic()))
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_tick - time.monotonic()))
+            if not self._wake.is_set():
+                next_tick = max(next_tick + self.flush_seconds, time.monotonic())
             self._wake.clear()
-            next_round = max(next_round + self.flush_seconds, time.monotonic())
             try:
                 await self.round()
             except Exception:  # a bug must not stop every session's commits

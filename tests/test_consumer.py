@@ -3,6 +3,7 @@ WebsocketCommunicator: protocol v1, acknowledgements, and every refusal."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -300,3 +301,22 @@ async def test_storage_failure_is_4503_and_nothing_is_acknowledged(alices_shop, 
     assert (error["code"], code) == (4503, 4503)
     session = await sync_to_async(Session.objects.get)(pk="session-down-001")
     assert session.acked_seq == -1
+
+
+async def test_enough_bytes_commit_at_once_and_the_rest_waits_one_interval(alices_shop, settings):
+    settings.REPLAY_FLUSH_SECONDS = 1.5
+    settings.REPLAY_FLUSH_BYTES = 500
+    events = load_recording("checkout")
+    comm = connect()
+    await open_session(comm, alices_shop.key, "session-bytes-01")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for seq in range(6):  # each frame passes the byte threshold on its own
+        await comm.send_to(bytes_data=batch(seq, events[seq * 20 : seq * 20 + 20]))
+        await wait_for_ack(comm, seq)
+    assert loop.time() - started < 1.0  # not one interval per frame
+    started = loop.time()
+    await comm.send_to(bytes_data=batch(6, events[120:121]))  # too small to wake a round
+    await wait_for_ack(comm, 6)
+    assert loop.time() - started < 1.5 + 0.5  # the next tick, not six ticks later
+    await comm.disconnect()
