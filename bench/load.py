@@ -24,9 +24,7 @@ import os
 import resource
 import sqlite3
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +38,8 @@ from websockets.typing import Origin
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import CORPUS, DaphneServer, load_recording  # noqa: E402
+from bench.embedded import start_embedded  # noqa: E402
+from tests.support import CORPUS, load_recording  # noqa: E402
 
 ORIGIN = "https://load.example"
 
@@ -195,52 +194,15 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def prepare(sessions: int, flush: float | None) -> tuple[DaphneServer, str, Path]:
-    """A migrated database, a project, and a Daphne process on the embedded defaults."""
-    folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    database = folder / "db.sqlite3"
-    env = {
-        **os.environ,
-        "REPLAY_DATABASE_URL": f"sqlite:///{database}",
-        "REPLAY_STORAGE_URL": f"file://{folder / 'segments'}",
-        "REPLAY_SECRET_KEY": "bench",
-        "REPLAY_LOG_LEVEL": "WARNING",
-        "REPLAY_NEW_SESSIONS_PER_MINUTE": str(sessions * 10),
-    }
-
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-
-    manage("migrate", "--noinput")
-    key = manage("createproject", "load", "--origin", ORIGIN)
-    server = DaphneServer(
-        database_url=env["REPLAY_DATABASE_URL"],
-        storage_url=env["REPLAY_STORAGE_URL"],
-        s3_endpoint=None,
-        log_path=folder / "daphne.log",
-        extra_env={
-            "REPLAY_LOG_LEVEL": "WARNING",
-            "REPLAY_NEW_SESSIONS_PER_MINUTE": env["REPLAY_NEW_SESSIONS_PER_MINUTE"],
-        },
-        access_log=False,  # a line per connection is noise at this scale
-    )
-    server.env.pop("REPLAY_FLUSH_SECONDS")  # the server's default, unless --flush says
-    if flush is not None:
-        server.env["REPLAY_FLUSH_SECONDS"] = str(flush)
-    server.start()
-    return server, key, database
-
-
 async def main_async(args: argparse.Namespace) -> None:
-    server, key, database = prepare(args.sessions, args.flush)
+    env = {
+        "REPLAY_LOG_LEVEL": "WARNING",
+        "REPLAY_NEW_SESSIONS_PER_MINUTE": str(args.sessions * 10),
+        **({"REPLAY_FLUSH_SECONDS": str(args.flush)} if args.flush is not None else {}),
+    }
+    # A line per connection in the access log is noise at this scale.
+    embedded = start_embedded("load", ORIGIN, env=env, access_log=False)
+    server, key, database = embedded.server, embedded.key, embedded.database
     assert server.process is not None
     pid = server.process.pid
     await asyncio.sleep(1)

@@ -16,7 +16,6 @@ import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,8 @@ from websockets.typing import Origin
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import CORPUS, DaphneServer, free_port, load_recording  # noqa: E402
+from bench.embedded import start_embedded  # noqa: E402
+from tests.support import CORPUS, free_port, load_recording  # noqa: E402
 
 ORIGIN = "https://bench.example"
 
@@ -50,18 +50,6 @@ def workload(total: int) -> list[dict[str, Any]]:
     return events[:total]
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-
-
 def run_backend(
     name: str,
     storage_url: str,
@@ -70,26 +58,8 @@ def run_backend(
     batch_size: int,
     window: int,
 ) -> dict[str, Any]:
-    folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
-    database = f"sqlite:///{folder / 'db.sqlite3'}"
-    env = {
-        **os.environ,
-        "REPLAY_DATABASE_URL": database,
-        "REPLAY_STORAGE_URL": storage_url,
-        "REPLAY_SECRET_KEY": "bench",
-    }
-    if s3_endpoint:
-        env["REPLAY_S3_ENDPOINT_URL"] = s3_endpoint
-    manage(env, "migrate", "--noinput")
-    key = manage(env, "createproject", f"bench-{name}", "--origin", ORIGIN)
-    server = DaphneServer(
-        database_url=database,
-        storage_url=storage_url,
-        s3_endpoint=s3_endpoint,
-        log_path=folder / "daphne.log",
-    )
-    server.env.pop("REPLAY_FLUSH_SECONDS")  # the default flush policy, as in production
-    server.start()
+    embedded = start_embedded(name, ORIGIN, storage_url=storage_url, s3_endpoint=s3_endpoint)
+    server, key = embedded.server, embedded.key
     batches = [events[i : i + batch_size] for i in range(0, len(events), batch_size)]
     frames = [
         msgpack.packb({"type": "batch", "seq": seq, "events": part})
