@@ -15,6 +15,7 @@ and commits are idempotent by sequence number, so nothing is lost or stored twic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -115,7 +116,8 @@ class IngestConsumer(AsyncWebsocketConsumer):
         if self._watchdog is not None:
             self._watchdog.cancel()
         if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            with contextlib.suppress(Exception):  # the group expires on its own
+                await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.writer is not None:
             metrics.SESSIONS_OPEN.dec()
             await self.writer.close()
@@ -191,11 +193,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
                     "server_acked": opened.acked,
                 },
             )
-        self.group = group_name(opened.session_id)
-        await self.channel_layer.group_send(
-            self.group, {"type": "session.takeover", "by": self.channel_name}
-        )
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._announce(group_name(opened.session_id))
         self.writer = SessionWriter(
             opened.session_id,
             opened.acked,
@@ -214,6 +212,23 @@ class IngestConsumer(AsyncWebsocketConsumer):
             await self.send(bytes_data=data)
         except Exception:  # the peer has gone (Daphne raises autobahn's Disconnected)
             self.closing = True
+
+    async def _announce(self, group: str) -> None:
+        """Tell older connections of this session that this one owns it now, then join
+        the group to hear of newer ones. If the channel layer fails, recording goes on:
+        commits are idempotent, so an older connection left open loses nothing."""
+        try:
+            await self.channel_layer.group_send(
+                group, {"type": "session.takeover", "by": self.channel_name}
+            )
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.group = group
+        except Exception:
+            log.warning(
+                "could not announce the session to the channel layer",
+                extra=self.log_extra,
+                exc_info=True,
+            )
 
     async def session_takeover(self, event: dict[str, Any]) -> None:
         """Another connection of this session said hello: it owns the session now."""

@@ -104,7 +104,7 @@ def parse_redis_layer(url: str) -> dict[str, Any]:
     if parts.scheme not in {"redis", "rediss"}:
         raise ImproperlyConfigured(f"REPLAY_REDIS_URL must be redis://host:port/db, not {url!r}")
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "replay.layers.RedisLayer",
         "CONFIG": {"hosts": [url]},
     }
 
