@@ -157,3 +157,29 @@ def test_a_full_buffer_drops_openly_and_resumes_with_a_snapshot(daphne, shop, al
     assert viewer.locator(".timeline-marks .mark.gap").count() == 1
     assert "recorder buffer full" in viewer.locator(".gaps").inner_text()
     viewer.close()
+
+
+# A network that refuses WebSockets: every connection fails before it opens.
+NO_WEBSOCKETS = """
+window.WebSocket = class {
+  constructor() {
+    this.readyState = 3;
+    setTimeout(() => {
+      if (this.onerror) this.onerror(new Event('error'));
+      if (this.onclose) this.onclose({ code: 1006 });
+    }, 10);
+  }
+  send() { throw new Error('not open'); }
+  close() {}
+};
+window.WebSocket.OPEN = 1;
+"""
+
+
+def test_without_websockets_the_recorder_posts_its_batches(daphne, shop, alice, page):
+    page.add_init_script(NO_WEBSOCKETS)
+    session_id = open_demo(page, daphne.url)
+    shop_and_buy(page)
+    flushed = page.evaluate(FLUSH)  # resolves on the HTTP answers
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+    assert Session.objects.get(pk=session_id).completeness == 1.0

@@ -8,6 +8,10 @@
  * everything above that is sent again; the server stores each sequence number once.
  * Batches the recorder has to give up on are announced with a `gap` frame.
  *
+ * Where WebSockets never open (a proxy or firewall that blocks them), the transport
+ * falls back to posting each batch to the HTTP endpoint after three failed attempts;
+ * the guarantees are the same, the server answers each post with what it holds.
+ *
  * The unacknowledged tail is bounded (options.maxBufferBytes of encoded batches): while
  * the server cannot store (4503, offline), new batches beyond the bound are dropped and
  * reported as a gap, and once the server holds everything kept the recorder takes a
@@ -30,6 +34,8 @@
   const BACKOFF_MAX_MS = 30000;
   // sendBeacon has a shared in-flight allowance of about 64 KB per page.
   const BEACON_MAX_BYTES = 60000;
+  // WebSocket attempts that never opened before batches go over plain HTTP instead.
+  const HTTP_AFTER_FAILED_OPENS = 3;
 
   class Transport {
     /**
@@ -44,6 +50,10 @@
       this.state.gaps = this.state.gaps || [];
       this.needsSnapshot = false;
       this.lastError = null;
+      this.everOpened = false;
+      this.failedOpens = 0;
+      this.http = false; // posting batches instead of streaming them
+      this.posting = false;
       this.ws = null;
       this.ready = false;
       this.stopped = false;
@@ -56,7 +66,7 @@
     }
 
     connect() {
-      if (this.stopped || this.ws) return;
+      if (this.stopped || this.ws || this.http) return;
       let ws;
       try {
         ws = new WebSocket(this.options.wsUrl);
@@ -67,9 +77,13 @@
       ws.binaryType = 'arraybuffer';
       this.ws = ws;
       this.lastError = null;
-      ws.onopen = () => this.send(this.hello());
+      let opened = false;
+      ws.onopen = () => {
+        opened = this.everOpened = true;
+        this.send(this.hello());
+      };
       ws.onmessage = (message) => this.receive(message.data);
-      ws.onclose = (event) => this.closed(event.code);
+      ws.onclose = (event) => this.closed(event.code, opened);
       ws.onerror = () => {}; // onclose follows and decides what to do
     }
 
@@ -134,7 +148,7 @@
 
     resyncWhenDrained() {
       // After a drop, wait until the server holds everything kept, then snapshot.
-      if (this.needsSnapshot && this.ready && this.state.unacked.length === 0) {
+      if (this.needsSnapshot && (this.ready || this.http) && this.state.unacked.length === 0) {
         this.needsSnapshot = false;
         this.options.resync();
       }
@@ -193,6 +207,10 @@
 
     /** Send gaps, then every unacknowledged batch not yet sent on this connection. */
     pump() {
+      if (this.http) {
+        this.post();
+        return;
+      }
       if (!this.ready) {
         this.connect();
         return;
@@ -212,10 +230,15 @@
       if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(encode(frame));
     }
 
-    closed(code) {
+    closed(code, opened) {
       this.ws = null;
       this.ready = false;
       if (this.stopped) return;
+      if (!opened && !this.everOpened && ++this.failedOpens >= HTTP_AFTER_FAILED_OPENS) {
+        this.http = true;
+        this.post();
+        return;
+      }
       const error = this.lastError;
       if (FATAL.has(code) || (error && error.retry === false)) {
         this.stop();
@@ -238,6 +261,49 @@
       this.scheduleReconnect(code === 4429 ? 4 : 1);
     }
 
+    /** HTTP mode: post the oldest unacknowledged batch; the answer says what the
+     *  server holds, and the next batch follows. Failures back off like reconnects. */
+    post() {
+      // The endpoint takes batches only: the server records a dropped range as a hole.
+      this.state.gaps = [];
+      const batch = this.state.unacked[0];
+      if (this.posting || this.stopped || this.reconnectTimer || !batch) return;
+      this.posting = true;
+      const body = JSON.stringify({
+        key: this.options.key,
+        session: this.state.session,
+        tab: this.state.tab,
+        seq: batch.seq,
+        events: batch.events,
+        page: this.options.page(),
+        user: this.state.user || undefined,
+      });
+      fetch(this.options.batchUrl, {
+        method: 'POST',
+        body: body,
+        headers: { 'Content-Type': 'text/plain' }, // no CORS preflight
+        credentials: 'omit',
+      })
+        .then((response) => response.json().then((answer) => ({ ok: response.ok, answer: answer })))
+        .then(({ ok, answer }) => {
+          this.posting = false;
+          if (ok) {
+            this.attempts = 0;
+            this.acknowledge(answer.acked);
+            this.post();
+          } else if (answer.error && answer.error.retry === false) {
+            this.stop();
+            this.options.onStop('the server will not take more of this session: ' + answer.error.reason, false);
+          } else {
+            this.scheduleReconnect(1);
+          }
+        })
+        .catch(() => {
+          this.posting = false;
+          this.scheduleReconnect(1);
+        });
+    }
+
     scheduleReconnect(factor) {
       if (this.stopped || this.reconnectTimer) return;
       const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts) * factor;
@@ -246,7 +312,8 @@
       const delay = ceiling / 2 + Math.random() * (ceiling / 2);
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
-        this.connect();
+        if (this.http) this.post();
+        else this.connect();
       }, delay);
     }
 
