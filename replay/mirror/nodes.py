@@ -4,7 +4,6 @@ that format (rrweb-snapshot's `serializedNodeWithId`) for keyframes. Pure."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from replay.mirror.css import RuleList
@@ -12,27 +11,26 @@ from replay.mirror.css import RuleList
 DOCUMENT, DOCTYPE, ELEMENT, TEXT, CDATA, COMMENT = range(6)
 
 Serialized = dict[str, Any]
+_NO_ATTRIBUTES: dict[str, Any] = {}
 
 
-@dataclass(eq=False)
 class Node:
-    id: int
-    type: int
-    parent: Node | None = None
-    children: list[Node] = field(default_factory=list)
+    """A node of the mirror. Fields that most nodes never set are class defaults, so
+    building the thousands of nodes a snapshot holds stays cheap."""
+
     # Children of the shadow root this element hosts; None when it hosts none.
     shadow: list[Node] | None = None
-    in_shadow: bool = False
+    in_shadow = False
     root_id: int | None = None
-    tag: str = ""
-    attrs: dict[str, Any] = field(default_factory=dict)
-    is_svg: bool = False
-    is_custom: bool = False
+    tag = ""
+    attrs: dict[str, Any] = _NO_ATTRIBUTES  # elements get their own
+    is_svg = False
+    is_custom = False
     content_doc: Node | None = None  # an <iframe>'s document
-    text: str = ""
-    name: str = ""
-    public_id: str = ""
-    system_id: str = ""
+    text = ""
+    name = ""
+    public_id = ""
+    system_id = ""
     compat_mode: str | None = None
     # State the browser keeps beside the tree (properties, not attributes; a keyframe
     # restores these with input events, as the recording did).
@@ -42,6 +40,12 @@ class Node:
     css: RuleList | None = None  # CSSOM of a <style>, once rule events touched it
     media: dict[str, Any] | None = None
     adopted: list[int] | None = None  # constructed sheets adopted by a document or host
+
+    def __init__(self, id: int, type: int, parent: Node | None = None) -> None:
+        self.id = id
+        self.type = type
+        self.parent = parent
+        self.children: list[Node] = []
 
     def siblings(self) -> list[Node] | None:
         """The list this node sits in: its parent's children or shadow children."""
@@ -81,8 +85,10 @@ def build(data: Serialized, parent: Node | None, *, skip_children: bool = False)
         node.tag = str(data.get("tagName", "div"))
         attrs = data.get("attributes")
         node.attrs = dict(attrs) if isinstance(attrs, dict) else {}
-        node.is_svg = bool(data.get("isSVG"))
-        node.is_custom = bool(data.get("isCustom"))
+        if data.get("isSVG"):
+            node.is_svg = True
+        if data.get("isCustom"):
+            node.is_custom = True
     else:
         node.text = data.get("textContent") or ""
     if not skip_children:
