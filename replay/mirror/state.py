@@ -265,7 +265,7 @@ class Mirror:
     # -- style sheets, media --------------------------------------------------------
 
     def _sheet(self, data: dict[str, Any]) -> RuleList | None:
-        if "styleId" in data:
+        if data.get("styleId") is not None:
             return self.sheets.get(data["styleId"])
         node = self.nodes.get(data.get("id", -1))
         if node is None or node.tag not in ("style", "link"):
