@@ -31,9 +31,13 @@ PAGE = """<!doctype html>
 <select id="size"><option>small</option><option>large</option></select>
 <label><input id="agree" type="checkbox"> agree</label>
 <div id="host"></div>
-<iframe id="frame" srcdoc="<style>p { color: green; }</style><p id='inner'>inside</p><input id='inner-input'><div id='inner-box' style='height:50px;overflow:auto'><div style='height:300px'>x</div></div>"></iframe>
+<iframe id="frame" srcdoc="{FRAME}"></iframe>
 <div style="height: 2000px"></div>
-</body></html>"""
+</body></html>""".replace(
+    "{FRAME}",
+    "<style>p { color: green; }</style><p id='inner'>inside</p><input id='inner-input'>"
+    "<div id='inner-box' style='height:50px;overflow:auto'><div style='height:300px'>x</div></div>",
+)
 
 SETUP = """async () => {
   await new Promise((resolve) => {
@@ -133,9 +137,8 @@ def recording(browser: Any) -> list[dict[str, Any]]:
         page.wait_for_timeout(120)
     frame = page.frame_locator("#frame")
     frame.locator("#inner-input").fill("typed in the frame")
-    page.evaluate(
-        "document.getElementById('frame').contentDocument.getElementById('inner-box').scrollTop = 100"
-    )
+    inner_box = "document.getElementById('frame').contentDocument.getElementById('inner-box')"
+    page.evaluate(f"{inner_box}.scrollTop = 100")
     page.wait_for_timeout(300)
     events = page.evaluate("window.__events")
     page.close()
