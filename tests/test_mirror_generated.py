@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 PAGE = """<!doctype html><html><head><style id="s">.a { color: red; } .b { margin: 1px; }
 @media (min-width: 10px) { .c { padding: 2px; } }</style></head>
-<body><div id="root"><p class="a">one</p><p class="b">two <i>three</i></p><ul><li>x</li></ul></div></body></html>"""
+<body><div id="root"><p class="a">one</p><p class="b">two <i>three</i></p>
+<ul><li>x</li></ul></div></body></html>"""
 
 # Interprets one step of a program against the live page. Nodes are picked by index
 # into the current list of the root's descendants, so every program is valid.
@@ -41,7 +42,8 @@ RUN = """(program) => {
       target.remove();
     } else if (op === 'text') {
       target.appendChild(document.createTextNode(word));
-      if (target.firstChild && target.firstChild.nodeType === 3) target.firstChild.textContent = word + y;
+      const first = target.firstChild;
+      if (first && first.nodeType === 3) first.textContent = word + y;
     } else if (op === 'attr') {
       if (y % 3 === 0) target.removeAttribute('title');
       else target.setAttribute(y % 3 === 1 ? 'title' : 'data-' + word, word);
@@ -51,11 +53,11 @@ RUN = """(program) => {
       if (y % 2) target.style.setProperty('color', ['red', 'blue', 'green'][x % 3]);
       else target.style.removeProperty('color');
     } else if (op === 'rule') {
-      if (y % 3 === 0 && sheet.cssRules.length > 1) sheet.deleteRule(x % sheet.cssRules.length);
-      else if (y % 3 === 1) sheet.insertRule('.' + word + ' { color: teal; }', x % (sheet.cssRules.length + 1));
-      else sheet.cssRules[sheet.cssRules.length - 1].insertRule !== undefined
-        ? sheet.cssRules[sheet.cssRules.length - 1].insertRule('.' + word + ' { margin: 0; }', 0)
-        : null;
+      const count = sheet.cssRules.length;
+      const last = sheet.cssRules[count - 1];
+      if (y % 3 === 0 && count > 1) sheet.deleteRule(x % count);
+      else if (y % 3 === 1) sheet.insertRule('.' + word + ' { color: teal; }', x % (count + 1));
+      else if (last.insertRule) last.insertRule('.' + word + ' { margin: 0; }', 0);
     }
   }
 }"""
