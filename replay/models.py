@@ -110,6 +110,9 @@ class Session(models.Model):
         max_length=200, blank=True, help_text="why the server stopped storing this session"
     )
     ended = models.BooleanField(default=False, help_text="the recorder ended it on purpose")
+    keyframe_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="time of the last keyframe (or of the first event)"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -158,6 +161,27 @@ class Segment(models.Model):
         ordering = ["session", "seq_start"]
         constraints = [
             models.UniqueConstraint(fields=["session", "seq_start"], name="segment_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Keyframe(models.Model):
+    """A synthesized full snapshot of the page after batch `after_seq`: opening the
+    session at `timestamp` or later needs this object and the segments after it."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="keyframes")
+    after_seq = models.BigIntegerField()
+    timestamp = models.BigIntegerField()
+    key = models.CharField(max_length=300)
+    size = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "after_seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "after_seq"], name="keyframe_seq_unique")
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,74 @@
+"""The keyframer: a background task of each server process that writes keyframes for
+the sessions it is recording (see `replay.keyframes`), one session at a time in a worker
+thread, whenever one has recorded `REPLAY_KEYFRAME_SECONDS` past its last keyframe.
+Where the mirror cannot write an exact keyframe (canvas drawing), it asks the recorder
+for a real full snapshot with a `snapshot` frame instead."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
+from ingest.threads import run_blocking
+from replay.keyframes import Advanced, advance_keyframes
+from replay.models import Session
+from replay.storage import Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+
+
+def due(session_ids: Iterable[str], interval_ms: int) -> list[str]:
+    """Those of the sessions that recorded `interval_ms` past their last keyframe."""
+    since = Coalesce(F("keyframe_ms"), F("first_event_ms"))
+    return list(
+        Session.objects.filter(pk__in=list(session_ids), last_event_ms__gte=since + interval_ms)
+        .order_by("keyframe_ms")
+        .values_list("pk", flat=True)
+    )
+
+
+def advance(session_id: str, storage: Storage, interval_ms: int) -> Advanced | None:
+    session = Session.objects.filter(pk=session_id).first()
+    return None if session is None else advance_keyframes(session, storage, interval_ms)
+
+
+class Keyframer:
+    def __init__(
+        self,
+        storage: Storage,
+        interval_seconds: float,
+        recording: Callable[[], Iterable[str]],
+        request_snapshot: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self.storage = storage
+        self.interval_ms = round(interval_seconds * 1000)
+        self.recording = recording
+        self.request_snapshot = request_snapshot
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.pass_once()
+            except Exception:  # keyframes are derived data: log, and try again later
+                log.warning("keyframe pass failed", exc_info=True)
+
+    async def pass_once(self) -> None:
+        recording = list(self.recording())
+        if not recording:
+            return
+        for session_id in await run_blocking(due, recording, self.interval_ms):
+            try:
+                result = await run_blocking(advance, session_id, self.storage, self.interval_ms)
+            except StorageError:
+                context = {"session": session_id}
+                log.warning("could not write keyframes", extra=context, exc_info=True)
+                continue
+            if result is not None and result.inexact:
+                await self.request_snapshot(session_id)

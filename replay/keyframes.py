@@ -1,0 +1,88 @@
+"""Writing keyframes for stored sessions, and finding the one to open a moment with.
+
+`advance_keyframes` picks up where a session's last keyframe left off: it rebuilds the
+DOM mirror from that keyframe (a keyframe is itself a valid list of rrweb events),
+applies the segments stored since, and at each segment boundary where at least
+`interval_ms` of recording has passed since the previous keyframe, stores a new one:
+object key ``sessions/<session>/<after_seq:012d>.key``, a segment whose header says
+keyframe and whose one batch is numbered with the seq it follows. Keyframes are derived
+data: they can lag behind ingest, and where one is missing the player starts from the
+last real full snapshot instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from replay.codec import decode_segment, encode_segment, pack_batch
+from replay.mirror import Mirror, keyframe
+from replay.models import Keyframe, Segment, Session
+from replay.segments import session_prefix
+from replay.storage import Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+
+def keyframe_key(session_id: str, after_seq: int) -> str:
+    return f"{session_prefix(session_id)}{after_seq:012d}.key"
+
+
+@dataclass(frozen=True)
+class Advanced:
+    written: int  # keyframes stored by this call
+    inexact: str | None  # why the mirror could not write one (the recorder should snapshot)
+
+
+def load_keyframe(row: Keyframe, storage: Storage) -> list[dict[str, object]]:
+    data = storage.get(row.key)
+    if data is None:
+        raise StorageError(f"keyframe {row.key} is indexed but not in storage")
+    return decode_segment(data).events
+
+
+def advance_keyframes(session: Session, storage: Storage, interval_ms: int) -> Advanced:
+    last = session.keyframes.order_by("-after_seq").first()
+    mirror = Mirror()
+    after = -1
+    since: int | float | None = session.first_event_ms
+    if last is not None:
+        for event in load_keyframe(last, storage):
+            mirror.apply(event)
+        after, since = last.after_seq, last.timestamp
+    written = 0
+    rows = Segment.objects.filter(session=session, seq_end__gt=after).order_by("seq_start")
+    for row in rows:
+        data = storage.get(row.key)
+        if data is None:
+            raise StorageError(f"segment {row.key} is indexed but not in storage")
+        latest = None
+        for batch in decode_segment(data).batches:
+            if batch.seq <= after:
+                continue
+            for event in batch.events:
+                mirror.apply(event)
+                stamp = event.get("timestamp")
+                if isinstance(stamp, int | float):
+                    latest = stamp if latest is None else max(latest, stamp)
+            after = batch.seq
+        if latest is None or since is None or latest - since < interval_ms:
+            continue
+        frame = keyframe(mirror, latest)
+        if frame is None:
+            # Not due again before another interval: the recorder is asked to snapshot.
+            since = latest
+            continue
+        key = keyframe_key(session.pk, after)
+        body = encode_segment(session.pk, [pack_batch(after, frame)], keyframe=True)
+        storage.put(key, body)
+        Keyframe.objects.update_or_create(
+            session=session,
+            after_seq=after,
+            defaults={"timestamp": round(latest), "key": key, "size": len(body)},
+        )
+        since = latest
+        written += 1
+    if since is not None and since != session.keyframe_ms:
+        Session.objects.filter(pk=session.pk).update(keyframe_ms=round(since))
+    return Advanced(written, mirror.inexact)

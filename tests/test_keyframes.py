@@ -1,0 +1,83 @@
+"""Keyframes written for stored sessions: where, how often, and that the player can
+start from any of them and see what a replay from the start shows."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from ingest.commit import commit_batches
+from ingest.plan import Received
+from ingest.scan import scan_events
+from ingest.sessions import open_session
+from replay.codec import decode_segment, pack_batch
+from replay.keyframes import advance_keyframes, keyframe_key, load_keyframe
+from replay.models import Keyframe, Segment, Session
+from replay.segments import iter_events
+from replay.storage import get_storage
+from tests.replayer import open_oracle, picture
+from tests.support import load_recording
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def record_at_pace(project: Any, session_id: str, name: str) -> list[dict[str, Any]]:
+    """Store a recording as the server does at real pace: a batch and a segment per
+    second of recording time."""
+    events = load_recording(name)
+    open_session(project, session_id, tab="tab-00000001", page=None, user=None, user_agent="")
+    start = events[0]["timestamp"]
+    seconds: dict[int, list[dict[str, Any]]] = {}
+    for event in events:
+        seconds.setdefault(int((event["timestamp"] - start) // 1000), []).append(event)
+    for seq, second in enumerate(sorted(seconds)):
+        packed = pack_batch(seq, seconds[second]).packed
+        received = Received.scanned(seq, packed, scan_events(packed, max_events=10**6), len(packed))
+        commit_batches(session_id, [received], get_storage(), max_session_bytes=10**9)
+    return events
+
+
+def test_keyframes_come_every_interval_and_say_what_they_follow(alices_shop):
+    record_at_pace(alices_shop, "session-keys-0001", "spa")
+    session = Session.objects.get(pk="session-keys-0001")
+    result = advance_keyframes(session, get_storage(), interval_ms=10_000)
+    frames = list(Keyframe.objects.filter(session=session))
+    assert result.written == len(frames) >= 4  # a 59 s recording, every 10 s
+    assert session.first_event_ms is not None
+    times = [session.first_event_ms, *(f.timestamp for f in frames)]
+    assert all(10_000 <= b - a < 12_000 for a, b in itertools.pairwise(times))
+    for frame in frames:
+        assert frame.key == keyframe_key(session.pk, frame.after_seq)
+        assert Segment.objects.filter(session=session, seq_end=frame.after_seq).exists()
+        header = decode_segment(get_storage().get(frame.key) or b"").header
+        assert header.keyframe
+        assert all(e.get("synthetic") for e in load_keyframe(frame, get_storage()))
+    # Running again writes nothing new; the export is untouched by keyframes.
+    assert advance_keyframes(session, get_storage(), interval_ms=10_000).written == 0
+    assert not any(e.get("synthetic") for e in iter_events(session, get_storage()))
+
+
+@pytest.mark.browser
+def test_the_player_can_start_from_any_stored_keyframe(alices_shop, browser):
+    events = record_at_pace(alices_shop, "session-keys-0002", "spa")
+    session = Session.objects.get(pk="session-keys-0002")
+    advance_keyframes(session, get_storage(), interval_ms=15_000)
+    oracle = open_oracle(browser)
+    start = events[0]["timestamp"]
+    try:
+        for frame in Keyframe.objects.filter(session=session):
+            after = [
+                e
+                for row in Segment.objects.filter(session=session, seq_start__gt=frame.after_seq)
+                for e in decode_segment(get_storage().get(row.key) or b"").events
+            ]
+            moment = frame.timestamp + 2_500.5
+            whole = picture(oracle, events, moment - start)
+            from_keyframe = picture(
+                oracle, load_keyframe(frame, get_storage()) + after, moment - frame.timestamp
+            )
+            assert from_keyframe == whole
+    finally:
+        oracle.close()
