@@ -32,7 +32,7 @@ from ingest.plan import GapClaim, Received
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
-from ingest.writer import SessionWriter, committer
+from ingest.writer import SessionWriter, committer, group_name
 from replay import metrics
 from replay.models import Session
 from replay.storage import StorageError
@@ -68,10 +68,6 @@ def _open(hello: Hello, origin: str | None, user_agent: str) -> Opened:
 def _mark_ended(session_id: str) -> None:
     with transaction.atomic():
         Session.objects.filter(pk=session_id).update(ended=True)
-
-
-def group_name(session_id: str) -> str:
-    return f"session.{session_id}"
 
 
 class IngestConsumer(AsyncWebsocketConsumer):
@@ -235,6 +231,11 @@ class IngestConsumer(AsyncWebsocketConsumer):
         if event["by"] != self.channel_name and not self.closing:
             metrics.TAKEOVERS.inc()
             await self._fail(CloseCode.TAKEN_OVER, "a newer connection took over this session")
+
+    async def session_snapshot(self, event: dict[str, Any]) -> None:
+        """The keyframer cannot synthesize a keyframe: ask the recorder for a snapshot."""
+        if not self.closing:
+            await self._send_frame(protocol.snapshot())
 
     async def _send_ack(self, seq: int) -> None:
         if not self.closing:

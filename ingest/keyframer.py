@@ -20,7 +20,7 @@ from replay.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 2.0
+POLL_SECONDS = 2.0  # at most; shorter for short intervals
 
 
 def due(session_ids: Iterable[str], interval_ms: int) -> list[str]:
@@ -53,7 +53,7 @@ class Keyframer:
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(min(POLL_SECONDS, self.interval_ms / 4000))
             try:
                 await self.pass_once()
             except Exception:  # keyframes are derived data: log, and try again later

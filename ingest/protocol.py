@@ -287,6 +287,11 @@ def ack(seq: int) -> bytes:
     return pack({"type": "ack", "seq": seq})
 
 
+def snapshot() -> bytes:
+    """Ask the recorder for a fresh full snapshot (the server cannot synthesize one)."""
+    return pack({"type": "snapshot"})
+
+
 def error(code: CloseCode, reason: str, *, retry: bool = True) -> bytes:
     """`retry` false tells the recorder not to reconnect for this session."""
     return pack({"type": "error", "code": int(code), "reason": reason, "retry": retry})

@@ -20,9 +20,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from ingest.commit import CommitRequest, Committed, SessionCut, commit
+from ingest.keyframer import Keyframer
 from ingest.plan import GapClaim, Received
 from ingest.threads import run_blocking
 from replay import metrics
@@ -166,11 +168,21 @@ class Committer:
         self.writers: set[SessionWriter] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.keyframer = Keyframer(
+            storage,
+            settings.REPLAY_KEYFRAME_SECONDS,
+            recording=lambda: [w.session_id for w in self.writers],
+            request_snapshot=request_snapshot,
+        )
+        self._keyframes: asyncio.Task[None] | None = None
 
     def register(self, writer: SessionWriter) -> None:
         self.writers.add(writer)
+        loop = asyncio.get_running_loop()
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._task = loop.create_task(self._run())
+        if self._keyframes is None or self._keyframes.done():
+            self._keyframes = loop.create_task(self.keyframer.run())
 
     def unregister(self, writer: SessionWriter) -> None:
         self.writers.discard(writer)
@@ -211,6 +223,18 @@ class Committer:
             log.warning("commit round failed", extra={"sessions": len(requests)}, exc_info=True)
             results = [exc] * len(requests)
         await asyncio.gather(*(w.settle(t, r) for w, t, r in zip(due, taken, results, strict=True)))
+
+
+async def request_snapshot(session_id: str) -> None:
+    """Ask the connection recording the session for a real full snapshot."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group_name(session_id), {"type": "session.snapshot"})
+
+
+def group_name(session_id: str) -> str:
+    """The channel-layer group of a session's connections (takeover, snapshots)."""
+    return f"session.{session_id}"
 
 
 _committers: WeakKeyDictionary[asyncio.AbstractEventLoop, Committer] = WeakKeyDictionary()

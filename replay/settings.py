@@ -85,6 +85,11 @@ REPLAY_NEW_SESSIONS_PER_MINUTE = parse_float(
 # Who may read /metrics: anyone who can reach it, or only scrapers sending this token.
 REPLAY_METRICS_TOKEN = env("REPLAY_METRICS_TOKEN", "")
 
+# How much recording passes between synthesized keyframes (seeking loads one of them).
+REPLAY_KEYFRAME_SECONDS = parse_float(
+    "REPLAY_KEYFRAME_SECONDS", env("REPLAY_KEYFRAME_SECONDS", "30")
+)
+
 LOG_LEVEL = env("REPLAY_LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env("REPLAY_LOG_FORMAT", "json")
 if LOG_FORMAT not in {"json", "plain"}:

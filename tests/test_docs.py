@@ -49,7 +49,7 @@ def test_frame_types_match_the_protocol():
     client = {row[1].strip("`") for row in rows if row[0] == "c→s"}
     server = {row[1].strip("`") for row in rows if row[0] == "s→c"}
     assert client == {"hello", "batch", "gap", "end"}
-    assert server == {"welcome", "ack", "error"}
+    assert server == {"welcome", "ack", "error", "snapshot"}
     source = (ROOT / "ingest" / "protocol.py").read_text()
     for kind in client:
         assert f'kind == "{kind}"' in source

@@ -118,6 +118,8 @@
         this.resyncWhenDrained();
       } else if (frame.type === 'ack') {
         this.acknowledge(frame.seq);
+      } else if (frame.type === 'snapshot') {
+        this.options.resync(); // the server cannot synthesize a keyframe on its own
       } else if (frame.type === 'error') {
         this.lastError = frame;
       }
