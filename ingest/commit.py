@@ -87,6 +87,7 @@ class SegmentRow:
     received_bytes: int
     size: int
     key: str
+    keyframe: bool  # holds a real full snapshot: the player can start there
 
 
 @dataclass(eq=False)
@@ -216,6 +217,7 @@ def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
         received_bytes=sum(r.size for r in entry.plan.fresh),
         size=len(data),
         key=segment_key(session_id, batches[0].seq, batches[-1].seq),
+        keyframe=any(r.snapshot for r in entry.plan.fresh),
     )
     return segment, data
 
@@ -313,14 +315,14 @@ def _index(winners: list[_Staged]) -> None:
 
 def _insert_segment() -> str:
     quote = connection.ops.quote_name
-    columns = [*(f.name for f in fields(SegmentRow)), "keyframe", "created_at"]
+    columns = [*(f.name for f in fields(SegmentRow)), "created_at"]
     names = ", ".join(quote(c) for c in columns)
     marks = ", ".join(["%s"] * len(columns))
     return f"INSERT INTO {quote(Segment._meta.db_table)} ({names}) VALUES ({marks})"
 
 
 def _segment_values(row: SegmentRow, now: object) -> tuple[Any, ...]:
-    return (*astuple(row), False, now)
+    return (*astuple(row), now)
 
 
 def _save_gaps(session_id: str, gaps: list[Gap]) -> None:

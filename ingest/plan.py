@@ -21,12 +21,13 @@ class Received:
     size: int
     urls: tuple[str, ...] = ()
     user_id: str | None = None
+    snapshot: bool = False
     arrived: float = field(default_factory=time.monotonic)
 
     @classmethod
     def scanned(cls, seq: int, packed: bytes, scan: EventScan, size: int) -> Received:
         batch = PackedBatch(seq, packed, scan.count, scan.first_ts, scan.last_ts)
-        return cls(batch, size, scan.urls, scan.user_id)
+        return cls(batch, size, scan.urls, scan.user_id, scan.snapshot)
 
 
 @dataclass(frozen=True)

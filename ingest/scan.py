@@ -18,7 +18,7 @@ import msgpack
 
 NAVIGATION_TAG = "replay/navigation"
 IDENTIFY_TAG = "replay/identify"
-META, CUSTOM = 4, 5
+FULL_SNAPSHOT, META, CUSTOM = 2, 4, 5
 
 
 class ScanError(ValueError):
@@ -36,6 +36,7 @@ class EventScan:
     last_ts: int | float | None
     urls: tuple[str, ...]  # each page load's Meta href and the recorder's SPA navigations
     user_id: str | None  # the last id given to replay.identify
+    snapshot: bool = False  # holds a full snapshot (a page load or checkout)
 
 
 def _number(value: object) -> bool:
@@ -72,6 +73,7 @@ def scan_events(packed: bytes, *, max_events: int) -> EventScan:
     first = last = None
     urls: list[str] = []
     user_id = None
+    snapshot = False
     try:
         for index in range(count):
             try:
@@ -97,6 +99,7 @@ def scan_events(packed: bytes, *, max_events: int) -> EventScan:
             if not _number(stamp):
                 raise ScanError(f"event {index} has no numeric timestamp")
             assert isinstance(stamp, int | float)
+            snapshot = snapshot or kind == FULL_SNAPSHOT
             first = stamp if first is None or stamp < first else first
             last = stamp if last is None or stamp > last else last
             if kind in (META, CUSTOM) and data_span is not None:
@@ -114,4 +117,4 @@ def scan_events(packed: bytes, *, max_events: int) -> EventScan:
         raise ScanError(f"events are not valid msgpack: {exc}") from None
     if reader.tell() != len(packed):
         raise ScanError("extra bytes after the events")
-    return EventScan(count, first, last, tuple(urls), user_id)
+    return EventScan(count, first, last, tuple(urls), user_id, snapshot)

@@ -5,21 +5,20 @@ answered 404, exactly like one that does not exist."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import wraps
 from typing import Any
 
-import msgpack
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from replay import playback
 from replay.access import user_from_bearer, visible_sessions
 from replay.models import Segment, Session
+from replay.playback import dump_event
 from replay.search import BadRequest, filter_sessions, number
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
@@ -119,23 +118,10 @@ def _event_chunks(rows: list[Segment]) -> Iterator[bytes]:
     yield b"["
     for events in iter_segment_events(rows, storage):
         if events:
-            text = ",".join(
-                json.dumps(e, separators=(",", ":"), ensure_ascii=False, default=_json_value)
-                for e in events
-            )
+            text = ",".join(dump_event(e) for e in events)
             yield separator + text.encode()
             separator = b","
     yield b"]"
-
-
-def _json_value(value: object) -> str | None:
-    """msgpack can carry what JSON cannot: binary strings come out as base64, extension
-    values as null. (The recorder never sends either; a hand-made client might.)"""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, msgpack.ExtType):
-        return None
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
@@ -147,6 +133,28 @@ async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     # long session streams out without being held in memory whole.
     while (chunk := await sync_to_async(_next_chunk, thread_sensitive=False)(chunks)) is not None:
         yield chunk
+
+
+@api("GET")
+def session_manifest(request: HttpRequest, user: Any, session_id: str) -> HttpResponseBase:
+    session = visible_sessions(user).get(pk=session_id)
+    response = JsonResponse(playback.manifest(session, request))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@api("GET")
+def session_segment(
+    request: HttpRequest, user: Any, session_id: str, seq_start: int
+) -> HttpResponseBase:
+    return playback.segment_events(visible_sessions(user).get(pk=session_id), seq_start, request)
+
+
+@api("GET")
+def session_keyframe(
+    request: HttpRequest, user: Any, session_id: str, after_seq: int
+) -> HttpResponseBase:
+    return playback.keyframe_events(visible_sessions(user).get(pk=session_id), after_seq)
 
 
 @api("GET")

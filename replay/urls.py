@@ -18,6 +18,17 @@ urlpatterns = [
     path("api/sessions", api.list_sessions, name="api-sessions"),
     path(f"api/sessions/{SESSION}", api.session_detail, name="api-session"),
     path(f"api/sessions/{SESSION}/events", api.session_events, name="api-session-events"),
+    path(f"api/sessions/{SESSION}/manifest", api.session_manifest, name="api-session-manifest"),
+    path(
+        f"api/sessions/{SESSION}/segments/<int:seq_start>",
+        api.session_segment,
+        name="api-session-segment",
+    ),
+    path(
+        f"api/sessions/{SESSION}/keyframes/<int:after_seq>",
+        api.session_keyframe,
+        name="api-session-keyframe",
+    ),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -57,7 +57,7 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
     gaps = list(session.gaps.all())
     config = {
         "session": session.id,
-        "eventsUrl": reverse("api-session-events", args=[session.id]),
+        "manifestUrl": reverse("api-session-manifest", args=[session.id]),
         "start": start,
         "durationMs": session.duration_ms,
         "gaps": [gap_summary(gap, session) for gap in gaps],

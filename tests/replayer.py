@@ -11,9 +11,51 @@ from tests.support import ROOT
 
 RRWEB = ROOT / "node_modules" / "rrweb" / "umd" / "rrweb.min.js"
 
+# Reads a normalized picture of a replayed document: the DOM with shadow roots and iframe
+# documents, style sheet rules, adopted sheets, scroll offsets and form values. Form
+# properties are read, not their attributes, since the replayer sets properties from
+# input events; rrweb's hover classes follow the mouse and are kept.
+PICTURE_OF = r"""
+const FORM = new Set(['value', 'checked', 'selected']);
+
+function rules(sheet) {
+  try {
+    return Array.from(sheet.cssRules, (rule) => rule.cssText);
+  } catch (e) {
+    return ['<unreadable>'];
+  }
+}
+function picture(node) {
+  if (node.nodeType === Node.TEXT_NODE) return { text: node.textContent };
+  if (node.nodeType === Node.COMMENT_NODE) return { comment: node.textContent };
+  if (node.nodeType === Node.DOCUMENT_TYPE_NODE) return { doctype: node.name };
+  if (node.nodeType === Node.DOCUMENT_NODE || node.nodeType === Node.DOCUMENT_FRAGMENT_NODE) {
+    const out = { children: Array.from(node.childNodes, picture) };
+    if (node.adoptedStyleSheets) out.adopted = node.adoptedStyleSheets.map(rules);
+    if (node.nodeType === Node.DOCUMENT_NODE && node.scrollingElement) {
+      out.scroll = [node.scrollingElement.scrollLeft, node.scrollingElement.scrollTop];
+    }
+    return out;
+  }
+  const el = node;
+  const out = { tag: el.tagName.toLowerCase(), attrs: {} };
+  for (const attr of Array.from(el.attributes).sort((a, b) => a.name < b.name ? -1 : 1)) {
+    if (!FORM.has(attr.name)) out.attrs[attr.name] = attr.value;
+  }
+  if (el.scrollTop || el.scrollLeft) out.scroll = [el.scrollLeft, el.scrollTop];
+  if ('value' in el && ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName)) out.value = el.value;
+  if (el.tagName === 'INPUT') out.checked = el.checked;
+  if (el.tagName === 'OPTION') out.selected = el.selected;
+  if (el.tagName === 'STYLE' && el.sheet) out.rules = rules(el.sheet);
+  out.children = Array.from(el.childNodes, picture);
+  if (el.shadowRoot) out.shadow = picture(el.shadowRoot);
+  if (el.tagName === 'IFRAME' && el.contentDocument) out.document = picture(el.contentDocument);
+  return out;
+}
+"""
+
 # Runs in the page: replays `events` to `offset` ms in a fresh Replayer and returns the
-# picture. Form properties are read, not their attributes, since the replayer sets
-# properties from input events; rrweb's hover classes follow the mouse and are kept.
+# picture of what it shows.
 PICTURE = r"""
 async ([events, offset]) => {
   const root = document.createElement('div');
@@ -22,48 +64,21 @@ async ([events, offset]) => {
   replayer.pause(offset);
   await new Promise((resolve) => setTimeout(resolve, 0));
   const iframe = root.querySelector('iframe');
-  const FORM = new Set(['value', 'checked', 'selected']);
-
-  function rules(sheet) {
-    try {
-      return Array.from(sheet.cssRules, (rule) => rule.cssText);
-    } catch (e) {
-      return ['<unreadable>'];
-    }
-  }
-  function picture(node) {
-    if (node.nodeType === Node.TEXT_NODE) return { text: node.textContent };
-    if (node.nodeType === Node.COMMENT_NODE) return { comment: node.textContent };
-    if (node.nodeType === Node.DOCUMENT_TYPE_NODE) return { doctype: node.name };
-    if (node.nodeType === Node.DOCUMENT_NODE || node.nodeType === Node.DOCUMENT_FRAGMENT_NODE) {
-      const out = { children: Array.from(node.childNodes, picture) };
-      if (node.adoptedStyleSheets) out.adopted = node.adoptedStyleSheets.map(rules);
-      if (node.nodeType === Node.DOCUMENT_NODE && node.scrollingElement) {
-        out.scroll = [node.scrollingElement.scrollLeft, node.scrollingElement.scrollTop];
-      }
-      return out;
-    }
-    const el = node;
-    const out = { tag: el.tagName.toLowerCase(), attrs: {} };
-    for (const attr of Array.from(el.attributes).sort((a, b) => a.name < b.name ? -1 : 1)) {
-      if (!FORM.has(attr.name)) out.attrs[attr.name] = attr.value;
-    }
-    if (el.scrollTop || el.scrollLeft) out.scroll = [el.scrollLeft, el.scrollTop];
-    if ('value' in el && ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName)) out.value = el.value;
-    if (el.tagName === 'INPUT') out.checked = el.checked;
-    if (el.tagName === 'OPTION') out.selected = el.selected;
-    if (el.tagName === 'STYLE' && el.sheet) out.rules = rules(el.sheet);
-    out.children = Array.from(el.childNodes, picture);
-    if (el.shadowRoot) out.shadow = picture(el.shadowRoot);
-    if (el.tagName === 'IFRAME' && el.contentDocument) out.document = picture(el.contentDocument);
-    return out;
-  }
+  PICTURE_OF
   const result = picture(iframe.contentDocument);
   replayer.destroy();
   root.remove();
   return result;
 }
-"""
+""".replace("PICTURE_OF", PICTURE_OF)
+
+# The picture of the document an iframe on the current page shows (the player's).
+SHOWN = r"""
+(selector) => {
+  PICTURE_OF
+  return picture(document.querySelector(selector).contentDocument);
+}
+""".replace("PICTURE_OF", PICTURE_OF)
 
 
 def open_oracle(browser: Any) -> Any:
@@ -80,3 +95,7 @@ def open_oracle(browser: Any) -> Any:
 
 def picture(page: Any, events: list[dict[str, Any]], offset: float) -> Any:
     return page.evaluate(PICTURE, [events, offset])
+
+
+def shown(page: Any, iframe_selector: str) -> Any:
+    return page.evaluate(SHOWN, iframe_selector)

@@ -54,7 +54,7 @@ def test_player_page_carries_its_configuration(client, alice, alices_shop):
     response = client.get("/sessions/session-view-004?t=7.5")
     html = response.content.decode()
     assert response.status_code == 200
-    assert '"eventsUrl": "/api/sessions/session-view-004/events"' in html
+    assert '"manifestUrl": "/api/sessions/session-view-004/manifest"' in html
     assert '"start": 7.5' in html
     assert "rrweb.min.js" in html
     assert "player.js" in html

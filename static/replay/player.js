@@ -1,22 +1,33 @@
 /*
- * The player page: loads a session's events and plays them with rrweb's Replayer,
- * which rebuilds the recorded page inside an iframe sandboxed with only
- * allow-same-origin (recorded scripts never run). Our own controls sit around it:
- * play/pause, speed, skip inactivity, a timeline with page loads marked, and links
- * that open the session at a moment (?t= seconds from the start).
+ * The player page. rrweb's Replayer rebuilds the recorded page inside an iframe
+ * sandboxed with only allow-same-origin (recorded scripts never run); our controls sit
+ * around it: play/pause, speed, skip inactivity, a timeline with page loads and gaps
+ * marked, and links that open the session at a moment (?t= seconds from the start).
+ *
+ * Events come from source.js: a moment opens from the keyframe before it and the
+ * segments after that keyframe. Seeking forward within reach adds segments to the
+ * running Replayer; seeking backward before its first event, or far ahead past a newer
+ * keyframe, starts a new Replayer from the right keyframe (and drops the old one).
  */
 (function () {
   'use strict';
 
   const config = JSON.parse(document.getElementById('player-config').textContent);
+  const { SessionSource, AHEAD_MS } = window.ReplayInternals;
   const $ = (id) => document.getElementById(id);
   const stage = $('stage');
   const message = $('stage-message');
   const playButton = $('play');
   const timeline = $('timeline');
+  // Jumping further than this past the running Replayer's start, with a newer keyframe
+  // in between, is cheaper from that keyframe than by applying every event on the way.
+  const REBUILD_AFTER_MS = 20000;
 
+  let source = null;
   let replayer = null;
+  let base = 0; // timestamp the running Replayer starts at
   let totalMs = 0;
+  let loading = null;
   let pages = []; // [{at: ms from start, href}]
   let frameSize = { width: 1024, height: 768 };
 
@@ -37,14 +48,78 @@
     return replayer && replayer.service.state.matches('playing');
   }
 
+  /** The playhead, in ms from the session's start. */
   function now() {
-    return replayer ? Math.min(totalMs, Math.max(0, replayer.getCurrentTime())) : 0;
+    if (!replayer) return 0;
+    return Math.min(totalMs, Math.max(0, base - source.start + replayer.getCurrentTime()));
   }
 
-  function seek(ms, play) {
-    const target = Math.min(totalMs, Math.max(0, ms));
-    if (play) replayer.play(target);
-    else replayer.pause(target);
+  function notePages(events) {
+    for (const event of events) {
+      let href = null;
+      if (event.type === 4) href = event.data.href;
+      else if (event.type === 5 && event.data.tag === 'replay/navigation' && event.data.payload) {
+        href = event.data.payload.href;
+      }
+      if (href) pages.push({ at: event.timestamp - source.start, href: href });
+    }
+    pages.sort((a, b) => a.at - b.at);
+  }
+
+  function build(events) {
+    if (replayer) replayer.destroy();
+    stage.querySelectorAll('.replayer-wrapper').forEach((node) => node.remove());
+    replayer = new rrweb.Replayer(events, {
+      root: stage,
+      skipInactive: $('skip').checked,
+      speed: Number($('speed').value),
+      showWarning: false,
+      mouseTail: { strokeStyle: 'rgba(239, 68, 68, 0.6)', lineWidth: 2 },
+    });
+    base = replayer.getMetaData().startTime;
+    replayer.on('resize', (size) => {
+      frameSize = size;
+      fit();
+    });
+    replayer.on('finish', () => {
+      // The end of what is loaded, not necessarily of the session.
+      if (!source.complete) extend(source.loadedUntil + AHEAD_MS).then(() => replayer.play(replayer.getCurrentTime()));
+      render();
+    });
+    const meta = events.find((e) => e.type === 4);
+    if (meta) frameSize = { width: meta.data.width, height: meta.data.height };
+    fit();
+  }
+
+  /** Load segments up to `until` into the running Replayer. */
+  function extend(until) {
+    if (loading || source.complete || source.loadedUntil >= until) return loading || Promise.resolve();
+    loading = source
+      .more(until)
+      .then((events) => {
+        notePages(events);
+        for (const event of events) replayer.addEvent(event);
+      })
+      .finally(() => {
+        loading = null;
+      });
+    return loading;
+  }
+
+  async function seek(ms, play) {
+    const at = source.start + Math.min(totalMs, Math.max(0, ms));
+    const frame = source.keyframeBefore(at);
+    const frameAt = frame ? frame.timestamp : source.start;
+    if (!replayer || at < base || frameAt > base + REBUILD_AFTER_MS) {
+      if (loading) await loading;
+      const events = await source.open(at);
+      notePages(events);
+      build(events);
+    } else {
+      await extend(at + AHEAD_MS);
+    }
+    if (play) replayer.play(at - base);
+    else replayer.pause(at - base);
     render();
   }
 
@@ -81,41 +156,34 @@
 
   function loop() {
     render();
+    // Keep the next segments loaded ahead of a playing Replayer.
+    if (isPlaying() && source.start + now() > source.loadedUntil - AHEAD_MS / 2) extend(source.start + now() + AHEAD_MS);
     requestAnimationFrame(loop);
   }
 
-  function collectPages(events, start) {
-    for (const event of events) {
-      let href = null;
-      if (event.type === 4) href = event.data.href;
-      else if (event.type === 5 && event.data.tag === 'replay/navigation' && event.data.payload) {
-        href = event.data.payload.href;
-      }
-      if (href) pages.push({ at: event.timestamp - start, href: href });
-    }
-    const marks = $('timeline-marks');
-    for (const page of pages) {
-      const tick = document.createElement('span');
-      tick.className = 'mark page-load';
-      tick.style.left = (totalMs ? (page.at / totalMs) * 100 : 0) + '%';
-      tick.title = clock(page.at) + ' ' + page.href;
-      marks.appendChild(tick);
-    }
+  function mark(className, startMs, endMs, title) {
+    const band = document.createElement('span');
+    band.className = 'mark ' + className;
+    band.style.left = (totalMs ? (startMs / totalMs) * 100 : 0) + '%';
+    if (endMs !== null) band.style.width = Math.max(0.4, totalMs ? ((endMs - startMs) / totalMs) * 100 : 0) + '%';
+    band.title = title;
+    $('timeline-marks').appendChild(band);
   }
 
-  function markGaps() {
-    // Parts the server knows are missing, with their reason (README: completeness).
-    const marks = $('timeline-marks');
+  function markTimeline() {
+    // Page loads (segments holding a real full snapshot) and gaps (README: completeness).
+    for (const segment of source.segments) {
+      if (segment.keyframe && segment.first_ts !== null) {
+        const at = segment.first_ts - source.start;
+        mark('page-load', at, null, clock(at) + ' page load');
+      }
+    }
     for (const gap of config.gaps) {
       if (gap.start_offset_ms === null) continue;
       const start = Math.max(0, gap.start_offset_ms);
       const end = gap.end_offset_ms === null ? totalMs : gap.end_offset_ms;
-      const band = document.createElement('span');
-      band.className = 'mark gap';
-      band.style.left = (totalMs ? (start / totalMs) * 100 : 0) + '%';
-      band.style.width = Math.max(0.4, totalMs ? ((end - start) / totalMs) * 100 : 0) + '%';
-      band.title = 'Missing ' + clock(start) + '–' + clock(end) + ': ' + gap.label + (gap.detail ? ' (' + gap.detail + ')' : '');
-      marks.appendChild(band);
+      const detail = gap.detail ? ' (' + gap.detail + ')' : '';
+      mark('gap', start, end, 'Missing ' + clock(start) + '–' + clock(end) + ': ' + gap.label + detail);
     }
   }
 
@@ -135,10 +203,6 @@
       dragging = true;
       resume = isPlaying();
       timeline.setPointerCapture(e.pointerId);
-      seek(timelineMs(e.clientX), false);
-    });
-    timeline.addEventListener('pointermove', (e) => {
-      if (dragging) seek(timelineMs(e.clientX), false);
     });
     timeline.addEventListener('pointerup', (e) => {
       if (!dragging) return;
@@ -170,44 +234,30 @@
   }
 
   async function start() {
-    let events;
     try {
-      const response = await fetch(config.eventsUrl, { credentials: 'same-origin' });
-      if (!response.ok) throw new Error('the server answered ' + response.status);
-      events = await response.json();
+      source = await new SessionSource(config.manifestUrl).init();
     } catch (err) {
       say('Could not load the recording: ' + err.message);
       return;
     }
-    if (events.length < 2 || !events.some((e) => e.type === 2)) {
-      say('Nothing to replay yet: this session has no full page snapshot stored.');
+    if (!source.segments.length || source.start === null) {
+      say('Nothing to replay yet: this session has no events stored.');
       return;
     }
-    replayer = new rrweb.Replayer(events, {
-      root: stage,
-      skipInactive: true,
-      showWarning: false,
-      mouseTail: { strokeStyle: 'rgba(239, 68, 68, 0.6)', lineWidth: 2 },
-    });
-    const meta = replayer.getMetaData();
-    totalMs = meta.totalTime;
+    totalMs = source.end - source.start;
     $('time-total').textContent = clock(totalMs);
     timeline.setAttribute('aria-valuemax', String(Math.round(totalMs / 1000)));
-    collectPages(events, meta.startTime);
-    markGaps();
-    replayer.on('resize', (size) => {
-      frameSize = size;
-      fit();
-    });
-    replayer.on('finish', render);
+    markTimeline();
+    try {
+      await seek(config.start !== null ? config.start * 1000 : 0, config.start === null);
+    } catch (err) {
+      say('Could not load the recording: ' + err.message);
+      return;
+    }
     say('');
     wireControls();
-    const firstMeta = events.find((e) => e.type === 4);
-    if (firstMeta) frameSize = { width: firstMeta.data.width, height: firstMeta.data.height };
-    fit();
-    if (config.start !== null) seek(config.start * 1000, false);
-    else seek(0, true);
     stage.dataset.ready = 'true';
+    window.replayPlayer = { source: source, seek: seek, now: now }; // for tests and benchmarks
     loop();
   }
 

@@ -1,0 +1,119 @@
+"""What the player loads: a session's manifest, then single segments and keyframes.
+
+``GET /api/sessions/ID/manifest`` lists the segments in seq order with their time
+ranges (`keyframe: true` where a segment holds a real full snapshot, a page load) and
+the synthesized keyframes with their times. The player opens a moment by loading the
+keyframe at or before it and the segments after that keyframe, instead of the whole
+recording: ``GET .../segments/SEQ_START?from=SEQ`` (the segment's events, from batch
+`from` on, so overlapping segments are never replayed twice) and ``GET .../keyframes/SEQ``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import msgpack
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.urls import reverse
+
+from replay.codec import Event, decode_segment
+from replay.keyframes import load_keyframe
+from replay.models import Keyframe, Segment, Session
+from replay.search import BadRequest
+from replay.segments import MissingSegmentError, segment_rows
+from replay.storage import get_storage
+from replay.summaries import gap_summary
+
+
+def json_value(value: object) -> str | None:
+    """msgpack can carry what JSON cannot: binary strings come out as base64, extension
+    values as null. (The recorder never sends either; a hand-made client might.)"""
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, msgpack.ExtType):
+        return None
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dump_event(event: Event) -> str:
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=json_value)
+
+
+def _events_response(events: list[Event]) -> HttpResponse:
+    body = "[" + ",".join(dump_event(e) for e in events) + "]"
+    response = HttpResponse(body, content_type="application/json")
+    # A segment never changes once written; keep it a little, on this viewer's side.
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def effective_segments(rows: list[Segment]) -> list[tuple[Segment, int]]:
+    """Segments in seq order with the first batch each adds (after write races two
+    segments may overlap; the later one then starts after the earlier one's end)."""
+    found = []
+    last = -1
+    for row in rows:
+        if row.seq_end <= last:
+            continue
+        found.append((row, max(row.seq_start, last + 1)))
+        last = row.seq_end
+    return found
+
+
+def manifest(session: Session, request: HttpRequest) -> dict[str, Any]:
+    def url(name: str, seq: int) -> str:
+        return reverse(name, args=[session.id, seq])
+
+    return {
+        "session": session.id,
+        "start": session.first_event_ms,
+        "end": session.last_event_ms,
+        "segments": [
+            {
+                "seq_start": row.seq_start,
+                "seq_end": row.seq_end,
+                "first_ts": row.first_ts,
+                "last_ts": row.last_ts,
+                "events": row.event_count,
+                "size": row.size,
+                "keyframe": row.keyframe,
+                "url": f"{url('api-session-segment', row.seq_start)}?from={first}",
+            }
+            for row, first in effective_segments(segment_rows(session))
+        ],
+        "keyframes": [
+            {
+                "after_seq": frame.after_seq,
+                "timestamp": frame.timestamp,
+                "size": frame.size,
+                "url": url("api-session-keyframe", frame.after_seq),
+            }
+            for frame in session.keyframes.all()
+        ],
+        "gaps": [gap_summary(gap, session) for gap in session.gaps.all()],
+    }
+
+
+def segment_events(session: Session, seq_start: int, request: HttpRequest) -> HttpResponseBase:
+    row = Segment.objects.filter(session=session, seq_start=seq_start).first()
+    if row is None:
+        return JsonResponse({"error": "no such segment"}, status=404)
+    try:
+        first = int(request.GET.get("from", seq_start))
+    except ValueError:
+        raise BadRequest("from must be a batch number") from None
+    data = get_storage().get(row.key)
+    if data is None:
+        raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
+    batches = decode_segment(data).batches
+    return _events_response([e for b in batches if b.seq >= first for e in b.events])
+
+
+def keyframe_events(session: Session, after_seq: int) -> HttpResponseBase:
+    frame = Keyframe.objects.filter(session=session, after_seq=after_seq).first()
+    if frame is None:
+        return JsonResponse({"error": "no such keyframe"}, status=404)
+    return _events_response(load_keyframe(frame, get_storage()))
