@@ -109,7 +109,11 @@
   async function seek(ms, play) {
     const at = source.start + Math.min(totalMs, Math.max(0, ms));
     const frame = source.keyframeBefore(at);
-    const frameAt = frame ? frame.timestamp : source.start;
+    const loaded = source.snapshotBefore(at);
+    const frameAt = Math.max(
+      frame ? frame.timestamp : source.start,
+      loaded >= 0 ? source.segments[loaded].first_ts : source.start
+    );
     if (!replayer || at < base || frameAt > base + REBUILD_AFTER_MS) {
       if (loading) await loading;
       const events = await source.open(at);

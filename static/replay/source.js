@@ -42,12 +42,26 @@
       return found;
     }
 
-    /** Events to open `at` with: its keyframe, then segments to a little past it. */
+    /** The last segment holding a real full snapshot (a page load) at or before `at`. */
+    snapshotBefore(at) {
+      let found = -1;
+      this.segments.forEach((segment, index) => {
+        if (segment.keyframe && segment.first_ts !== null && segment.first_ts <= at) found = index;
+      });
+      return found;
+    }
+
+    /** Events to open `at` with: the keyframe before it (or the page load before it,
+     *  when that is later), then segments to a little past it. */
     async open(at) {
-      const frame = this.keyframeBefore(at);
+      let frame = this.keyframeBefore(at);
+      const loaded = this.snapshotBefore(at);
+      if (frame && loaded >= 0 && this.segments[loaded].first_ts > frame.timestamp) frame = null;
       const events = frame ? await getJSON(frame.url, this) : [];
       const after = frame ? frame.after_seq : -1;
-      this.next = this.segments.findIndex((segment) => segment.seq_end > after);
+      this.next = frame
+        ? this.segments.findIndex((segment) => segment.seq_end > after)
+        : Math.max(0, loaded);
       if (this.next < 0) this.next = this.segments.length;
       this.loadedUntil = frame ? frame.timestamp : this.start;
       return events.concat(await this.more(at + AHEAD_MS));
