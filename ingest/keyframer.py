@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from ingest.threads import run_blocking
 from replay.keyframes import Advanced, advance_keyframes
@@ -23,13 +25,19 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0  # at most; shorter for short intervals
 
 
+# Sessions that stopped recording a moment ago still get keyframes for their last part.
+RECENT = timedelta(minutes=10)
+
+
 def due(session_ids: Iterable[str], interval_ms: int) -> list[str]:
-    """Those of the sessions that recorded `interval_ms` past their last keyframe."""
+    """Sessions that recorded `interval_ms` past their last keyframe: those given (the
+    ones this process records) and those stored to in the last minutes."""
     since = Coalesce(F("keyframe_ms"), F("first_event_ms"))
+    recent = Q(pk__in=list(session_ids)) | Q(updated_at__gte=timezone.now() - RECENT)
     return list(
-        Session.objects.filter(pk__in=list(session_ids), last_event_ms__gte=since + interval_ms)
+        Session.objects.filter(recent, last_event_ms__gte=since + interval_ms)
         .order_by("keyframe_ms")
-        .values_list("pk", flat=True)
+        .values_list("pk", flat=True)[:100]
     )
 
 
@@ -60,10 +68,7 @@ class Keyframer:
                 log.warning("keyframe pass failed", exc_info=True)
 
     async def pass_once(self) -> None:
-        recording = list(self.recording())
-        if not recording:
-            return
-        for session_id in await run_blocking(due, recording, self.interval_ms):
+        for session_id in await run_blocking(due, list(self.recording()), self.interval_ms):
             try:
                 result = await run_blocking(advance, session_id, self.storage, self.interval_ms)
             except StorageError:

@@ -238,6 +238,7 @@
   }
 
   async function start() {
+    const began = performance.now();
     try {
       source = await new SessionSource(config.manifestUrl).init();
     } catch (err) {
@@ -261,7 +262,8 @@
     say('');
     wireControls();
     stage.dataset.ready = 'true';
-    window.replayPlayer = { source: source, seek: seek, now: now }; // for tests and benchmarks
+    // For tests and benchmarks: what was loaded, and how long opening took.
+    window.replayPlayer = { source: source, seek: seek, now: now, openedMs: performance.now() - began };
     loop();
   }
 

@@ -1,0 +1,207 @@
+"""Opening a long session at a moment: the keyframe player against loading everything.
+
+Builds a 3-hour session by concatenating the corpus recordings (each a page load) with
+shifted timestamps, streams it into a Daphne process on the embedded defaults (batches
+of about ten seconds of recording, as a recorder with a backlog sends them), and waits
+until the server's keyframer has written its keyframes. Then, in headless Chromium,
+opens the session at its start, middle and end two ways, each in a fresh page:
+
+- the player: manifest, the keyframe before the moment, the segments after it;
+- from the start: the whole export loaded into rrweb's Replayer, then paused at the
+  moment (what a player without keyframes must do).
+
+Reports time to first frame and bytes fetched for each, and their ratios.
+
+    .venv/bin/python bench/seek.py [--hours 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from websockets.sync.client import connect
+from websockets.typing import Origin
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.embedded import start_embedded  # noqa: E402
+from tests.support import CORPUS, load_recording  # noqa: E402
+
+ORIGIN = "https://seek.example"
+SESSION = "bench-seek-session"
+
+FROM_START = """async ([url, offset]) => {
+  const started = performance.now();
+  const response = await fetch(url, { credentials: 'same-origin' });
+  const text = await response.text();
+  const events = JSON.parse(text);
+  const root = document.createElement('div');
+  document.body.appendChild(root);
+  const replayer = new rrweb.Replayer(events, { root, showWarning: false });
+  replayer.pause(offset);
+  return { ms: performance.now() - started, bytes: text.length };
+}"""
+
+
+def long_session(hours: float) -> list[list[dict[str, Any]]]:
+    """Batches of about ten seconds each, corpus recordings one after another."""
+    recordings = [load_recording(name) for name in CORPUS]
+    batches: list[list[dict[str, Any]]] = []
+    offset = 1_700_000_000_000
+    end = offset + hours * 3600 * 1000
+    while offset < end:
+        for recording in recordings:
+            start = recording[0]["timestamp"]
+            current: list[dict[str, Any]] = []
+            window = None
+            for event in recording:
+                shifted = {**event, "timestamp": event["timestamp"] - start + offset}
+                second = (shifted["timestamp"] - offset) // 10_000
+                if window is not None and second != window and current:
+                    batches.append(current)
+                    current = []
+                window = second
+                current.append(shifted)
+            if current:
+                batches.append(current)
+            offset = batches[-1][-1]["timestamp"] + 2_000
+    return batches
+
+
+def stream(url: str, key: str, batches: list[list[dict[str, Any]]]) -> None:
+    with connect(url, origin=Origin(ORIGIN), max_size=None) as ws:
+        hello = {
+            "type": "hello",
+            "key": key,
+            "session": SESSION,
+            "tab": "bench-tab-01",
+            "acked": -1,
+            "page": {"url": ORIGIN + "/"},
+            "sdk": "bench",
+        }
+        ws.send(msgpack.packb(hello))
+        msgpack.unpackb(ws.recv())
+        for seq, events in enumerate(batches):
+            ws.send(msgpack.packb({"type": "batch", "seq": seq, "events": events}))
+            while msgpack.unpackb(ws.recv(timeout=60))["seq"] < seq:
+                pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--hours", type=float, default=3.0)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    batches = long_session(args.hours)
+    events = sum(len(b) for b in batches)
+    size = sum(len(json.dumps(b, separators=(",", ":"))) for b in batches)
+    embedded = start_embedded(
+        "seek",
+        ORIGIN,
+        env={
+            "REPLAY_FLUSH_SECONDS": "0.01",
+            "REPLAY_KEYFRAME_SECONDS": "30",
+            "REPLAY_LOG_LEVEL": "WARNING",
+        },
+        access_log=False,
+    )
+    server = embedded.server
+    try:
+        started = time.perf_counter()
+        stream(server.ws_url, embedded.key, batches)
+        stored = time.perf_counter() - started
+        print(
+            f"session: {args.hours:g} h, {len(batches)} batches, {events} events, "
+            f"{size / 1e6:.1f} MB of JSON (stored in {stored:.0f} s)"
+        )
+        first, last = batches[0][0]["timestamp"], batches[-1][-1]["timestamp"]
+        with sqlite3.connect(embedded.database) as db:
+            while True:  # the keyframer writes as it catches up
+                (latest,) = db.execute("SELECT MAX(timestamp) FROM replay_keyframe").fetchone()
+                if latest and latest >= last - 60_000:
+                    break
+                time.sleep(1)
+            (count,) = db.execute("SELECT COUNT(*) FROM replay_keyframe").fetchone()
+        print(f"keyframes: {count}, every 30 s of recording")
+        password = "bench-password-1"
+        subprocess.run(
+            [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "bench"],
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "REPLAY_DATABASE_URL": f"sqlite:///{embedded.database}",
+                "DJANGO_SUPERUSER_PASSWORD": password,
+                "DJANGO_SUPERUSER_EMAIL": "bench@example.com",
+            },
+            check=True,
+            capture_output=True,
+        )
+        rows = []
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            page = context.new_page()
+            page.goto(f"{server.url}/accounts/login/")
+            page.fill("input[name=username]", "bench")
+            page.fill("input[name=password]", password)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/sessions")
+            for label, at in [
+                ("start", 1.0),
+                ("middle", (last - first) / 2000),
+                ("end", (last - first) / 1000 - 1),
+            ]:
+                player = context.new_page()
+                began = time.perf_counter()
+                player.goto(f"{server.url}/sessions/{SESSION}?t={at:.1f}")
+                player.wait_for_selector("#stage[data-ready=true]", timeout=600_000)
+                page_ms = (time.perf_counter() - began) * 1000
+                player_ms = player.evaluate("window.replayPlayer.openedMs")
+                player_bytes = player.evaluate("window.replayPlayer.source.fetchedBytes")
+                player.close()
+                whole = context.new_page()
+                whole.goto(f"{server.url}/sessions")
+                whole.add_script_tag(path=str(ROOT / "node_modules/rrweb/umd/rrweb.min.js"))
+                result = whole.evaluate(FROM_START, [f"/api/sessions/{SESSION}/events", at * 1000])
+                whole.close()
+                rows.append(
+                    (label, at, player_ms, page_ms, player_bytes, result["ms"], result["bytes"])
+                )
+            browser.close()
+    finally:
+        server.stop()
+    heads = ["player ms", "page ms", "player MB", "start ms", "start MB", "ms ratio", "MB ratio"]
+    print(f"{'moment':8} {'at s':>8} " + " ".join(f"{h:>10}" for h in heads))
+    for label, at, p_ms, page_ms, p_bytes, w_ms, w_bytes in rows:
+        figures = [
+            p_ms,
+            page_ms,
+            p_bytes / 1e6,
+            w_ms,
+            w_bytes / 1e6,
+            p_ms / w_ms,
+            p_bytes / w_bytes,
+        ]
+        print(f"{label:8} {at:8.0f} " + " ".join(f"{f:10.3f}" for f in figures))
+    print("player ms: manifest, keyframe, segments and Replayer, as from-start counts its fetch")
+    print("and Replayer; page ms: the whole player page, navigation and rrweb's script included")
+
+
+if __name__ == "__main__":
+    main()
