@@ -93,8 +93,12 @@ def stream(url: str, key: str, batches: list[list[dict[str, Any]]]) -> None:
         msgpack.unpackb(ws.recv())
         for seq, events in enumerate(batches):
             ws.send(msgpack.packb({"type": "batch", "seq": seq, "events": events}))
-            while msgpack.unpackb(ws.recv(timeout=60))["seq"] < seq:
-                pass
+            while True:
+                reply = msgpack.unpackb(ws.recv(timeout=60))
+                if reply["type"] == "error":
+                    raise SystemExit(f"server refused batch {seq}: {reply}")
+                if reply["type"] == "ack" and reply["seq"] >= seq:
+                    break
 
 
 def main() -> None:
