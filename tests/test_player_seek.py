@@ -88,3 +88,45 @@ def test_opening_a_late_moment_loads_one_keyframe_and_what_follows(
     problem = difference(without_hover(shown(viewer, "#stage iframe")), without_hover(early))
     assert problem is None, problem
     viewer.close()
+
+
+def test_long_play_lets_go_of_what_is_far_behind(daphne, alice, alices_shop, browser):
+    events = record_at_pace(alices_shop, "session-trim-0001", "spa")
+    session = Session.objects.get(pk="session-trim-0001")
+    advance_keyframes(session, get_storage(), interval_ms=10_000)
+    start = events[0]["timestamp"]
+
+    viewer = browser.new_page(viewport={"width": 1440, "height": 900})
+    log_in(viewer, daphne, "alice", "alice-password-1")
+    viewer.goto(f"{daphne.url}/sessions/{session.id}?t=0")
+    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
+    # Keep 5 s behind the playhead rather than a minute, so a 59 s recording shows it.
+    viewer.evaluate("window.ReplayInternals.KEEP_BEHIND_MS = 5000")
+    viewer.select_option("#speed", "8")
+    viewer.click("#play")
+    viewer.wait_for_function("window.replayPlayer.now() > 45000", timeout=30000)
+    viewer.click("#play")  # pause
+    held = viewer.evaluate(
+        "window.replayPlayer.held().map(e => [e.type, e.timestamp, !!e.synthetic])"
+    )
+    at = viewer.evaluate("window.replayPlayer.now()")
+    # What the Replayer holds starts with a keyframe (or a page load) a little behind
+    # the playhead, not at the start of the recording.
+    assert held[0][0] == 4
+    assert start + 25_000 < held[0][1] <= start + at
+    assert len(held) < len(events) * 2 // 3
+    assert [t for _, t, _ in held] == sorted(t for _, t, _ in held)
+
+    oracle = open_oracle(browser)
+    try:
+        for moment in (at - 2_000, 12_000.0):  # within what is kept; before it
+            viewer.evaluate(f"window.replayPlayer.seek({moment}, false)")
+            viewer.wait_for_timeout(300)
+            expected = picture(oracle, events, moment)
+            problem = difference(
+                without_hover(shown(viewer, "#stage iframe")), without_hover(expected)
+            )
+            assert problem is None, (moment, problem)
+    finally:
+        oracle.close()
+    viewer.close()

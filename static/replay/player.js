@@ -8,6 +8,8 @@
  * segments after that keyframe. Seeking forward within reach adds segments to the
  * running Replayer; seeking backward before its first event, or far ahead past a newer
  * keyframe, starts a new Replayer from the right keyframe (and drops the old one).
+ * During long play the running Replayer lets go of events far behind the playhead: its
+ * event list restarts from a later keyframe, so memory stays flat however long it plays.
  */
 (function () {
   'use strict';
@@ -28,6 +30,7 @@
   let base = 0; // timestamp the running Replayer starts at
   let totalMs = 0;
   let loading = null;
+  let trimming = null;
   let pages = []; // [{at: ms from start, href}]
   let frameSize = { width: 1024, height: 768 };
 
@@ -106,6 +109,33 @@
     return loading;
   }
 
+  /** While playing, restart the Replayer's event list from the latest keyframe (or page
+   *  load) more than KEEP_BEHIND_MS behind the playhead, once there is one. The page on
+   *  screen is already past it, so nothing visible changes; seeking back within what is
+   *  kept starts from that keyframe, and further back opens a new Replayer. */
+  function trim() {
+    const keep = window.ReplayInternals.KEEP_BEHIND_MS;
+    if (trimming || loading || !isPlaying()) return;
+    const at = source.start + now() - keep;
+    if (at - source.headAt < keep) return;
+    const running = replayer;
+    trimming = source
+      .trim(at)
+      .then((events) => {
+        // An extend() in flight would add its events twice: leave it to the next try.
+        if (!events || replayer !== running || loading) return;
+        events.sort((a, b) => a.timestamp - b.timestamp);
+        const held = replayer.service.state.context.events;
+        held.length = 0;
+        for (const event of events) held.push(event);
+        base = held[0].timestamp;
+      })
+      .catch(() => {}) // keep everything; the next try may succeed
+      .finally(() => {
+        trimming = null;
+      });
+  }
+
   async function seek(ms, play) {
     const at = source.start + Math.min(totalMs, Math.max(0, ms));
     const frame = source.keyframeBefore(at);
@@ -162,6 +192,7 @@
     render();
     // Keep the next segments loaded ahead of a playing Replayer.
     if (isPlaying() && source.start + now() > source.loadedUntil - AHEAD_MS / 2) extend(source.start + now() + AHEAD_MS);
+    trim();
     requestAnimationFrame(loop);
   }
 
@@ -263,7 +294,13 @@
     wireControls();
     stage.dataset.ready = 'true';
     // For tests and benchmarks: what was loaded, and how long opening took.
-    window.replayPlayer = { source: source, seek: seek, now: now, openedMs: performance.now() - began };
+    window.replayPlayer = {
+      source: source,
+      seek: seek,
+      now: now,
+      openedMs: performance.now() - began,
+      held: () => replayer.service.state.context.events,
+    };
     loop();
   }
 

@@ -3,12 +3,16 @@
  * the segments after it, never the whole recording. Opening a moment loads the last
  * keyframe at or before it (a synthesized full snapshot the server stores every few
  * seconds of recording) and the segments from there to a little past the moment;
- * playing on loads the next segments ahead of the playhead.
+ * playing on loads the next segments ahead of the playhead, and `trim` lets go of what
+ * is far behind it by starting over from a later keyframe or page load.
  */
 (function () {
   'use strict';
 
   const AHEAD_MS = 15000; // how far past the playhead segments are loaded
+  // How much a playing Replayer keeps behind the playhead before it lets go of older
+  // events (the player reads it on every try, so a page or a test may change it).
+  const KEEP_BEHIND_MS = 60000;
 
   async function getJSON(url, source) {
     const response = await fetch(url, { credentials: 'same-origin' });
@@ -24,6 +28,9 @@
       this.fetchedBytes = 0;
       this.next = 0; // index of the first segment not loaded yet
       this.loadedUntil = 0; // timestamp of the last loaded event
+      this.chunks = []; // loaded segments, in order: {index, seqEnd, events}
+      this.headAt = 0; // timestamp of the snapshot the loaded events start from
+      this.opened = 0; // how many times open() ran
     }
 
     async init() {
@@ -54,6 +61,7 @@
     /** Events to open `at` with: the keyframe before it (or the page load before it,
      *  when that is later), then segments to a little past it. */
     async open(at) {
+      this.opened += 1;
       let frame = this.keyframeBefore(at);
       const loaded = this.snapshotBefore(at);
       if (frame && loaded >= 0 && this.segments[loaded].first_ts > frame.timestamp) frame = null;
@@ -64,20 +72,58 @@
         : Math.max(0, loaded);
       if (this.next < 0) this.next = this.segments.length;
       this.loadedUntil = frame ? frame.timestamp : this.start;
+      this.chunks = [];
+      this.headAt = frame ? frame.timestamp : loaded >= 0 ? this.segments[loaded].first_ts : this.start;
       return events.concat(await this.more(at + AHEAD_MS));
+    }
+
+    /** The loaded events again, starting from the latest keyframe or page load at or
+     *  before `at` that is later than where they start now; null when there is none.
+     *  The events before it are dropped: the keyframe stands in for them. */
+    async trim(at) {
+      let cut = null; // index into this.chunks of the first chunk kept
+      let frame = null;
+      for (const candidate of this.keyframes) {
+        if (candidate.timestamp <= this.headAt || candidate.timestamp > at) continue;
+        const kept = this.chunks.findIndex((chunk) => chunk.seqEnd > candidate.after_seq);
+        if (kept > 0 && this.chunks[kept - 1].seqEnd === candidate.after_seq) {
+          cut = kept;
+          frame = candidate;
+        }
+      }
+      this.chunks.forEach((chunk, kept) => {
+        const segment = this.segments[chunk.index];
+        const loadAt = segment.first_ts;
+        if (!segment.keyframe || loadAt === null || loadAt <= this.headAt || loadAt > at) return;
+        if (frame === null || loadAt > frame.timestamp) {
+          cut = kept;
+          frame = null;
+        }
+      });
+      if (cut === null) return null;
+      const opened = this.opened;
+      const head = frame ? await getJSON(frame.url, this) : [];
+      if (opened !== this.opened) return null; // opened elsewhere meanwhile
+      // Chunks only grow at the end meanwhile: those loaded since are kept too.
+      this.chunks = this.chunks.slice(cut);
+      this.headAt = frame ? frame.timestamp : this.segments[this.chunks[0].index].first_ts;
+      return head.concat(...this.chunks.map((chunk) => chunk.events));
     }
 
     /** The events of the next segments, up to those starting after `until`. */
     async more(until) {
-      const urls = [];
+      const wanted = [];
       while (this.next < this.segments.length) {
         const segment = this.segments[this.next];
-        if (urls.length && segment.first_ts !== null && segment.first_ts > until) break;
-        urls.push(segment.url);
+        if (wanted.length && segment.first_ts !== null && segment.first_ts > until) break;
+        wanted.push(this.next);
         this.next += 1;
         if (segment.last_ts !== null) this.loadedUntil = Math.max(this.loadedUntil, segment.last_ts);
       }
-      const parts = await Promise.all(urls.map((url) => getJSON(url, this)));
+      const parts = await Promise.all(wanted.map((index) => getJSON(this.segments[index].url, this)));
+      wanted.forEach((index, i) => {
+        this.chunks.push({ index: index, seqEnd: this.segments[index].seq_end, events: parts[i] });
+      });
       return [].concat(...parts);
     }
 
@@ -89,4 +135,5 @@
   window.ReplayInternals = window.ReplayInternals || {};
   window.ReplayInternals.SessionSource = SessionSource;
   window.ReplayInternals.AHEAD_MS = AHEAD_MS;
+  window.ReplayInternals.KEEP_BEHIND_MS = KEEP_BEHIND_MS;
 })();
