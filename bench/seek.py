@@ -119,6 +119,10 @@ def main() -> None:
             "REPLAY_FLUSH_SECONDS": "0.01",
             "REPLAY_KEYFRAME_SECONDS": "30",
             "REPLAY_LOG_LEVEL": "WARNING",
+            # Hours of recording arrive in minutes: lift the per-connection frame rate
+            # limit a live recorder (a batch a second) never comes near.
+            "REPLAY_FRAMES_PER_SECOND": "10000",
+            "REPLAY_FRAMES_BURST": "10000",
         },
         access_log=False,
     )
