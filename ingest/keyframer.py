@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from ingest.threads import run_blocking
 from replay.keyframes import Advanced, advance_keyframes
+from replay.metrics import KEYFRAMES, MIRROR_SKIPPED, SNAPSHOT_REQUESTS
 from replay.models import Session
 from replay.storage import Storage, StorageError
 
@@ -75,5 +76,17 @@ class Keyframer:
                 context = {"session": session_id}
                 log.warning("could not write keyframes", extra=context, exc_info=True)
                 continue
-            if result is not None and result.inexact:
+            if result is None:
+                continue
+            KEYFRAMES.inc(result.written)
+            for reason, count in result.skipped.items():
+                MIRROR_SKIPPED.labels(reason).inc(count)
+            if result.skipped:
+                context: dict[str, object] = {
+                    "session": session_id,
+                    "skipped": dict(result.skipped),
+                }
+                log.info("events the mirror could not apply", extra=context)
+            if result.inexact:
+                SNAPSHOT_REQUESTS.inc()
                 await self.request_snapshot(session_id)

@@ -13,6 +13,7 @@ last real full snapshot instead.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from replay.codec import decode_segment, encode_segment, pack_batch
@@ -32,6 +33,7 @@ def keyframe_key(session_id: str, after_seq: int) -> str:
 class Advanced:
     written: int  # keyframes stored by this call
     inexact: str | None  # why the mirror could not write one (the recorder should snapshot)
+    skipped: Counter[str]  # events of this pass the mirror could not apply, by reason
 
 
 def load_keyframe(row: Keyframe, storage: Storage) -> list[dict[str, object]]:
@@ -49,6 +51,7 @@ def advance_keyframes(session: Session, storage: Storage, interval_ms: int) -> A
     if last is not None:
         for event in load_keyframe(last, storage):
             mirror.apply(event)
+        mirror.skipped.clear()  # counted when the events themselves were applied
         after, since = last.after_seq, last.timestamp
     written = 0
     rows = Segment.objects.filter(session=session, seq_end__gt=after).order_by("seq_start")
@@ -85,4 +88,4 @@ def advance_keyframes(session: Session, storage: Storage, interval_ms: int) -> A
         written += 1
     if since is not None and since != session.keyframe_ms:
         Session.objects.filter(pk=session.pk).update(keyframe_ms=round(since))
-    return Advanced(written, mirror.inexact)
+    return Advanced(written, mirror.inexact, mirror.skipped)

@@ -30,6 +30,13 @@ FLUSH_SECONDS = Histogram(
 )
 STORAGE_ERRORS = Counter("replay_storage_errors_total", "Failed commits: storage or database")
 REJECTIONS = Counter("replay_rejections_total", "Connections or requests refused", ["code"])
+KEYFRAMES = Counter("replay_keyframes_written_total", "Keyframes stored by the keyframer")
+SNAPSHOT_REQUESTS = Counter(
+    "replay_snapshot_requests_total", "Recorders asked for a full snapshot the mirror cannot make"
+)
+MIRROR_SKIPPED = Counter(
+    "replay_mirror_skipped_events_total", "Events the DOM mirror could not apply", ["reason"]
+)
 TAKEOVERS = Counter("replay_takeovers_total", "Connections closed because a newer one took over")
 
 

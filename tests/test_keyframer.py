@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from prometheus_client import REGISTRY
 
 from replay.models import Keyframe
 from tests.support import batch, batches_of, load_recording, unpack
@@ -53,4 +54,37 @@ async def test_a_page_the_mirror_cannot_follow_is_asked_for_a_snapshot(alices_sh
     await wait_for_ack(comm, 0)
     frame = unpack(await comm.receive_from(timeout=5))
     assert frame == {"type": "snapshot"}
+    await comm.disconnect()
+
+
+async def test_events_the_mirror_cannot_apply_are_counted_and_keyframes_go_on(
+    alices_shop, settings
+):
+    settings.REPLAY_FLUSH_SECONDS = 0.05
+    settings.REPLAY_KEYFRAME_SECONDS = 1
+    events = load_recording("checkout")
+    stray = {
+        "type": 3,
+        "timestamp": events[20]["timestamp"],
+        "data": {"source": 0, "removes": [{"parentId": 1, "id": 987654}], "adds": []},
+    }
+    events = [*events[:20], stray, *events[20:]]
+    reason = {"reason": "remove of an unknown node"}
+
+    def skipped() -> float:
+        return REGISTRY.get_sample_value("replay_mirror_skipped_events_total", reason) or 0.0
+
+    before = skipped()
+    comm = connect()
+    await open_session(comm, alices_shop.key, "session-stray-1")
+    for seq, part in enumerate(batches_of(events, 20)):
+        await comm.send_to(bytes_data=batch(seq, part))
+        await wait_for_ack(comm, seq)
+    count = sync_to_async(Keyframe.objects.filter(session_id="session-stray-1").count)
+    for _ in range(40):
+        if await count() >= 3 and skipped() > before:
+            break
+        await asyncio.sleep(0.25)
+    assert skipped() == before + 1
+    assert await count() >= 3  # the stray remove stops nothing
     await comm.disconnect()

@@ -4,6 +4,7 @@ replaying the recording from the beginning."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -57,7 +58,7 @@ def difference(a: Any, b: Any, path: str = "") -> str | None:
 
 def check(oracle: Any, events: list[dict[str, Any]], cut: int) -> None:
     mirror = Mirror()
-    for event in events[:cut]:
+    for event in copy.deepcopy(events[:cut]):  # the mirror keeps and changes what it gets
         mirror.apply(event)
     at = events[cut - 1]["timestamp"]
     frame = keyframe(mirror, at)

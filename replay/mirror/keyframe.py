@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from difflib import SequenceMatcher
 from typing import Any
 
-from replay.mirror.css import Rule, split_rules
-from replay.mirror.nodes import ELEMENT, Node, serialize
+from replay.mirror.css import Rule, RuleList, split_rules
+from replay.mirror.nodes import Node, document_texts, serialize, walk
 from replay.mirror.state import (
     ADOPTED_STYLE_SHEET,
     INCREMENTAL,
@@ -37,26 +37,26 @@ def _event(kind: int, data: dict[str, Any], timestamp: int | float) -> Event:
     return {"type": kind, "data": data, "timestamp": timestamp, SYNTHETIC: True}
 
 
-def _frames(document: Node) -> Iterator[Node]:
-    """Iframes with a document, each before the frames inside it."""
-    for node in document.walk():
-        if node.type == ELEMENT and node.content_doc is not None:
-            yield node
-            yield from _frames(node.content_doc)
+def _frames(mirror: Mirror, document: Node) -> Iterator[tuple[Node, Node]]:
+    """Iframes with a document, and that document, each before the frames inside it."""
+    for node in walk(document):
+        inner = mirror.frames.get(node["id"])
+        if inner is not None:
+            yield node, inner
+            yield from _frames(mirror, inner)
 
 
-def _rules(node: Node, timestamp: int | float) -> list[Event]:
+def _rules(node: Node, sheet: RuleList, timestamp: int | float) -> list[Event]:
     """Rule events turning the sheet parsed from the element's text into its current
     rules, touching only the rules that differ. The text stays as the recording left
     it, and unchanged rules stay as the replayer built them from it (it rewrites
     `:hover` selectors then, but not in inserted rules), as in a replay from the start."""
-    assert node.css is not None
-    text = node.attrs.get("_cssText")
+    text = (node.get("attributes") or {}).get("_cssText")
     original = [
         Rule.parse(r).css_text()
-        for r in split_rules(text if isinstance(text, str) else node.document_texts())
+        for r in split_rules(text if isinstance(text, str) else document_texts(node))
     ]
-    current = [rule.css_text() for rule in node.css.rules]
+    current = [rule.css_text() for rule in sheet.rules]
     events = []
     # From the end backwards, so the indices of earlier rules stay valid.
     for tag, i1, i2, j1, j2 in reversed(
@@ -67,79 +67,91 @@ def _rules(node: Node, timestamp: int | float) -> list[Event]:
             events.append(
                 _event(
                     INCREMENTAL,
-                    {"source": STYLE_RULE, "id": node.id, "removes": removes},
+                    {"source": STYLE_RULE, "id": node["id"], "removes": removes},
                     timestamp,
                 )
             )
         if tag in ("insert", "replace"):
             adds = [{"rule": current[j], "index": i1 + k} for k, j in enumerate(range(j1, j2))]
             events.append(
-                _event(INCREMENTAL, {"source": STYLE_RULE, "id": node.id, "adds": adds}, timestamp)
+                _event(
+                    INCREMENTAL, {"source": STYLE_RULE, "id": node["id"], "adds": adds}, timestamp
+                )
             )
     return events
 
 
 def keyframe(mirror: Mirror, timestamp: int | float) -> list[Event] | None:
     """The keyframe for the mirror's current state, or None when the mirror cannot
-    reproduce the page exactly (no snapshot yet, or canvas drawing)."""
-    document = mirror.document
-    if document is None or mirror.inexact:
+    reproduce the page exactly (no snapshot yet, canvas drawing, or a recording whose
+    nodes are malformed)."""
+    if mirror.document is None or mirror.inexact:
         return None
+    try:
+        return _keyframe(mirror, mirror.document, timestamp)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError):
+        return None
+
+
+def _keyframe(mirror: Mirror, document: Node, timestamp: int | float) -> list[Event]:
+    nodes = mirror.nodes
     width, height = mirror.viewport
     events = [_event(4, {"href": mirror.href, "width": width, "height": height}, timestamp)]
-    snapshot = serialize(document)
-    left, top = document.scroll or (0, 0)
+    snapshot = serialize(document, mirror.scrolls.get)
+    left, top = mirror.scrolls.get(document["id"]) or (0, 0)
     events.append(
         _event(2, {"node": snapshot, "initialOffset": {"left": left, "top": top}}, timestamp)
     )
     scrolls: list[Event] = []
-    for frame in _frames(document):
-        assert frame.content_doc is not None
-        attached = serialize(frame.content_doc)
-        adds = [{"parentId": frame.id, "nextId": None, "node": attached}]
+    for frame, inner in _frames(mirror, document):
+        attached = serialize(inner, mirror.scrolls.get)
+        adds = [{"parentId": frame["id"], "nextId": None, "node": attached}]
         attach = {"source": MUTATION, "adds": adds, "removes": [], "texts": [], "attributes": []}
         attach["isAttachIframe"] = True
         events.append(_event(INCREMENTAL, attach, timestamp))
         # The replayer applies rr_scroll* only when it rebuilds the top document.
-        for node in [frame.content_doc, *frame.content_doc.walk()]:
-            if node.scroll and any(node.scroll):
+        for node in walk(inner):
+            offset = mirror.scrolls.get(node["id"])
+            if offset and any(offset):
                 data: dict[str, Any] = {
                     "source": SCROLL,
-                    "id": node.id,
-                    "x": node.scroll[0],
-                    "y": node.scroll[1],
+                    "id": node["id"],
+                    "x": offset[0],
+                    "y": offset[1],
                 }
                 scrolls.append(_event(INCREMENTAL, data, timestamp))
-    for host in mirror.nodes.values():
-        if host.adopted:
-            styles = [
-                {
-                    "styleId": style_id,
-                    "rules": [
-                        {"rule": rule.css_text(), "index": index}
-                        for index, rule in enumerate(mirror.sheets[style_id].rules)
-                    ],
-                }
-                for style_id in host.adopted
-                if style_id in mirror.sheets
-            ]
-            data = {
-                "source": ADOPTED_STYLE_SHEET,
-                "id": host.id,
-                "styleIds": host.adopted,
-                "styles": styles,
+    for host_id, style_ids in mirror.adopted.items():
+        if host_id not in nodes or not style_ids:
+            continue
+        styles = [
+            {
+                "styleId": style_id,
+                "rules": [
+                    {"rule": rule.css_text(), "index": index}
+                    for index, rule in enumerate(mirror.sheets[style_id].rules)
+                ],
             }
-            events.append(_event(INCREMENTAL, data, timestamp))
+            for style_id in style_ids
+            if style_id in mirror.sheets
+        ]
+        data = {
+            "source": ADOPTED_STYLE_SHEET,
+            "id": host_id,
+            "styleIds": style_ids,
+            "styles": styles,
+        }
+        events.append(_event(INCREMENTAL, data, timestamp))
     events += scrolls
-    for node in mirror.nodes.values():
-        if node.css is not None:
-            events += _rules(node, timestamp)
-    for node in mirror.nodes.values():
-        if node.value is not None or node.checked is not None:
-            data = {"source": INPUT, "id": node.id, "text": node.value or ""}
-            if node.checked is not None:
-                data["isChecked"] = node.checked
-            events.append(_event(INCREMENTAL, data, timestamp))
+    for node_id, sheet in mirror.css.items():
+        if node_id in nodes:
+            events += _rules(nodes[node_id], sheet, timestamp)
+    for node_id in {**mirror.values, **mirror.checked}:
+        if node_id not in nodes:
+            continue
+        data = {"source": INPUT, "id": node_id, "text": mirror.values.get(node_id) or ""}
+        if node_id in mirror.checked:
+            data["isChecked"] = mirror.checked[node_id]
+        events.append(_event(INCREMENTAL, data, timestamp))
     if mirror.mouse is not None:
         x, y, node_id = mirror.mouse
         position = {"x": x, "y": y, "id": node_id, "timeOffset": 0}

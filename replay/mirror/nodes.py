@@ -1,148 +1,127 @@
-"""The mirror's DOM nodes: built from rrweb's serialized nodes, and serialized back to
-that format (rrweb-snapshot's `serializedNodeWithId`) for keyframes. Pure."""
+"""The mirror's DOM nodes are rrweb's own serialized nodes (rrweb-snapshot's
+`serializedNodeWithId` dicts), kept as decoded and changed in place: building an object
+per node would cost more than everything else the mirror does. A node's children, light
+and shadow (`isShadow`), share its `childNodes` list, as in a full snapshot. What the
+browser keeps beside the tree (form values, scroll, parsed sheets, iframe documents) lives
+in the mirror's tables, keyed by node id. This module walks, finds and serializes such
+nodes. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import compress, count, repeat
+from operator import is_
 from typing import Any
-
-from replay.mirror.css import RuleList
 
 DOCUMENT, DOCTYPE, ELEMENT, TEXT, CDATA, COMMENT = range(6)
 
-Serialized = dict[str, Any]
-_NO_ATTRIBUTES: dict[str, Any] = {}
+Node = dict[str, Any]
 
 
-class Node:
-    """A node of the mirror. Fields that most nodes never set are class defaults, so
-    building the thousands of nodes a snapshot holds stays cheap."""
-
-    # Children of the shadow root this element hosts; None when it hosts none.
-    shadow: list[Node] | None = None
-    in_shadow = False
-    root_id: int | None = None
-    tag = ""
-    attrs: dict[str, Any] = _NO_ATTRIBUTES  # elements get their own
-    is_svg = False
-    is_custom = False
-    content_doc: Node | None = None  # an <iframe>'s document
-    text = ""
-    name = ""
-    public_id = ""
-    system_id = ""
-    compat_mode: str | None = None
-    # State the browser keeps beside the tree (properties, not attributes; a keyframe
-    # restores these with input events, as the recording did).
-    value: str | None = None
-    checked: bool | None = None
-    scroll: tuple[float, float] | None = None
-    css: RuleList | None = None  # CSSOM of a <style>, once rule events touched it
-    media: dict[str, Any] | None = None
-    adopted: list[int] | None = None  # constructed sheets adopted by a document or host
-
-    def __init__(self, id: int, type: int, parent: Node | None = None) -> None:
-        self.id = id
-        self.type = type
-        self.parent = parent
-        self.children: list[Node] = []
-
-    def siblings(self) -> list[Node] | None:
-        """The list this node sits in: its parent's children or shadow children."""
-        if self.parent is None:
-            return None
-        if self.in_shadow and self.parent.shadow is not None:
-            return self.parent.shadow
-        return self.parent.children
-
-    def walk(self) -> Iterator[Node]:
-        """This node and its descendants (light and shadow), not into iframe documents."""
-        yield self
-        for child in self.children:
-            yield from child.walk()
-        for child in self.shadow or ():
-            yield from child.walk()
-
-    def document_texts(self) -> str:
-        return "".join(child.text for child in self.children if child.type == TEXT)
+def index(
+    node: Node, parent: Node | None, nodes: dict[int, Node], parents: dict[int, Node]
+) -> None:
+    """Enter a node and its subtree into the id and parent tables."""
+    node_id = node["id"]
+    nodes[node_id] = node
+    if parent is not None:
+        parents[node_id] = parent
+    for child in node.get("childNodes") or ():
+        index(child, node, nodes, parents)
 
 
-def build(data: Serialized, parent: Node | None, *, skip_children: bool = False) -> Node:
-    """One node (and, unless told not to, its subtree) from rrweb's serialized form."""
-    kind = data.get("type")
-    node = Node(
-        id=int(data["id"]), type=int(kind) if isinstance(kind, int) else ELEMENT, parent=parent
-    )
-    node.root_id = data.get("rootId")
-    node.in_shadow = bool(data.get("isShadow"))
-    if node.type == DOCUMENT:
-        node.compat_mode = data.get("compatMode")
-    elif node.type == DOCTYPE:
-        node.name = data.get("name", "")
-        node.public_id = data.get("publicId", "")
-        node.system_id = data.get("systemId", "")
-    elif node.type == ELEMENT:
-        node.tag = str(data.get("tagName", "div"))
-        attrs = data.get("attributes")
-        node.attrs = dict(attrs) if isinstance(attrs, dict) else {}
-        if data.get("isSVG"):
-            node.is_svg = True
-        if data.get("isCustom"):
-            node.is_custom = True
-    else:
-        node.text = data.get("textContent") or ""
-    if not skip_children:
-        for child_data in data.get("childNodes") or []:
-            child = build(child_data, node)
-            if child.in_shadow:
-                if node.shadow is None:
-                    node.shadow = []
-                node.shadow.append(child)
-            else:
-                node.children.append(child)
-    return node
+def forget(node: Node, nodes: dict[int, Node], parents: dict[int, Node], gone: list[int]) -> None:
+    """Take a subtree out of the id and parent tables, listing the ids it took out."""
+    node_id = node["id"]
+    if nodes.get(node_id) is node:
+        del nodes[node_id]
+        parents.pop(node_id, None)
+        gone.append(node_id)
+    for child in node.get("childNodes") or ():
+        forget(child, nodes, parents, gone)
 
 
-def serialize(node: Node, form_state: bool = True) -> Serialized:
-    """The node and its subtree as a full snapshot carries them, with element scroll
-    folded in. Style sheets keep their text; changed rules follow as rule events."""
-    out: Serialized = {"type": node.type, "id": node.id}
-    if node.root_id is not None:
-        out["rootId"] = node.root_id
-    if node.in_shadow:
-        out["isShadow"] = True
-    if node.type == DOCUMENT:
-        if node.compat_mode:
-            out["compatMode"] = node.compat_mode
-    elif node.type == DOCTYPE:
-        out.update(name=node.name, publicId=node.public_id, systemId=node.system_id)
-    elif node.type == ELEMENT:
-        out["tagName"] = node.tag
-        out["attributes"] = element_attributes(node) if form_state else dict(node.attrs)
-        if node.is_svg:
-            out["isSVG"] = True
-        if node.is_custom:
-            out["isCustom"] = True
-        if node.shadow:
-            out["isShadowHost"] = True
-    else:
-        out["textContent"] = node.text
-    if node.type in (DOCUMENT, ELEMENT):
-        children = (
-            [] if node.tag == "textarea" and "value" in out.get("attributes", {}) else node.children
+def walk(node: Node) -> Iterator[Node]:
+    """The node and its descendants, light and shadow (not into iframe documents)."""
+    stack = [node]
+    while stack:
+        each = stack.pop()
+        yield each
+        children = each.get("childNodes")
+        if children:
+            stack.extend(reversed(children))
+
+
+def position(siblings: list[Node], node: Node, guess: int = -1) -> int:
+    """Where `node` itself (not an equal dict: comparing dicts would compare subtrees)
+    sits in `siblings`, or -1. `guess`, the last, then the first place are tried first."""
+    if 0 <= guess < len(siblings) and siblings[guess] is node:
+        return guess
+    if siblings and siblings[-1] is node:
+        return len(siblings) - 1
+    return next(compress(count(), map(is_, siblings, repeat(node))), -1)
+
+
+def same_kind(node: Node, data: Node) -> bool:
+    """The replayer's `isNodeMetaEqual`, enough to reuse a node an add names again."""
+    if node.get("type") != data.get("type"):
+        return False
+    if node.get("type") == ELEMENT:
+        return node.get("tagName") == data.get("tagName") and bool(node.get("isSVG")) == bool(
+            data.get("isSVG")
         )
-        out["childNodes"] = [serialize(child, form_state) for child in children]
-        if node.shadow:
-            out["childNodes"] += [serialize(child, form_state) for child in node.shadow]
+    return True
+
+
+def document_texts(node: Node) -> str:
+    """The text of a <style>'s text children, as its sheet is parsed from."""
+    return "".join(
+        str(child.get("textContent") or "")
+        for child in node.get("childNodes") or ()
+        if child.get("type") == TEXT
+    )
+
+
+def serialize(node: Node, scroll: Callable[[int], tuple[float, float] | None]) -> Node:
+    """A clean copy of the node and its subtree as a full snapshot carries them (only the
+    fields rrweb-snapshot defines), with element scroll (from `scroll`, by id) folded
+    into `rr_scrollLeft`/`rr_scrollTop`. Style sheets keep their text; changed rules
+    follow as rule events."""
+    kind = node.get("type")
+    out: Node = {"type": kind, "id": node["id"]}
+    if node.get("rootId") is not None:
+        out["rootId"] = node["rootId"]
+    if node.get("isShadow"):
+        out["isShadow"] = True
+    if kind == DOCUMENT:
+        if node.get("compatMode"):
+            out["compatMode"] = node["compatMode"]
+    elif kind == DOCTYPE:
+        for key in ("name", "publicId", "systemId"):
+            out[key] = node.get(key) or ""
+    elif kind == ELEMENT:
+        out["tagName"] = str(node.get("tagName", "div"))
+        attrs = dict(node.get("attributes") or {})
+        offset = scroll(node["id"])
+        if offset is not None:
+            left, top = offset
+            if left:
+                attrs["rr_scrollLeft"] = left
+            if top:
+                attrs["rr_scrollTop"] = top
+        out["attributes"] = attrs
+        for flag in ("isSVG", "isCustom"):
+            if node.get(flag):
+                out[flag] = True
+    else:
+        out["textContent"] = str(node.get("textContent") or "")
+    if kind in (DOCUMENT, ELEMENT):
+        children = node.get("childNodes") or []
+        if any(child.get("isShadow") for child in children):
+            out["isShadowHost"] = True
+        if kind == ELEMENT and out["tagName"] == "textarea" and "value" in out["attributes"]:
+            children = []  # a snapshot carries a textarea's text as its value
+        light = [serialize(child, scroll) for child in children if not child.get("isShadow")]
+        shadow = [serialize(child, scroll) for child in children if child.get("isShadow")]
+        out["childNodes"] = light + shadow
     return out
-
-
-def element_attributes(node: Node) -> dict[str, Any]:
-    attrs = dict(node.attrs)
-    if node.scroll is not None and node.type == ELEMENT:
-        left, top = node.scroll
-        if left:
-            attrs["rr_scrollLeft"] = left
-        if top:
-            attrs["rr_scrollTop"] = top
-    return attrs

@@ -1,6 +1,11 @@
 """The DOM mirror of one tab's page: rrweb events applied as rrweb's Replayer applies
 them (its `applyMutation` order and its fallbacks), plus the state the replayer keeps
-beside the tree. Events it cannot apply are counted by reason, never raised. Pure."""
+beside the tree. Events it cannot apply are counted by reason (a fixed set of strings,
+so they can label a metric), never raised.
+
+The mirror takes ownership of the events it is given: their serialized nodes become its
+nodes and are changed in place by later events (see `nodes`). Give it a copy of events
+that are used again afterwards. Pure."""
 
 from __future__ import annotations
 
@@ -8,29 +13,67 @@ from collections import Counter
 from typing import Any
 
 from replay.mirror.css import RuleList, parse_declarations, remove_declaration, set_declaration
-from replay.mirror.nodes import DOCTYPE, DOCUMENT, ELEMENT, TEXT, Node, build
+from replay.mirror.nodes import (
+    DOCTYPE,
+    DOCUMENT,
+    ELEMENT,
+    TEXT,
+    Node,
+    document_texts,
+    forget,
+    index,
+    position,
+    same_kind,
+)
 
 Event = dict[str, Any]
 
 FULL_SNAPSHOT, INCREMENTAL, META = 2, 3, 4
+OTHER_EVENTS = (0, 1, 5, 6)  # DOMContentLoaded, load, custom, plugin: nothing to mirror
 MUTATION, MOUSE_MOVE, MOUSE_INTERACTION, SCROLL, VIEWPORT_RESIZE, INPUT = range(6)
 TOUCH_MOVE, MEDIA, STYLE_RULE, CANVAS, FONT = 6, 7, 8, 9, 10
 DRAG, STYLE_DECLARATION, SELECTION, ADOPTED_STYLE_SHEET = 12, 13, 14, 15
+
+
+# Attributes whose change means more than setting the attribute.
+_SPECIAL = frozenset(("style", "_cssText", "value"))
 
 
 class Mirror:
     """One page load's DOM as the replayer would hold it at the last applied event."""
 
     def __init__(self) -> None:
-        self.nodes: dict[int, Node] = {}
         self.document: Node | None = None
-        self.sheets: dict[int, RuleList] = {}
+        self.nodes: dict[int, Node] = {}
+        self.parents: dict[int, Node] = {}  # a node's parent (its host, for shadow children)
+        # What the browser keeps beside the tree, by node id: properties (not attributes;
+        # a keyframe restores these with input events, as the recording did), scroll
+        # offsets, a <style>'s CSSOM once rule events touched it, media state, sheets a
+        # document or shadow host adopted, and an <iframe>'s document.
+        self.values: dict[int, str] = {}
+        self.checked: dict[int, bool] = {}
+        self.scrolls: dict[int, tuple[float, float]] = {}
+        self.css: dict[int, RuleList] = {}
+        self.media_state: dict[int, dict[str, Any]] = {}
+        self.adopted: dict[int, list[int]] = {}
+        self.frames: dict[int, Node] = {}
+        self._tables: tuple[dict[int, Any], ...] = (
+            self.values,
+            self.checked,
+            self.scrolls,
+            self.css,
+            self.media_state,
+            self.adopted,
+            self.frames,
+        )
+        self.sheets: dict[int, RuleList] = {}  # constructed sheets, by styleId
         self.href = ""
         self.viewport = (0, 0)
         self.mouse: tuple[float, float, int] | None = None
         self.selection: list[dict[str, Any]] | None = None
         self.fonts: list[Event] = []
         self.pending_documents: dict[int, Node] = {}
+        self._hint: tuple[list[Node] | None, int] = (None, -1)  # where the last add went
         self.skipped: Counter[str] = Counter()
         # Something the mirror cannot reproduce (canvas drawing): no exact keyframe.
         self.inexact: str | None = None
@@ -40,21 +83,23 @@ class Mirror:
     def apply(self, event: Event) -> None:
         try:
             self._apply(event)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
             self.skipped[f"malformed event: {type(exc).__name__}"] += 1
 
     def _apply(self, event: Event) -> None:
         kind = event.get("type")
         data = event.get("data")
         if not isinstance(data, dict):
-            return
-        if kind == META:
+            self.skipped["event without data"] += 1
+        elif kind == META:
             self.href = str(data.get("href", ""))
             self.viewport = (int(data.get("width") or 0), int(data.get("height") or 0))
         elif kind == FULL_SNAPSHOT:
             self.full_snapshot(data)
         elif kind == INCREMENTAL:
             self.incremental(data)
+        elif kind not in OTHER_EVENTS:
+            self.skipped["unknown event type"] += 1
 
     def incremental(self, data: dict[str, Any]) -> None:
         source = data.get("source")
@@ -68,18 +113,18 @@ class Mirror:
                 last = positions[-1]
                 self.mouse = (last["x"], last["y"], last.get("id", -1))
         elif source == SCROLL:
-            node = self.nodes.get(data.get("id", -1))
-            if node is not None:
-                node.scroll = (data.get("x", 0), data.get("y", 0))
+            node_id = data.get("id", -1)
+            if node_id in self.nodes:
+                self.scrolls[node_id] = (data.get("x", 0), data.get("y", 0))
         elif source == VIEWPORT_RESIZE:
             self.viewport = (int(data.get("width") or 0), int(data.get("height") or 0))
         elif source == INPUT:
-            node = self.nodes.get(data.get("id", -1))
-            if node is not None:
+            node_id = data.get("id", -1)
+            if node_id in self.nodes:
                 if "text" in data:
-                    node.value = data["text"]
+                    self.values[node_id] = data["text"]
                 if "isChecked" in data:
-                    node.checked = bool(data["isChecked"])
+                    self.checked[node_id] = bool(data["isChecked"])
         elif source == MEDIA:
             self.media(data)
         elif source == STYLE_RULE:
@@ -99,51 +144,68 @@ class Mirror:
             if data.get("type") in (0, 1, 2, 7, 9) and data.get("id", -1) != -1:
                 self.mouse = (data.get("x") or 0, data.get("y") or 0, data["id"])
         else:
-            self.skipped[f"incremental source {source}"] += 1
+            self.skipped["unknown incremental source"] += 1
 
     # -- full snapshot -----------------------------------------------------------
 
     def full_snapshot(self, data: dict[str, Any]) -> None:
-        # A full snapshot wipes the document and the replayer's mirrors.
-        self.nodes.clear()
+        # A full snapshot wipes the document and the replayer's mirrors. Should the
+        # snapshot be malformed, the mirror holds no document (and writes no keyframe).
+        self.document = None
+        self.nodes = {}
+        self.parents = {}
+        for table in self._tables:
+            table.clear()
         self.sheets.clear()
         self.pending_documents.clear()
         self.selection = None
         self.inexact = None
-        self.document = build(data["node"], None)
-        self._index(self.document)
+        document = data["node"]
+        if not isinstance(document, dict):
+            raise TypeError("snapshot node")
+        nodes: dict[int, Node] = {}
+        parents: dict[int, Node] = {}
+        index(document, None, nodes, parents)
+        self.document, self.nodes, self.parents = document, nodes, parents
         offset = data.get("initialOffset") or {}
-        self.document.scroll = (offset.get("left", 0), offset.get("top", 0))
-
-    def _index(self, node: Node) -> None:
-        for each in node.walk():
-            self.nodes[each.id] = each
-            if each.content_doc is not None:
-                self._index(each.content_doc)
+        self.scrolls[document["id"]] = (offset.get("left", 0), offset.get("top", 0))
 
     def _forget(self, node: Node) -> None:
-        """Remove the ids of a subtree from the mirror (not those of iframe documents,
+        """Remove a subtree from the mirror's tables (not the nodes of iframe documents,
         as the replayer's `removeNodeFromMap` does)."""
-        for each in node.walk():
-            if self.nodes.get(each.id) is each:
-                del self.nodes[each.id]
+        nodes = self.nodes
+        gone: list[int] = []
+        forget(node, nodes, self.parents, gone)
+        for table in self._tables:
+            if not table:
+                continue
+            if len(table) <= len(gone):
+                for node_id in [node_id for node_id in table if node_id not in nodes]:
+                    del table[node_id]
+            else:
+                for node_id in gone:
+                    table.pop(node_id, None)
 
     # -- mutations ----------------------------------------------------------------
 
     def mutation(self, data: dict[str, Any]) -> None:
+        nodes = self.nodes
         removed: set[int] = set()
         for remove in data.get("removes") or []:
-            target = self.nodes.get(remove.get("id"))
-            parent = self.nodes.get(remove.get("parentId"))
+            target = nodes.get(remove.get("id"))
+            parent = nodes.get(remove.get("parentId"))
             if target is None or parent is None:
                 self.skipped["remove of an unknown node"] += 1
                 continue
-            removed.add(target.id)
+            target_id = target["id"]
+            removed.add(target_id)
+            was_under = self.parents.get(target_id)
             self._forget(target)
-            siblings = target.siblings()
-            if target.parent is parent and siblings is not None and target in siblings:
-                siblings.remove(target)
-                target.parent = None
+            if was_under is parent:
+                siblings = parent.get("childNodes") or []
+                at = position(siblings, target)
+                if at >= 0:
+                    del siblings[at]
         queue: list[dict[str, Any]] = []
         for add in data.get("adds") or []:
             if not self._add(add):
@@ -159,89 +221,122 @@ class Mirror:
         for text in data.get("texts") or []:
             texts[text["id"]] = text.get("value")
         for node_id, value in texts.items():
-            node = self.nodes.get(node_id)
+            node = nodes.get(node_id)
             if node is None:
                 if node_id not in removed:
                     self.skipped["text of an unknown node"] += 1
                 continue
-            node.text = value or ""
-            if node.parent is not None and node.parent.tag == "style":
-                node.parent.css = None  # the sheet is parsed again from its text
+            node["textContent"] = value or ""
+            parent = self.parents.get(node_id)
+            if parent is not None and parent.get("tagName") == "style":
+                self.css.pop(parent["id"], None)  # the sheet is parsed again from its text
         for change in data.get("attributes") or []:
-            node = self.nodes.get(change.get("id"))
-            if node is None or node.type != ELEMENT:
+            node = nodes.get(change.get("id"))
+            if node is None or node.get("type") != ELEMENT:
                 continue
+            attrs = node.get("attributes")
             for name, value in (change.get("attributes") or {}).items():
-                self._set_attribute(node, name, value)
+                if type(value) is str and attrs is not None and name not in _SPECIAL:
+                    attrs[name] = value  # the common case, without a call
+                else:
+                    self._set_attribute(node, name, value)
 
     def _add(self, add: dict[str, Any]) -> bool:
         """Apply one add; False when it must wait (parent or next sibling unknown)."""
+        nodes = self.nodes
         data = add["node"]
-        parent_id = int(add.get("parentId", -1))
-        parent = self.nodes.get(parent_id)
+        parent = nodes.get(add.get("parentId", -1))
         if parent is None:
             if data.get("type") == DOCUMENT:
-                self.pending_documents[parent_id] = build(data, None)
+                self.pending_documents[add.get("parentId", -1)] = data
                 return True
             return False
         next_id = add.get("nextId")
-        if next_id not in (None, -1) and next_id not in self.nodes:
-            return False
-        root_id = data.get("rootId")
-        if root_id is not None and root_id not in self.nodes and parent.tag != "iframe":
-            return True  # the replayer drops these silently
-        if parent.type == ELEMENT and parent.tag == "iframe" and data.get("type") == DOCUMENT:
-            self._attach_document(parent, build(data, None))
+        if next_id is not None and next_id != -1:
+            following = nodes.get(next_id)
+            if following is None:
+                return False
+        else:
+            following = None
+        parent_tag = parent.get("tagName")
+        if "rootId" in data:
+            root_id = data["rootId"]
+            if root_id is not None and root_id not in nodes and parent_tag != "iframe":
+                return True  # the replayer drops these silently
+        kind = data.get("type")
+        if parent_tag == "iframe" and kind == DOCUMENT and parent.get("type") == ELEMENT:
+            self._attach_document(parent, data)
             return True
-        existing = self.nodes.get(data["id"])
-        if existing is not None and _same_kind(existing, data):
-            node = existing
-            siblings = node.siblings()
-            if siblings is not None and node in siblings:
-                siblings.remove(node)
+        node_id = data["id"]
+        node = nodes.get(node_id)
+        if node is not None and same_kind(node, data):
+            before = self.parents.get(node_id)
+            if before is not None:
+                siblings = before.get("childNodes") or []
+                at = position(siblings, node)
+                if at >= 0:
+                    del siblings[at]
+            if data.get("isShadow"):
+                node["isShadow"] = True
+            else:
+                node.pop("isShadow", None)
         else:
-            node = build(data, None, skip_children=True)
-        node.parent = parent
-        node.in_shadow = bool(data.get("isShadow"))
-        if node.in_shadow and parent.shadow is None:
-            parent.shadow = []
-        target = parent.shadow if node.in_shadow and parent.shadow is not None else parent.children
-        if parent.type == ELEMENT and parent.tag == "textarea" and node.type == TEXT:
-            parent.children = [c for c in parent.children if c.type != TEXT]
-            target = parent.children
-        if parent.type == DOCUMENT and node.type in (DOCTYPE, ELEMENT):
+            if node is not None:  # a different node under a known id: none of its state
+                for table in self._tables:
+                    table.pop(node_id, None)
+            node = data
+            if node.get("childNodes"):
+                node["childNodes"] = []  # the replayer builds an added node without children
+        siblings = parent.get("childNodes")
+        if siblings is None:
+            siblings = parent["childNodes"] = []
+        if kind == TEXT:
+            if parent_tag == "style":
+                self.css.pop(parent["id"], None)
+            elif parent_tag == "textarea" and parent.get("type") == ELEMENT:
+                siblings[:] = [c for c in siblings if c.get("type") != TEXT]
+        elif parent_tag is None and parent.get("type") == DOCUMENT and kind in (DOCTYPE, ELEMENT):
             # A new doctype or <html> replaces the old one (not listed in removes).
-            kind_tag = (node.type, node.tag if node.type == ELEMENT else "")
-            parent.children = [
+            tag = node.get("tagName") if kind == ELEMENT else None
+            siblings[:] = [
                 c
-                for c in parent.children
-                if (c.type, c.tag if c.type == ELEMENT else "") != kind_tag
+                for c in siblings
+                if c.get("type") != kind or (kind == ELEMENT and c.get("tagName") != tag)
             ]
-            target = parent.children
-        following = self.nodes.get(next_id) if next_id not in (None, -1) else None
-        if following is not None and following in target:
-            target.insert(target.index(following), node)
+        at = -1
+        if following is not None:
+            # rrweb lists a run of new siblings last to first: each goes before the one
+            # added just before it.
+            hint_list, hint_at = self._hint
+            at = position(siblings, following, hint_at if hint_list is siblings else -1)
+        if at >= 0:
+            siblings.insert(at, node)
         else:
-            target.append(node)
-        self.nodes[node.id] = node
-        if node.type == TEXT and parent.tag == "style":
-            parent.css = None
-        if node.tag == "iframe" and node.id in self.pending_documents:
-            self._attach_document(node, self.pending_documents.pop(node.id))
+            at = len(siblings)
+            siblings.append(node)
+        self._hint = (siblings, at)
+        nodes[node_id] = node
+        self.parents[node_id] = parent
+        if node_id in self.pending_documents and node.get("tagName") == "iframe":
+            self._attach_document(node, self.pending_documents.pop(node_id))
         return True
 
     def _attach_document(self, iframe: Node, document: Node) -> None:
-        if iframe.content_doc is not None:
-            self._forget(iframe.content_doc)
-        iframe.content_doc = document
-        self._index(document)
+        before = self.frames.get(iframe["id"])
+        if before is not None:
+            self._forget(before)
+        index(document, None, self.nodes, self.parents)
+        self.frames[iframe["id"]] = document
 
     def _set_attribute(self, node: Node, name: str, value: Any) -> None:
+        attrs = node.get("attributes")
+        if attrs is None:
+            attrs = node["attributes"] = {}
         if value is None:
-            node.attrs.pop(name, None)
+            attrs.pop(name, None)
             return
         if name == "style" and isinstance(value, dict):
-            text = str(node.attrs.get("style", ""))
+            text = str(attrs.get("style", ""))
             for prop, change in value.items():
                 if change is False:
                     text = remove_declaration(text, prop)
@@ -249,18 +344,18 @@ class Mirror:
                     text = set_declaration(text, prop, str(change[0]), str(change[1] or ""))
                 else:
                     text = set_declaration(text, prop, str(change))
-            node.attrs["style"] = text if parse_declarations(text) else ""
+            attrs["style"] = text if parse_declarations(text) else ""
             return
-        if name == "_cssText" and node.tag in ("link", "style"):
+        if name == "_cssText" and node.get("tagName") in ("link", "style"):
             # The replayer rebuilds the element as an inline <style>.
-            node.tag = "style"
-            node.attrs.pop("rel", None)
-            node.attrs.pop("href", None)
-            node.css = None
-        if name == "value" and node.tag == "textarea":
+            node["tagName"] = "style"
+            attrs.pop("rel", None)
+            attrs.pop("href", None)
+            self.css.pop(node["id"], None)
+        if name == "value" and node.get("tagName") == "textarea":
             # The replayer replaces the textarea's text; a snapshot carries it as `value`.
-            node.children = [c for c in node.children if c.type != TEXT]
-        node.attrs[name] = value
+            node["childNodes"] = [c for c in node.get("childNodes") or () if c.get("type") != TEXT]
+        attrs[name] = value
 
     # -- style sheets, media --------------------------------------------------------
 
@@ -268,12 +363,14 @@ class Mirror:
         if data.get("styleId") is not None:
             return self.sheets.get(data["styleId"])
         node = self.nodes.get(data.get("id", -1))
-        if node is None or node.tag not in ("style", "link"):
+        if node is None or node.get("tagName") not in ("style", "link"):
             return None
-        if node.css is None:
-            text = node.attrs.get("_cssText")
-            node.css = RuleList.parse(text if isinstance(text, str) else node.document_texts())
-        return node.css
+        sheet = self.css.get(node["id"])
+        if sheet is None:
+            text = (node.get("attributes") or {}).get("_cssText")
+            sheet = RuleList.parse(text if isinstance(text, str) else document_texts(node))
+            self.css[node["id"]] = sheet
+        return sheet
 
     def style_rule(self, data: dict[str, Any]) -> None:
         sheet = self._sheet(data)
@@ -313,13 +410,13 @@ class Mirror:
             rules = sorted(style.get("rules") or [], key=lambda r: r.get("index", 0))
             self.sheets[style["styleId"]] = RuleList.parse("\n".join(r["rule"] for r in rules))
         if host is not None:
-            host.adopted = list(data.get("styleIds") or [])
+            self.adopted[host["id"]] = list(data.get("styleIds") or [])
 
     def media(self, data: dict[str, Any]) -> None:
-        node = self.nodes.get(data.get("id", -1))
-        if node is None:
+        node_id = data.get("id", -1)
+        if node_id not in self.nodes:
             return
-        state = node.media or {}
+        state = self.media_state.setdefault(node_id, {})
         if data.get("type") == 0:
             state["playing"] = True
         elif data.get("type") == 1:
@@ -327,13 +424,3 @@ class Mirror:
         for key in ("currentTime", "volume", "muted", "playbackRate", "loop"):
             if key in data:
                 state[key] = data[key]
-        node.media = state
-
-
-def _same_kind(node: Node, data: dict[str, Any]) -> bool:
-    """The replayer's `isNodeMetaEqual`, enough to reuse a node an add names again."""
-    if node.type != data.get("type"):
-        return False
-    if node.type == ELEMENT:
-        return node.tag == data.get("tagName") and node.is_svg == bool(data.get("isSVG"))
-    return True
