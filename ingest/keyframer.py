@@ -82,11 +82,8 @@ class Keyframer:
             for reason, count in result.skipped.items():
                 MIRROR_SKIPPED.labels(reason).inc(count)
             if result.skipped:
-                context: dict[str, object] = {
-                    "session": session_id,
-                    "skipped": dict(result.skipped),
-                }
-                log.info("events the mirror could not apply", extra=context)
+                skipped = {"session": session_id, "skipped": dict(result.skipped)}
+                log.info("events the mirror could not apply", extra=skipped)
             if result.inexact:
                 SNAPSHOT_REQUESTS.inc()
                 await self.request_snapshot(session_id)
