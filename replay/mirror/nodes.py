@@ -27,7 +27,12 @@ def index(
     if parent is not None:
         parents[node_id] = parent
     for child in node.get("childNodes") or ():
-        index(child, node, nodes, parents)
+        if "childNodes" in child:
+            index(child, node, nodes, parents)
+        else:  # text and the like, half the nodes of a page: no call
+            child_id = child["id"]
+            nodes[child_id] = child
+            parents[child_id] = node
 
 
 def forget(node: Node, nodes: dict[int, Node], parents: dict[int, Node], gone: list[int]) -> None:
@@ -38,7 +43,14 @@ def forget(node: Node, nodes: dict[int, Node], parents: dict[int, Node], gone: l
         parents.pop(node_id, None)
         gone.append(node_id)
     for child in node.get("childNodes") or ():
-        forget(child, nodes, parents, gone)
+        if "childNodes" in child:
+            forget(child, nodes, parents, gone)
+        else:
+            child_id = child["id"]
+            if nodes.get(child_id) is child:
+                del nodes[child_id]
+                parents.pop(child_id, None)
+                gone.append(child_id)
 
 
 def walk(node: Node) -> Iterator[Node]:

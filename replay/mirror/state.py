@@ -73,7 +73,10 @@ class Mirror:
         self.selection: list[dict[str, Any]] | None = None
         self.fonts: list[Event] = []
         self.pending_documents: dict[int, Node] = {}
-        self._hint: tuple[list[Node] | None, int] = (None, -1)  # where the last add went
+        # Where the last add went: rrweb lists a run of new siblings last to first, each
+        # going before the one added just before it.
+        self._hint_list: list[Node] | None = None
+        self._hint_at = -1
         self.skipped: Counter[str] = Counter()
         # Something the mirror cannot reproduce (canvas drawing): no exact keyframe.
         self.inexact: str | None = None
@@ -207,8 +210,9 @@ class Mirror:
                 if at >= 0:
                     del siblings[at]
         queue: list[dict[str, Any]] = []
+        add_one = self._add
         for add in data.get("adds") or []:
-            if not self._add(add):
+            if not add_one(add):
                 queue.append(add)
         # The replayer retries parked adds until nothing more resolves.
         while queue:
@@ -305,19 +309,21 @@ class Mirror:
             ]
         at = -1
         if following is not None:
-            # rrweb lists a run of new siblings last to first: each goes before the one
-            # added just before it.
-            hint_list, hint_at = self._hint
-            at = position(siblings, following, hint_at if hint_list is siblings else -1)
+            at = position(siblings, following, self._hint_at if self._hint_list is siblings else -1)
         if at >= 0:
             siblings.insert(at, node)
         else:
             at = len(siblings)
             siblings.append(node)
-        self._hint = (siblings, at)
+        self._hint_list = siblings
+        self._hint_at = at
         nodes[node_id] = node
         self.parents[node_id] = parent
-        if node_id in self.pending_documents and node.get("tagName") == "iframe":
+        if (
+            self.pending_documents
+            and node_id in self.pending_documents
+            and node.get("tagName") == "iframe"
+        ):
             self._attach_document(node, self.pending_documents.pop(node_id))
         return True
 
