@@ -176,9 +176,12 @@ class Mirror:
     def _forget(self, node: Node) -> None:
         """Remove a subtree from the mirror's tables (not the nodes of iframe documents,
         as the replayer's `removeNodeFromMap` does)."""
-        nodes = self.nodes
         gone: list[int] = []
-        forget(node, nodes, self.parents, gone)
+        forget(node, self.nodes, self.parents, gone)
+        self._drop_state(gone)
+
+    def _drop_state(self, gone: list[int]) -> None:
+        nodes = self.nodes
         for table in self._tables:
             if not table:
                 continue
@@ -193,22 +196,8 @@ class Mirror:
 
     def mutation(self, data: dict[str, Any]) -> None:
         nodes = self.nodes
-        removed: set[int] = set()
-        for remove in data.get("removes") or []:
-            target = nodes.get(remove.get("id"))
-            parent = nodes.get(remove.get("parentId"))
-            if target is None or parent is None:
-                self.skipped["remove of an unknown node"] += 1
-                continue
-            target_id = target["id"]
-            removed.add(target_id)
-            was_under = self.parents.get(target_id)
-            self._forget(target)
-            if was_under is parent:
-                siblings = parent.get("childNodes") or []
-                at = position(siblings, target)
-                if at >= 0:
-                    del siblings[at]
+        removes = data.get("removes")
+        removed = self._remove(removes) if removes else set()
         queue: list[dict[str, Any]] = []
         add_one = self._add
         for add in data.get("adds") or []:
@@ -244,6 +233,41 @@ class Mirror:
                     attrs[name] = value  # the common case, without a call
                 else:
                     self._set_attribute(node, name, value)
+
+    def _remove(self, removes: list[dict[str, Any]]) -> set[int]:
+        """Apply a mutation's removes; the ids removed."""
+        nodes, parents = self.nodes, self.parents
+        removed: set[int] = set()
+        gone: list[int] = []
+        leaving: dict[int, tuple[Node, list[Node]]] = {}  # by parent: what leaves it
+        for remove in removes:
+            target = nodes.get(remove.get("id"))
+            parent = nodes.get(remove.get("parentId"))
+            if target is None or parent is None:
+                self.skipped["remove of an unknown node"] += 1
+                continue
+            target_id = target["id"]
+            removed.add(target_id)
+            if parents.get(target_id) is parent:
+                entry = leaving.get(id(parent))
+                if entry is None:
+                    leaving[id(parent)] = (parent, [target])
+                else:
+                    entry[1].append(target)
+            forget(target, nodes, parents, gone)
+        self._drop_state(gone)
+        # Many removes from one long list (a list re-rendered) take one pass over it.
+        for parent, targets in leaving.values():
+            siblings = parent.get("childNodes") or []
+            if len(targets) < 4:
+                for target in targets:
+                    at = position(siblings, target)
+                    if at >= 0:
+                        del siblings[at]
+            else:
+                leave = {id(target) for target in targets}
+                siblings[:] = [child for child in siblings if id(child) not in leave]
+        return removed
 
     def _add(self, add: dict[str, Any]) -> bool:
         """Apply one add; False when it must wait (parent or next sibling unknown)."""
