@@ -6,13 +6,14 @@ with the rules and element scroll folded in, a mutation attaching each iframe's
 document (outer frames first), the adopted style sheets of each document or shadow
 host, scroll events where a snapshot cannot carry scroll (iframe documents and their
 elements), input events restoring form values (properties, which the recording set the
-same way), and the last mouse position. Every event is
+same way), the fonts the page loaded, the selection, and the last mouse position. Media
+elements carry their state as `rr_media*` attributes, the playhead carried forward. Every event is
 marked `"synthetic": true` so it is never mistaken for what the browser sent. Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -25,6 +26,7 @@ from replay.mirror.state import (
     MOUSE_MOVE,
     MUTATION,
     SCROLL,
+    SELECTION,
     STYLE_RULE,
     Mirror,
 )
@@ -81,6 +83,54 @@ def _rules(node: Node, sheet: RuleList, timestamp: int | float) -> list[Event]:
     return events
 
 
+MEDIA_TAGS = ("video", "audio")
+
+
+def _overlay(mirror: Mirror, timestamp: int | float) -> Callable[[Node], dict[str, Any] | None]:
+    """Attributes a keyframe's snapshot adds to an element: its scroll offsets, and for
+    media its state with the playhead carried forward to the keyframe's time (the
+    replayer's MediaManager starts from these, as from a recorded snapshot)."""
+
+    def overlay(node: Node) -> dict[str, Any] | None:
+        extra: dict[str, Any] | None = None
+        offset = mirror.scrolls.get(node["id"])
+        if offset is not None:
+            left, top = offset
+            extra = {}
+            if left:
+                extra["rr_scrollLeft"] = left
+            if top:
+                extra["rr_scrollTop"] = top
+        if node.get("tagName") in MEDIA_TAGS:
+            extra = {**(extra or {}), **_media(mirror, node, timestamp)}
+        return extra
+
+    return overlay
+
+
+def _media(mirror: Mirror, node: Node, timestamp: int | float) -> dict[str, Any]:
+    attrs = node.get("attributes") or {}
+    state = mirror.media_state.get(node["id"], {})
+    playing = state.get("playing", attrs.get("rr_mediaState") == "played")
+    out: dict[str, Any] = {"rr_mediaState": "played" if playing else "paused"}
+    current = state.get("currentTime", attrs.get("rr_mediaCurrentTime"))
+    since = state.get("at", mirror.snapshot_at)
+    rate = state.get("playbackRate", attrs.get("rr_mediaPlaybackRate", 1))
+    if isinstance(current, int | float):
+        if playing and isinstance(since, int | float) and isinstance(rate, int | float):
+            current += max(0, timestamp - since) / 1000 * rate
+        out["rr_mediaCurrentTime"] = current
+    for key, name in (
+        ("playbackRate", "rr_mediaPlaybackRate"),
+        ("muted", "rr_mediaMuted"),
+        ("loop", "rr_mediaLoop"),
+        ("volume", "rr_mediaVolume"),
+    ):
+        if key in state:
+            out[name] = state[key]
+    return out
+
+
 def keyframe(mirror: Mirror, timestamp: int | float) -> list[Event] | None:
     """The keyframe for the mirror's current state, or None when the mirror cannot
     reproduce the page exactly (no snapshot yet, canvas drawing, or a recording whose
@@ -97,14 +147,15 @@ def _keyframe(mirror: Mirror, document: Node, timestamp: int | float) -> list[Ev
     nodes = mirror.nodes
     width, height = mirror.viewport
     events = [_event(4, {"href": mirror.href, "width": width, "height": height}, timestamp)]
-    snapshot = serialize(document, mirror.scrolls.get)
+    overlay = _overlay(mirror, timestamp)
+    snapshot = serialize(document, overlay)
     left, top = mirror.scrolls.get(document["id"]) or (0, 0)
     events.append(
         _event(2, {"node": snapshot, "initialOffset": {"left": left, "top": top}}, timestamp)
     )
     scrolls: list[Event] = []
     for frame, inner in _frames(mirror, document):
-        attached = serialize(inner, mirror.scrolls.get)
+        attached = serialize(inner, overlay)
         adds = [{"parentId": frame["id"], "nextId": None, "node": attached}]
         attach = {"source": MUTATION, "adds": adds, "removes": [], "texts": [], "attributes": []}
         attach["isAttachIframe"] = True
@@ -152,6 +203,11 @@ def _keyframe(mirror: Mirror, document: Node, timestamp: int | float) -> list[Ev
         if node_id in mirror.checked:
             data["isChecked"] = mirror.checked[node_id]
         events.append(_event(INCREMENTAL, data, timestamp))
+    for font in mirror.fonts:
+        events.append(_event(INCREMENTAL, font["data"], timestamp))
+    if mirror.selection:
+        selection = {"source": SELECTION, "ranges": mirror.selection}
+        events.append(_event(INCREMENTAL, selection, timestamp))
     if mirror.mouse is not None:
         x, y, node_id = mirror.mouse
         position = {"x": x, "y": y, "id": node_id, "timeOffset": 0}

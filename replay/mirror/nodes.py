@@ -94,11 +94,11 @@ def document_texts(node: Node) -> str:
     )
 
 
-def serialize(node: Node, scroll: Callable[[int], tuple[float, float] | None]) -> Node:
+def serialize(node: Node, overlay: Callable[[Node], dict[str, Any] | None]) -> Node:
     """A clean copy of the node and its subtree as a full snapshot carries them (only the
-    fields rrweb-snapshot defines), with element scroll (from `scroll`, by id) folded
-    into `rr_scrollLeft`/`rr_scrollTop`. Style sheets keep their text; changed rules
-    follow as rule events."""
+    fields rrweb-snapshot defines), each element's attributes updated with what
+    `overlay` gives for it (state the browser keeps beside the tree: `rr_scroll*`,
+    `rr_media*`). Style sheets keep their text; changed rules follow as rule events."""
     kind = node.get("type")
     out: Node = {"type": kind, "id": node["id"]}
     if node.get("rootId") is not None:
@@ -114,13 +114,9 @@ def serialize(node: Node, scroll: Callable[[int], tuple[float, float] | None]) -
     elif kind == ELEMENT:
         out["tagName"] = str(node.get("tagName", "div"))
         attrs = dict(node.get("attributes") or {})
-        offset = scroll(node["id"])
-        if offset is not None:
-            left, top = offset
-            if left:
-                attrs["rr_scrollLeft"] = left
-            if top:
-                attrs["rr_scrollTop"] = top
+        extra = overlay(node)
+        if extra:
+            attrs.update(extra)
         out["attributes"] = attrs
         for flag in ("isSVG", "isCustom"):
             if node.get(flag):
@@ -133,7 +129,7 @@ def serialize(node: Node, scroll: Callable[[int], tuple[float, float] | None]) -
             out["isShadowHost"] = True
         if kind == ELEMENT and out["tagName"] == "textarea" and "value" in out["attributes"]:
             children = []  # a snapshot carries a textarea's text as its value
-        light = [serialize(child, scroll) for child in children if not child.get("isShadow")]
-        shadow = [serialize(child, scroll) for child in children if child.get("isShadow")]
+        light = [serialize(child, overlay) for child in children if not child.get("isShadow")]
+        shadow = [serialize(child, overlay) for child in children if child.get("isShadow")]
         out["childNodes"] = light + shadow
     return out

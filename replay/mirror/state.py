@@ -68,6 +68,7 @@ class Mirror:
         )
         self.sheets: dict[int, RuleList] = {}  # constructed sheets, by styleId
         self.href = ""
+        self.snapshot_at: Any = None  # when the last full snapshot was taken
         self.viewport = (0, 0)
         self.mouse: tuple[float, float, int] | None = None
         self.selection: list[dict[str, Any]] | None = None
@@ -98,13 +99,13 @@ class Mirror:
             self.href = str(data.get("href", ""))
             self.viewport = (int(data.get("width") or 0), int(data.get("height") or 0))
         elif kind == FULL_SNAPSHOT:
-            self.full_snapshot(data)
+            self.full_snapshot(data, event.get("timestamp"))
         elif kind == INCREMENTAL:
-            self.incremental(data)
+            self.incremental(data, event.get("timestamp"))
         elif kind not in OTHER_EVENTS:
             self.skipped["unknown event type"] += 1
 
-    def incremental(self, data: dict[str, Any]) -> None:
+    def incremental(self, data: dict[str, Any], timestamp: Any = None) -> None:
         source = data.get("source")
         if self.document is None:
             self.skipped["before the first full snapshot"] += 1
@@ -129,7 +130,7 @@ class Mirror:
                 if "isChecked" in data:
                     self.checked[node_id] = bool(data["isChecked"])
         elif source == MEDIA:
-            self.media(data)
+            self.media(data, timestamp)
         elif source == STYLE_RULE:
             self.style_rule(data)
         elif source == STYLE_DECLARATION:
@@ -151,7 +152,7 @@ class Mirror:
 
     # -- full snapshot -----------------------------------------------------------
 
-    def full_snapshot(self, data: dict[str, Any]) -> None:
+    def full_snapshot(self, data: dict[str, Any], timestamp: Any = None) -> None:
         # A full snapshot wipes the document and the replayer's mirrors. Should the
         # snapshot be malformed, the mirror holds no document (and writes no keyframe).
         self.document = None
@@ -163,6 +164,7 @@ class Mirror:
         self.pending_documents.clear()
         self.selection = None
         self.inexact = None
+        self.snapshot_at = timestamp
         document = data["node"]
         if not isinstance(document, dict):
             raise TypeError("snapshot node")
@@ -241,8 +243,8 @@ class Mirror:
         gone: list[int] = []
         leaving: dict[int, tuple[Node, list[Node]]] = {}  # by parent: what leaves it
         for remove in removes:
-            target = nodes.get(remove.get("id"))
-            parent = nodes.get(remove.get("parentId"))
+            target = nodes.get(remove.get("id", -1))
+            parent = nodes.get(remove.get("parentId", -1))
             if target is None or parent is None:
                 self.skipped["remove of an unknown node"] += 1
                 continue
@@ -442,7 +444,9 @@ class Mirror:
         if host is not None:
             self.adopted[host["id"]] = list(data.get("styleIds") or [])
 
-    def media(self, data: dict[str, Any]) -> None:
+    def media(self, data: dict[str, Any], timestamp: Any) -> None:
+        """Media state as the replayer's MediaManager keeps it: playing or not, and the
+        element's time at the moment of the last interaction (`at`)."""
         node_id = data.get("id", -1)
         if node_id not in self.nodes:
             return
@@ -454,3 +458,5 @@ class Mirror:
         for key in ("currentTime", "volume", "muted", "playbackRate", "loop"):
             if key in data:
                 state[key] = data[key]
+        if "currentTime" in data:
+            state["at"] = timestamp
