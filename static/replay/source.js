@@ -106,7 +106,14 @@
       if (opened !== this.opened) return null; // opened elsewhere meanwhile
       // Chunks only grow at the end meanwhile: those loaded since are kept too.
       this.chunks = this.chunks.slice(cut);
-      this.headAt = frame ? frame.timestamp : this.segments[this.chunks[0].index].first_ts;
+      if (!frame) {
+        // A page load: its segment may begin with the last events of the page before.
+        const events = this.chunks[0].events;
+        let from = events.findIndex((event) => event.type === 2);
+        if (from > 0 && events[from - 1].type === 4) from -= 1;
+        if (from > 0) this.chunks[0] = Object.assign({}, this.chunks[0], { events: events.slice(from) });
+      }
+      this.headAt = frame ? frame.timestamp : this.chunks[0].events[0].timestamp;
       return head.concat(...this.chunks.map((chunk) => chunk.events));
     }
 
