@@ -187,6 +187,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started (the server's keyframe worker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 def percentile(values: list[float], share: float) -> float:
     if not values:
         return float("nan")
@@ -228,11 +240,15 @@ async def main_async(args: argparse.Namespace) -> None:
         held_peak = max(held_peak, sum(1 for r in recorders if r.held))
     elapsed = time.monotonic() - start
     server_cpu = cpu_seconds(pid) - cpu_before
+    worker_cpu = sum(cpu_seconds(child) for child in children(pid))
     own_cpu = time.process_time() - own_cpu_before
     server.stop()
 
     with sqlite3.connect(database) as db:
         stored = dict(db.execute("SELECT id, event_count FROM replay_session").fetchall())
+        keyframes, keyframed = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT session_id) FROM replay_keyframe"
+        ).fetchone()
     acked_events = sum(r.acked_events() for r in recorders)
     lost = sum(max(0, r.acked_events() - stored.get(r.session, 0)) for r in recorders)
     latencies = [waited for r in recorders for _, waited in r.latencies]
@@ -261,7 +277,11 @@ async def main_async(args: argparse.Namespace) -> None:
             f"{rss_idle / 2**20:.0f} / {peak_rss / 2**20:.0f} MiB "
             f"({per_session:.0f} KiB per session)",
         ),
-        ("CPU seconds: server / load", f"{server_cpu:.0f} / {own_cpu:.0f} of {2 * elapsed:.0f}"),
+        (
+            "CPU seconds: server / worker / load",
+            f"{server_cpu:.0f} / {worker_cpu:.0f} / {own_cpu:.0f} of {2 * elapsed:.0f}",
+        ),
+        ("keyframes written", f"{keyframes} for {keyframed} sessions"),
     ]
     for label, value in rows:
         print(f"{label:34} {value}")

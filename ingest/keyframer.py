@@ -1,16 +1,24 @@
 """The keyframer: a background task of each server process that writes keyframes for
-the sessions it is recording (see `replay.keyframes`), one session at a time in a worker
-thread, whenever one has recorded `REPLAY_KEYFRAME_SECONDS` past its last keyframe.
-Where the mirror cannot write an exact keyframe (canvas drawing), it asks the recorder
-for a real full snapshot with a `snapshot` frame instead."""
+the sessions it is recording (see `replay.keyframes`), one session at a time, whenever
+one has recorded `REPLAY_KEYFRAME_SECONDS` past its last keyframe. The work is done in a
+child process (`keyframe_worker`), so that it never competes with ingest for the
+interpreter lock; `REPLAY_KEYFRAME_WORKER=thread` does it in a thread instead (tests that
+drive the application in-process use that). Where the mirror cannot write an exact
+keyframe (canvas drawing), the keyframer asks the recorder for a real full snapshot with
+a `snapshot` frame instead."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sys
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -24,6 +32,8 @@ from replay.storage import Storage, StorageError
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0  # at most; shorter for short intervals
+RETRY_SECONDS, RETRY_MAX_SECONDS = 10.0, 3600.0  # after a session's keyframes failed
+WORKER_TIMEOUT_SECONDS = 300.0  # one session's keyframes, at most; then the worker is replaced
 
 
 # Sessions that stopped recording a moment ago still get keyframes for their last part.
@@ -47,6 +57,62 @@ def advance(session_id: str, storage: Storage, interval_ms: int) -> Advanced | N
     return None if session is None else advance_keyframes(session, storage, interval_ms)
 
 
+class WorkerGone(Exception):
+    """The worker process died or hung; a new one starts on the next request."""
+
+
+class WorkerProcess:
+    """The child process that runs `advance` (see `keyframe_worker`), started on first
+    use and again after it dies. One request at a time."""
+
+    def __init__(self) -> None:
+        self.process: asyncio.subprocess.Process | None = None
+        self.lock = asyncio.Lock()
+
+    async def advance(self, session_id: str, interval_ms: int) -> Advanced | None:
+        async with self.lock:
+            process = self.process
+            if process is None or process.returncode is not None:
+                await self.stop()
+                process = self.process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "ingest.keyframe_worker",
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                )
+            assert process.stdin is not None
+            assert process.stdout is not None
+            request = {"session": session_id, "interval_ms": interval_ms}
+            try:
+                process.stdin.write(json.dumps(request).encode() + b"\n")
+                await process.stdin.drain()
+                line = await asyncio.wait_for(process.stdout.readline(), WORKER_TIMEOUT_SECONDS)
+            except (OSError, TimeoutError):
+                line = b""
+            if not line:
+                await self.stop()
+                raise WorkerGone(f"keyframe worker gone while on session {session_id}")
+        reply = json.loads(line)
+        if reply.get("error") == "storage":
+            raise StorageError(reply.get("detail", ""))
+        if "error" in reply:
+            raise RuntimeError(f"keyframe worker: {reply['error']}: {reply.get('detail', '')}")
+        if reply.get("missing"):
+            return None
+        return Advanced(reply["written"], reply["inexact"], Counter(reply["skipped"]))
+
+    async def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.returncode is None:
+            process.kill()
+        if process.stdin is not None:
+            process.stdin.close()
+        await process.wait()
+
+
 class Keyframer:
     def __init__(
         self,
@@ -59,6 +125,9 @@ class Keyframer:
         self.interval_ms = round(interval_seconds * 1000)
         self.recording = recording
         self.request_snapshot = request_snapshot
+        self.worker = WorkerProcess()
+        # Sessions whose keyframes failed: (failures in a row, when to try again).
+        self.failures: dict[str, tuple[int, float]] = {}
 
     async def run(self) -> None:
         while True:
@@ -68,14 +137,26 @@ class Keyframer:
             except Exception:  # keyframes are derived data: log, and try again later
                 log.warning("keyframe pass failed", exc_info=True)
 
+    async def advance(self, session_id: str) -> Advanced | None:
+        if settings.REPLAY_KEYFRAME_WORKER == "thread":
+            return await run_blocking(advance, session_id, self.storage, self.interval_ms)
+        return await self.worker.advance(session_id, self.interval_ms)
+
     async def pass_once(self) -> None:
         for session_id in await run_blocking(due, list(self.recording()), self.interval_ms):
+            failed = self.failures.get(session_id)
+            if failed is not None and time.monotonic() < failed[1]:
+                continue
             try:
-                result = await run_blocking(advance, session_id, self.storage, self.interval_ms)
-            except StorageError:
-                context = {"session": session_id}
+                result = await self.advance(session_id)
+            except Exception:  # this session's keyframes wait; the others go on
+                count = failed[0] + 1 if failed is not None else 1
+                delay = min(RETRY_MAX_SECONDS, RETRY_SECONDS * 2 ** (count - 1))
+                self.failures[session_id] = (count, time.monotonic() + delay)
+                context = {"session": session_id, "retry_seconds": delay}
                 log.warning("could not write keyframes", extra=context, exc_info=True)
                 continue
+            self.failures.pop(session_id, None)
             if result is None:
                 continue
             KEYFRAMES.inc(result.written)

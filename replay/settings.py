@@ -90,6 +90,13 @@ REPLAY_KEYFRAME_SECONDS = parse_float(
     "REPLAY_KEYFRAME_SECONDS", env("REPLAY_KEYFRAME_SECONDS", "30")
 )
 
+# Where keyframes are computed: a child process of each server process, or a thread.
+REPLAY_KEYFRAME_WORKER = env("REPLAY_KEYFRAME_WORKER", "process")
+if REPLAY_KEYFRAME_WORKER not in {"process", "thread"}:
+    raise ImproperlyConfigured(
+        f"REPLAY_KEYFRAME_WORKER must be process or thread, not {REPLAY_KEYFRAME_WORKER!r}"
+    )
+
 LOG_LEVEL = env("REPLAY_LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env("REPLAY_LOG_FORMAT", "json")
 if LOG_FORMAT not in {"json", "plain"}:

@@ -90,6 +90,14 @@ def django_db_modify_db_settings(
 
 
 @pytest.fixture(autouse=True)
+def keyframes_in_a_thread(settings: Any) -> None:
+    """The application driven in this process computes keyframes in a thread: a worker
+    process would not see this test's database and settings. (Daphne processes started
+    by tests use the default, a worker process.)"""
+    settings.REPLAY_KEYFRAME_WORKER = "thread"
+
+
+@pytest.fixture(autouse=True)
 def segment_folder(tmp_path: Path, settings: Any) -> Iterator[Path]:
     """Every test stores segments in its own folder."""
     from replay.storage import get_storage

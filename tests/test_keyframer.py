@@ -9,9 +9,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from prometheus_client import REGISTRY
 
+from ingest.keyframer import WorkerProcess
 from replay.models import Keyframe
+from tests.conftest import test_database_url as server_database_url
 from tests.support import batch, batches_of, load_recording, unpack
 from tests.test_consumer import connect, open_session, wait_for_ack
+from tests.test_keyframes import record_at_pace
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,3 +91,32 @@ async def test_events_the_mirror_cannot_apply_are_counted_and_keyframes_go_on(
     assert skipped() == before + 1
     assert await count() >= 3  # the stray remove stops nothing
     await comm.disconnect()
+
+
+async def test_the_worker_process_writes_keyframes_and_a_new_one_replaces_a_dead_one(
+    alices_shop, settings, monkeypatch
+):
+    await sync_to_async(record_at_pace)(alices_shop, "session-worker-1", "spa")
+    # The worker process is configured as the server's would be: by the environment.
+    monkeypatch.setenv("REPLAY_DATABASE_URL", await sync_to_async(server_database_url)())
+    monkeypatch.setenv("REPLAY_STORAGE_URL", settings.REPLAY_STORAGE_URL)
+    keyframes = sync_to_async(Keyframe.objects.filter(session_id="session-worker-1").count)
+    worker = WorkerProcess()
+    try:
+        result = await worker.advance("session-worker-1", 10_000)
+        assert result is not None
+        assert result.written >= 4  # a 59 s recording, every 10 s
+        assert result.inexact is None
+        assert await keyframes() == result.written
+        first = worker.process
+        assert first is not None
+        first.kill()
+        await first.wait()
+        # The next request starts a new worker, which finds nothing more to write.
+        again = await worker.advance("session-worker-1", 10_000)
+        assert again is not None
+        assert again.written == 0
+        assert worker.process is not first
+        assert await worker.advance("no-such-session", 10_000) is None
+    finally:
+        await worker.stop()
