@@ -100,6 +100,18 @@ def test_bad_events_are_counted_by_reason_and_the_page_goes_on():
     ]
 
 
+def test_a_node_moved_into_itself_is_refused_not_looped_over():
+    mirror = Mirror()
+    inner = element(11, "span")
+    mirror.apply(snapshot({**element(10, "div"), "childNodes": [inner]}))
+    mirror.apply(mutation(adds=[{"parentId": 11, "nextId": None, "node": element(10, "div")}]))
+    mirror.apply(mutation(adds=[{"parentId": 10, "nextId": None, "node": element(10, "div")}]))
+    assert mirror.skipped == {"add of a node into itself": 2}
+    frame = keyframe(mirror, 2)
+    assert frame is not None
+    assert [(n["id"], [c["id"] for c in n["childNodes"]]) for n in body_of(frame)] == [(10, [11])]
+
+
 def test_no_keyframe_from_a_snapshot_the_mirror_could_not_build():
     mirror = Mirror()
     mirror.apply(snapshot(element(10)))

@@ -202,6 +202,11 @@ class Tree:
         node_id = data["id"]
         node = nodes.get(node_id)
         if node is not None and same_kind(node, data):
+            if self._inside(parent, node):
+                # The browser refuses this (HierarchyRequestError), and a tree with a
+                # cycle could not be walked.
+                self.skipped["add of a node into itself"] += 1
+                return True
             before = self.parents.get(node_id)
             if before is not None:
                 siblings = before.get("childNodes") or []
@@ -254,6 +259,16 @@ class Tree:
         ):
             self._attach_document(node, self.pending_documents.pop(node_id))
         return True
+
+    def _inside(self, node: Node, ancestor: Node) -> bool:
+        """Whether `node` is `ancestor` or below it."""
+        parents = self.parents
+        above: Node | None = node
+        while above is not None:
+            if above is ancestor:
+                return True
+            above = parents.get(above["id"])
+        return False
 
     def _attach_document(self, iframe: Node, document: Node) -> None:
         before = self.frames.get(iframe["id"])
