@@ -12,8 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from replay import csp
 from replay.access import visible_projects, visible_sessions
-from replay.models import Project
+from replay.models import Project, normalize_origin
 from replay.search import BadRequest, filter_sessions
 from replay.summaries import gap_summary
 
@@ -62,9 +63,14 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
         "durationMs": session.duration_ms,
         "gaps": [gap_summary(gap, session) for gap in gaps],
     }
-    return render(
+    response = render(
         request, "replay/player.html", {"session": session, "config": config, "gaps": gaps}
     )
+    # The replayed page may load its own assets, from where it was recorded.
+    recorded = {normalize_origin(url) for url in [session.first_url, *session.urls] if url}
+    allowed = [o for o in recorded if o is not None and session.project.allows_origin(o)]
+    response[csp.HEADER] = csp.policy(allowed)
+    return response
 
 
 @login_required

@@ -25,7 +25,7 @@ def test_the_demo_is_recorded_masked_and_replayed_to_its_final_state(
     daphne, shop, alice, page, browser
 ):
     page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("window.replay && window.replay.sessionId()")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
     shop_and_buy(page)
     flushed = page.evaluate(FLUSH)
     session_id = page.evaluate("replay.sessionId()")
@@ -67,7 +67,7 @@ def test_the_demo_is_recorded_masked_and_replayed_to_its_final_state(
 
 def test_a_page_load_continues_the_session_and_its_sequence(daphne, shop, alice, page):
     page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("window.replay && window.replay.sessionId()")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
     page.click("#add-fern")
     page.evaluate(FLUSH)
     first_id = page.evaluate("replay.sessionId()")
@@ -75,7 +75,7 @@ def test_a_page_load_continues_the_session_and_its_sequence(daphne, shop, alice,
     stored_before = export(daphne, alice, first_id)
 
     page.reload()
-    page.wait_for_function("window.replay && window.replay.sessionId()")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
     page.click("#add-monstera")
     page.evaluate("history.pushState({}, '', '/demo/checkout')")
     page.evaluate("replay.identify('customer-17', {plan: 'pro'})")
@@ -102,7 +102,7 @@ def test_batches_recorded_while_the_server_is_down_are_resent_after_it_returns(
     daphne, shop, alice, page
 ):
     page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("window.replay && window.replay.sessionId()")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
     page.evaluate(FLUSH)
     session_id = page.evaluate("replay.sessionId()")
 

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pyte
 
 def open_demo(page: Any, url: str) -> str:
     page.goto(f"{url}/demo/")
-    page.wait_for_function("window.replay && window.replay.sessionId()")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
     return str(page.evaluate("replay.sessionId()"))
 
 
@@ -70,7 +70,7 @@ def test_navigation_in_the_middle_of_a_batch_loses_and_doubles_nothing(daphne, s
         wiggle(page, 3)
         # Leave at once: the last events are in no batch yet, or in one not acknowledged.
         page.goto(f"{daphne.url}/demo/?step=next")
-        page.wait_for_function("window.replay && window.replay.sessionId()")
+        page.wait_for_function("() => window.replay && window.replay.sessionId()")
     assert page.evaluate("replay.sessionId()") == session_id
     flushed = page.evaluate(FLUSH)
     events = export(daphne, alice, session_id)
@@ -127,7 +127,7 @@ def test_a_full_buffer_drops_openly_and_resumes_with_a_snapshot(daphne, shop, al
     page.wait_for_timeout(1200)
     daphne.start()
     # Once the server holds what was kept, the recorder takes a new full snapshot.
-    page.wait_for_function("window.__produced.filter((e) => e.type === 2).length === 2")
+    page.wait_for_function("() => window.__produced.filter((e) => e.type === 2).length === 2")
     page.evaluate(FLUSH)
     wiggle(page, 5)
     flushed = page.evaluate(FLUSH)

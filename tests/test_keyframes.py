@@ -24,9 +24,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def record_at_pace(project: Any, session_id: str, name: str) -> list[dict[str, Any]]:
-    """Store a recording as the server does at real pace: a batch and a segment per
-    second of recording time."""
-    events = load_recording(name)
+    """Store a corpus recording as the server does at real pace (see `store_at_pace`)."""
+    return store_at_pace(project, session_id, load_recording(name))
+
+
+def store_at_pace(
+    project: Any, session_id: str, events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Store events as the server does at real pace: a batch and a segment per second
+    of recording time."""
     open_session(project, session_id, tab="tab-00000001", page=None, user=None, user_agent="")
     start = events[0]["timestamp"]
     seconds: dict[int, list[dict[str, Any]]] = {}

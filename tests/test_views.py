@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from replay import csp
 from replay.models import Project
 from tests.support import record
 
@@ -74,3 +75,43 @@ def test_demo_page_records_into_the_demo_project(client):
     assert f'data-key="{project.key}"' in html
     assert "Buy now" in html
     assert "checkout" in html
+
+
+def directive(policy: str, name: str) -> list[str]:
+    for part in policy.split(";"):
+        words = part.split()
+        if words and words[0] == name:
+            return words[1:]
+    raise AssertionError(f"no {name} in {policy}")
+
+
+def test_every_page_has_a_strict_content_security_policy(client, alice, alices_shop):
+    client.force_login(alice)
+    for path in ["/sessions", "/projects", "/accounts/login/", "/demo/"]:
+        policy = client.get(path)["Content-Security-Policy"]
+        assert directive(policy, "script-src") == ["'self'"]
+        assert directive(policy, "object-src") == ["'none'"]
+        assert directive(policy, "base-uri") == ["'none'"]
+        assert directive(policy, "img-src") == ["'self'", "data:", "blob:"]
+
+
+def test_the_replayed_page_loads_assets_only_from_where_it_was_recorded(client, alice, alices_shop):
+    record(alices_shop, "session-view-005", "routes")
+    urls = ["https://shop.alice.example/cart", "https://evil.example/x", "javascript:alert(1)"]
+    alices_shop.sessions.filter(pk="session-view-005").update(urls=urls)
+    client.force_login(alice)
+    policy = client.get("/sessions/session-view-005")["Content-Security-Policy"]
+    for name in ("img-src", "style-src", "font-src", "media-src"):
+        sources = directive(policy, name)
+        assert "https://shop.alice.example" in sources  # an origin the project allows
+        assert not any("evil" in source or "javascript" in source for source in sources)
+    assert directive(policy, "script-src") == ["'self'"]
+    assert directive(policy, "connect-src") == ["'self'"]
+
+
+def test_only_origins_enter_a_policy():
+    policy = csp.policy(
+        ["https://a.example", "https://b.example; script-src *", "'unsafe-eval'", "data:x"]
+    )
+    assert directive(policy, "img-src") == ["'self'", "data:", "blob:", "https://a.example"]
+    assert directive(policy, "script-src") == ["'self'"]
