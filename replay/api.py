@@ -16,9 +16,10 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from replay import playback
-from replay.access import user_from_bearer, visible_sessions
+from replay.access import user_from_bearer, visible_projects, visible_sessions
 from replay.models import Segment, Session
 from replay.playback import dump_event
+from replay.retention import delete_sessions, user_sessions
 from replay.search import BadRequest, filter_sessions, number
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
@@ -83,6 +84,19 @@ def list_sessions(request: HttpRequest, user: Any) -> HttpResponse:
     return JsonResponse(
         {"sessions": [session_summary(s, request) for s in page[:limit]], "next": next_url}
     )
+
+
+@api("DELETE")
+def user_sessions_view(request: HttpRequest, user: Any, user_id: str) -> HttpResponse:
+    """Delete every session of one of the site's users, in the projects `user` sees."""
+    sessions = user_sessions(user_id, visible_projects(user))
+    deleted = 0
+    try:
+        for _ in delete_sessions(sessions, get_storage()):
+            deleted += 1
+    except StorageError as exc:
+        return error(503, f"storage is unavailable after {deleted} sessions; send it again: {exc}")
+    return JsonResponse({"user_id": user_id, "deleted": deleted})
 
 
 @api("GET", "DELETE")

@@ -52,6 +52,11 @@ class Project(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="replay_projects"
     )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days a session is kept after it last recorded; empty: REPLAY_RETENTION_DAYS.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -90,6 +90,10 @@ REPLAY_KEYFRAME_SECONDS = parse_float(
     "REPLAY_KEYFRAME_SECONDS", env("REPLAY_KEYFRAME_SECONDS", "30")
 )
 
+# How long sessions are kept after they last recorded, unless their project says (0: for
+# ever); `manage.py purge` deletes the rest.
+REPLAY_RETENTION_DAYS = parse_int("REPLAY_RETENTION_DAYS", env("REPLAY_RETENTION_DAYS", "30"))
+
 # Where keyframes are computed: a child process of each server process, or a thread.
 REPLAY_KEYFRAME_WORKER = env("REPLAY_KEYFRAME_WORKER", "process")
 if REPLAY_KEYFRAME_WORKER not in {"process", "thread"}:

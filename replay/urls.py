@@ -17,6 +17,7 @@ urlpatterns = [
     path("demo/", views.demo, name="demo"),
     path("api/sessions", api.list_sessions, name="api-sessions"),
     path(f"api/sessions/{SESSION}", api.session_detail, name="api-session"),
+    path("api/users/<str:user_id>/sessions", api.user_sessions_view, name="api-user-sessions"),
     path(f"api/sessions/{SESSION}/events", api.session_events, name="api-session-events"),
     path(f"api/sessions/{SESSION}/manifest", api.session_manifest, name="api-session-manifest"),
     path(
