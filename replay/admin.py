@@ -15,7 +15,7 @@ from replay.storage import get_storage
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin[Project]):
-    list_display = ["name", "key", "enabled", "allowed_origins", "created_at"]
+    list_display = ["name", "key", "enabled", "allowed_origins", "retention_days", "created_at"]
     list_filter = ["enabled"]
     search_fields = ["name", "key"]
     readonly_fields = ["key", "created_at"]
