@@ -3,7 +3,9 @@ project created with `manage.py createproject`, and Daphne serving it on a free 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ def start_embedded(
     """Start the server; `env` adds settings (REPLAY_FLUSH_SECONDS stays the server's
     default unless it is given here)."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # once the bench has read it
     database = folder / "db.sqlite3"
     settings = {
         "REPLAY_DATABASE_URL": f"sqlite:///{database}",
