@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -15,12 +15,26 @@ User = AbstractBaseUser | AnonymousUser
 
 
 def visible_projects(user: Any) -> QuerySet[Project]:
-    """Superusers see every project; everyone else the projects they are members of."""
+    """Superusers see every project; everyone else the projects they are a viewer or an
+    admin of."""
     if not user.is_authenticated or not user.is_active:
         return Project.objects.none()
     if user.is_superuser:
         return Project.objects.all()
-    return Project.objects.filter(members=user)
+    return Project.objects.filter(Q(members=user) | Q(admins=user)).distinct()
+
+
+def administered_projects(user: Any) -> QuerySet[Project]:
+    """The projects whose sessions the user may delete and whose audit log they read."""
+    if not user.is_authenticated or not user.is_active:
+        return Project.objects.none()
+    if user.is_superuser:
+        return Project.objects.all()
+    return Project.objects.filter(admins=user)
+
+
+def administers(user: Any, project: Project) -> bool:
+    return administered_projects(user).filter(pk=project.pk).exists()
 
 
 def visible_sessions(user: Any) -> QuerySet[Session]:

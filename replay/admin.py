@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from replay.audit import Action, audit
 from replay.models import ApiToken, Gap, Project, Segment, Session
 from replay.segments import delete_session
 from replay.storage import get_storage
@@ -19,7 +20,7 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
     list_filter = ["enabled"]
     search_fields = ["name", "key"]
     readonly_fields = ["key", "created_at"]
-    filter_horizontal = ["members"]
+    filter_horizontal = ["members", "admins"]
 
 
 class ReadOnlyInline(admin.TabularInline[Any, Any]):
@@ -75,10 +76,12 @@ class SessionAdmin(admin.ModelAdmin[Session]):
 
     # Deleting here removes the stored segments too, not only the rows.
     def delete_model(self, request: HttpRequest, obj: Session) -> None:
+        audit(request.user, Action.DELETE, obj.project, obj.id, via="admin")
         delete_session(obj, get_storage())
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
-        for session in queryset:
+        for session in queryset.select_related("project"):
+            audit(request.user, Action.DELETE, session.project, session.id, via="admin")
             delete_session(session, get_storage())
 
 

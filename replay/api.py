@@ -5,6 +5,7 @@ answered 404, exactly like one that does not exist."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import wraps
 from typing import Any
@@ -13,13 +14,15 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from replay import playback
-from replay.access import user_from_bearer, visible_projects, visible_sessions
+from replay.access import administered_projects, administers, user_from_bearer, visible_sessions
+from replay.audit import Action, audit
 from replay.models import Segment, Session
 from replay.playback import dump_event
-from replay.retention import delete_sessions, user_sessions
+from replay.retention import user_sessions
 from replay.search import BadRequest, filter_sessions, number
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
@@ -88,21 +91,41 @@ def list_sessions(request: HttpRequest, user: Any) -> HttpResponse:
 
 @api("DELETE")
 def user_sessions_view(request: HttpRequest, user: Any, user_id: str) -> HttpResponse:
-    """Delete every session of one of the site's users, in the projects `user` sees."""
-    sessions = user_sessions(user_id, visible_projects(user))
+    """Delete every session of one of the site's users, in the projects `user` is an
+    admin of."""
+    sessions = user_sessions(user_id, administered_projects(user)).select_related("project")
     deleted = 0
     try:
-        for _ in delete_sessions(sessions, get_storage()):
+        for session in sessions:
+            audit(user, Action.DELETE, session.project, session.id, user_id=user_id)
+            delete_session(session, get_storage())
             deleted += 1
     except StorageError as exc:
         return error(503, f"storage is unavailable after {deleted} sessions; send it again: {exc}")
     return JsonResponse({"user_id": user_id, "deleted": deleted})
 
 
+@api("POST")
+def session_share(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
+    """A link to the session at a moment, for a bug report; the audit log notes it."""
+    session = visible_sessions(user).select_related("project").get(pk=session_id)
+    try:
+        body = json.loads(request.body or b"{}")
+        at = max(0.0, float(body.get("t", 0)))
+    except (ValueError, TypeError, AttributeError):
+        return error(400, 'send {"t": seconds from the start}')
+    url = request.build_absolute_uri(reverse("player", args=[session.id])) + f"?t={at:.1f}"
+    audit(user, Action.SHARE, session.project, session.id, t=round(at, 1))
+    return JsonResponse({"url": url})
+
+
 @api("GET", "DELETE")
 def session_detail(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
     session = visible_sessions(user).select_related("project").get(pk=session_id)
     if request.method == "DELETE":
+        if not administers(user, session.project):
+            return error(403, "only the project's admins delete its sessions")
+        audit(user, Action.DELETE, session.project, session.id)
         try:
             delete_session(session, get_storage())
         except StorageError as exc:
@@ -173,7 +196,8 @@ def session_keyframe(
 
 @api("GET")
 def session_events(request: HttpRequest, user: Any, session_id: str) -> HttpResponseBase:
-    session = visible_sessions(user).get(pk=session_id)
+    session = visible_sessions(user).select_related("project").get(pk=session_id)
+    audit(user, Action.EXPORT, session.project, session.id)
     response = StreamingHttpResponse(
         _async_chunks(_event_chunks(segment_rows(session))), content_type="application/json"
     )

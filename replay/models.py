@@ -50,7 +50,16 @@ class Project(models.Model):
         help_text='Origins such as "https://shop.example" or "https://*.example.com".',
     )
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="replay_projects"
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="replay_projects",
+        help_text="Who sees its sessions (viewers).",
+    )
+    admins = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="replay_admin_projects",
+        help_text="Who may also delete its sessions and read its audit log (they see it too).",
     )
     retention_days = models.PositiveIntegerField(
         null=True,
@@ -240,3 +249,31 @@ class ApiToken(models.Model):
     def issue(cls, user: Any) -> tuple[ApiToken, str]:
         token = "rt_" + secrets.token_urlsafe(32)
         return cls.objects.create(user=user, digest=token_digest(token), prefix=token[:8]), token
+
+
+class AuditEntry(models.Model):
+    """Who looked at, shared, exported or deleted a session, and when. Entries outlive
+    the sessions they name (the session is kept by id, the user by name too)."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", "viewed"
+        SHARE = "share", "shared a link to"
+        EXPORT = "export", "exported"
+        DELETE = "delete", "deleted"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit")
+    session_id = models.CharField(max_length=64, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.get_action_display()} {self.session_id}"

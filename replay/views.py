@@ -11,9 +11,11 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
 
 from replay import csp
-from replay.access import visible_projects, visible_sessions
+from replay.access import administered_projects, visible_projects, visible_sessions
+from replay.audit import Action, audit
 from replay.models import Project, normalize_origin
 from replay.search import BadRequest, filter_sessions
 from replay.summaries import gap_summary
@@ -47,6 +49,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@ensure_csrf_cookie  # the player posts shared links (api/sessions/ID/share)
 def player(request: HttpRequest, session_id: str) -> HttpResponse:
     session = get_object_or_404(
         visible_sessions(request.user).select_related("project"), pk=session_id
@@ -55,10 +58,12 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
         start = max(0.0, float(request.GET.get("t", "")))
     except ValueError:
         start = None
+    audit(request.user, Action.VIEW, session.project, session.id)
     gaps = list(session.gaps.all())
     config = {
         "session": session.id,
         "manifestUrl": reverse("api-session-manifest", args=[session.id]),
+        "shareUrl": reverse("api-session-share", args=[session.id]),
         "start": start,
         "durationMs": session.duration_ms,
         "gaps": [gap_summary(gap, session) for gap in gaps],
@@ -76,10 +81,18 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
     projects = visible_projects(request.user).annotate(session_count=Count("sessions"))
+    administered = set(administered_projects(request.user).values_list("pk", flat=True))
     recorder_url = request.build_absolute_uri(settings.STATIC_URL + "replay/recorder.js")
-    return render(
-        request, "replay/projects.html", {"projects": projects, "recorder_url": recorder_url}
-    )
+    context = {"projects": projects, "administered": administered, "recorder_url": recorder_url}
+    return render(request, "replay/projects.html", context)
+
+
+@login_required
+def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Who viewed, shared, exported or deleted the project's sessions; for its admins."""
+    project = get_object_or_404(administered_projects(request.user), pk=project_id)
+    entries = project.audit.all()[:500]
+    return render(request, "replay/audit.html", {"project": project, "entries": entries})
 
 
 def demo(request: HttpRequest) -> HttpResponse:

@@ -163,7 +163,7 @@ def alices_shop(alice: Any) -> Any:
     project = Project.objects.create(
         name="Alice's shop", allowed_origins=["https://shop.alice.example", "http://127.0.0.1"]
     )
-    project.members.add(alice)
+    project.admins.add(alice)  # her shop: she may delete and read the audit log
     return project
 
 

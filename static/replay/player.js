@@ -258,7 +258,16 @@
       url.searchParams.set('t', (now() / 1000).toFixed(1));
       history.replaceState(null, '', url);
       try {
-        await navigator.clipboard.writeText(url.href);
+        // The server hands out the link, and its audit log notes who shared what.
+        const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || '';
+        const shared = await fetch(config.shareUrl, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf },
+          body: JSON.stringify({ t: now() / 1000 }),
+        });
+        if (!shared.ok) throw new Error('share refused: ' + shared.status);
+        await navigator.clipboard.writeText((await shared.json()).url);
         $('copy-link').textContent = 'Link copied';
       } catch (err) {
         $('copy-link').textContent = 'Link in the address bar';
