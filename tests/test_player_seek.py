@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from replay.keyframes import advance_keyframes
-from replay.models import Keyframe, Session
+from replay.models import AuditEntry, Keyframe, Session
 from replay.storage import get_storage
 from tests.recording import log_in
 from tests.replayer import open_oracle, picture, shown
@@ -76,6 +76,15 @@ def test_opening_a_late_moment_loads_one_keyframe_and_what_follows(
         oracle.close()
     problem = difference(without_hover(shown(viewer, "#stage iframe")), without_hover(whole))
     assert problem is None, problem
+
+    # The link for a bug report comes from the server, which notes who shared what.
+    viewer.click("#copy-link")
+    viewer.wait_for_function(
+        "() => document.getElementById('copy-link').textContent !== 'Copy link at this moment'"
+    )
+    shared = AuditEntry.objects.get(session_id=session.id, action="share")
+    assert (shared.username, shared.detail) == ("alice", {"t": moment})
+    assert f"t={moment}" in viewer.url
 
     # Seeking back to the start loads from the beginning and shows the start.
     viewer.evaluate("window.replayPlayer.seek(1500, false)")
