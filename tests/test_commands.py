@@ -49,6 +49,10 @@ def test_createtoken_creates_the_user_and_prints_a_working_token(django_user_mod
     assert not carol.has_usable_password()
     assert ApiToken.objects.get(digest=token_digest(token)).user == carol
     assert list(Project.objects.filter(members=carol).values_list("name", flat=True)) == ["Shop"]
+    assert not Project.objects.filter(admins=carol).exists()  # a viewer unless told
+    run("createtoken", "dave", "--project", "Shop", "--role", "admin")
+    dave = django_user_model.objects.get(username="dave")
+    assert list(Project.objects.filter(admins=dave).values_list("name", flat=True)) == ["Shop"]
 
 
 def test_bootstrap_is_idempotent_and_prints_the_login(django_user_model, settings, tmp_path):

@@ -17,7 +17,13 @@ class Command(BaseCommand):
             "--project",
             action="append",
             default=[],
-            help="make the user a member of this project (repeatable)",
+            help="give the user a role in this project (repeatable)",
+        )
+        parser.add_argument(
+            "--role",
+            choices=["viewer", "admin"],
+            default="viewer",
+            help="the role in those projects: viewer (sees sessions) or admin (also deletes)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -33,7 +39,7 @@ class Command(BaseCommand):
             user = users.create_user(username=options["username"])
             self.stdout.write(f"Created user {user.get_username()!r} (no password: API only).")
         for project in projects:
-            project.members.add(user)
+            (project.admins if options["role"] == "admin" else project.members).add(user)
         _, token = ApiToken.issue(user)
         self.stdout.write("Send it as: Authorization: Bearer <token>. It is shown only now.")
         self.stdout.write(token)
