@@ -8,14 +8,30 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from replay.access import visible_projects
 from replay.audit import Action, audit
 from replay.models import ApiToken, Gap, Project, Segment, Session
 from replay.segments import delete_session
 from replay.storage import get_storage
 
 
+class ByProject:
+    """Staff who are not superusers see, in the admin too, only what belongs to the
+    projects they are a viewer or admin of."""
+
+    project_path = "project"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows: QuerySet[Any] = super().get_queryset(request)  # type: ignore[misc]
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{f"{self.project_path}__in": visible_projects(request.user)})
+
+
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin[Project]):
+class ProjectAdmin(ByProject, admin.ModelAdmin[Project]):
+    project_path = "pk"
+
     list_display = ["name", "key", "enabled", "allowed_origins", "retention_days", "created_at"]
     list_filter = ["enabled"]
     search_fields = ["name", "key"]
@@ -55,7 +71,7 @@ class GapInline(ReadOnlyInline):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin[Session]):
+class SessionAdmin(ByProject, admin.ModelAdmin[Session]):
     list_display = [
         "id",
         "project",
@@ -86,7 +102,9 @@ class SessionAdmin(admin.ModelAdmin[Session]):
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin[Segment]):
+class SegmentAdmin(ByProject, admin.ModelAdmin[Segment]):
+    project_path = "session__project"
+
     list_display = ["key", "session", "seq_start", "seq_end", "event_count", "size", "keyframe"]
     search_fields = ["session__id", "key"]
     readonly_fields = [f.name for f in Segment._meta.fields]

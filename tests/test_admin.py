@@ -38,3 +38,28 @@ def test_deleting_in_the_admin_removes_stored_segments(admin_client_with_data):
     assert response.status_code == 302
     assert not Session.objects.filter(pk="session-admin-01").exists()
     assert list(get_storage().list_keys("sessions/session-admin-01/")) == []
+
+
+def test_staff_see_only_their_projects_in_the_admin(
+    client, django_user_model, alices_shop, bobs_blog
+):
+    from django.contrib.auth.models import Permission
+
+    record(alices_shop, "session-admin-alice", "routes")
+    record(bobs_blog, "session-admin-bob", "routes")
+    staff = django_user_model.objects.create_user("sam", password="sam-password-1", is_staff=True)
+    staff.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_session", "view_project", "view_segment"])
+    )
+    alices_shop.members.add(staff)
+    client.force_login(staff)
+    sessions = client.get("/admin/replay/session/").content.decode()
+    assert "session-admin-alice" in sessions
+    assert "session-admin-bob" not in sessions
+    projects = client.get("/admin/replay/project/").content.decode()
+    assert "Alice&#x27;s shop" in projects
+    assert "Bob&#x27;s blog" not in projects
+    segments = client.get("/admin/replay/segment/").content.decode()
+    assert "sessions/session-admin-alice/" in segments
+    assert "sessions/session-admin-bob/" not in segments
+    assert client.get("/admin/replay/session/session-admin-bob/change/").status_code == 302
