@@ -30,11 +30,13 @@ from ingest.commit import SessionCut, SessionGone
 from ingest.limits import TokenBucket
 from ingest.plan import GapClaim, Received
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
+from ingest.scrubbing import scrub_received
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from ingest.writer import SessionWriter, committer, group_name
 from replay import metrics
 from replay.models import Session
+from replay.scrub import Scrubber
 from replay.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ def _mark_ended(session_id: str) -> None:
 
 class IngestConsumer(AsyncWebsocketConsumer):
     writer: SessionWriter | None = None
+    scrubber: Scrubber | None = None  # the project's, when it scrubs recordings
     closing = False
     group: str | None = None
     _watchdog: asyncio.Task[None] | None = None
@@ -160,9 +163,10 @@ class IngestConsumer(AsyncWebsocketConsumer):
             metrics.BATCHES_RECEIVED.inc()
             metrics.BYTES_RECEIVED.inc(size)
             metrics.EVENTS_RECEIVED.inc(frame["scan"].count)
-            await self.writer.add(
-                Received.scanned(frame["seq"], frame["packed"], frame["scan"], size)
-            )
+            received = Received.scanned(frame["seq"], frame["packed"], frame["scan"], size)
+            if self.scrubber is not None:
+                received = await self._scrub(received, self.scrubber)
+            await self.writer.add(received)
         elif frame["type"] == "gap":
             await self.writer.add_gap(GapClaim(frame["start"], frame["end"], frame["reason"]))
         elif frame["type"] == "end":
@@ -189,6 +193,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
                     "server_acked": opened.acked,
                 },
             )
+        self.scrubber = opened.scrubber
         await self._announce(group_name(opened.session_id))
         self.writer = SessionWriter(
             opened.session_id,
@@ -202,6 +207,12 @@ class IngestConsumer(AsyncWebsocketConsumer):
             self._watchdog.cancel()
         self._watchdog = asyncio.create_task(self._watch_idle())
         await self._send_frame(protocol.welcome(opened.session_id, opened.acked, limits()))
+
+    async def _scrub(self, received: Received, scrubber: Scrubber) -> Received:
+        if len(received.batch.packed) <= _INLINE_DECODE_BYTES:
+            return scrub_received(received, scrubber)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, scrub_received, received, scrubber)
 
     async def _send_frame(self, data: bytes) -> None:
         try:

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from ingest.limits import KeyedBuckets
 from ingest.protocol import CloseCode, Page, ProtocolError
 from replay.models import Project, Session
+from replay.scrub import Scrubber
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Opened:
     acked: int
     created: bool
     cut_reason: str
+    scrubber: Scrubber | None = None  # the project's, when it scrubs recordings
 
 
 def scope_header(scope: dict[str, Any], name: bytes) -> str | None:
@@ -89,6 +91,10 @@ def open_session(
     that belongs to another project is refused rather than mixed in. Page URLs after the
     first come from the events themselves (each page load's Meta), see `ingest.commit`."""
     viewport = page.get("viewport") if page else None
+    scrubber = Scrubber(project.scrub_patterns or []) if project.scrub else None
+    first_url = page["url"] if page and page["url"] else ""
+    if scrubber is not None and first_url:
+        first_url = scrubber.text(first_url)
     columns = (
         "project_id",
         "acked_seq",
@@ -112,7 +118,7 @@ def open_session(
                     user_agent=user_agent[:1000],
                     viewport_width=viewport["width"] if viewport else None,
                     viewport_height=viewport["height"] if viewport else None,
-                    urls=[page["url"]] if page and page["url"] else [],
+                    urls=[first_url] if first_url else [],
                 )
             created = True
             row = (project.pk, -1, "", user or "", None, None)
@@ -131,4 +137,4 @@ def open_session(
             changes.update(viewport_width=viewport["width"], viewport_height=viewport["height"])
         if changes:
             Session.objects.filter(pk=session_id).update(**changes)
-    return Opened(session_id, project.pk, acked, created, cut_reason)
+    return Opened(session_id, project.pk, acked, created, cut_reason, scrubber)

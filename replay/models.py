@@ -7,11 +7,13 @@ is needed to find, list and authorize them.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 MAX_URLS = 200
@@ -61,6 +63,16 @@ class Project(models.Model):
         related_name="replay_admin_projects",
         help_text="Who may also delete its sessions and read its audit log (they see it too).",
     )
+    scrub = models.BooleanField(
+        default=True,
+        help_text="Replace emails, card numbers, phone numbers, national ids and tokens "
+        "in recordings before they are stored.",
+    )
+    scrub_patterns = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='More regular expressions to replace, e.g. ["ORD-\\d{6}"].',
+    )
     retention_days = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -73,6 +85,13 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        for pattern in self.scrub_patterns or []:
+            try:
+                re.compile(pattern)
+            except (re.error, TypeError) as exc:
+                raise ValidationError({"scrub_patterns": f"{pattern!r}: {exc}"}) from exc
 
     def allows_origin(self, origin: str | None) -> bool:
         """Exact origins, ``scheme://*.domain`` for any subdomain, or ``*`` for any."""

@@ -160,8 +160,12 @@ def mallory(django_user_model: Any) -> Any:
 def alices_shop(alice: Any) -> Any:
     from replay.models import Project
 
+    # Tests of storing exactly what was sent record the corpus, which holds personal
+    # data; scrubbing (on by default) has its own tests (test_scrubbing.py).
     project = Project.objects.create(
-        name="Alice's shop", allowed_origins=["https://shop.alice.example", "http://127.0.0.1"]
+        name="Alice's shop",
+        allowed_origins=["https://shop.alice.example", "http://127.0.0.1"],
+        scrub=False,
     )
     project.admins.add(alice)  # her shop: she may delete and read the audit log
     return project
@@ -171,7 +175,9 @@ def alices_shop(alice: Any) -> Any:
 def bobs_blog() -> Any:
     from replay.models import Project
 
-    return Project.objects.create(name="Bob's blog", allowed_origins=["https://bob.example"])
+    return Project.objects.create(
+        name="Bob's blog", allowed_origins=["https://bob.example"], scrub=False
+    )
 
 
 def test_database_url() -> str:
@@ -223,7 +229,7 @@ def shop(daphne: DaphneServer, alice: Any) -> Any:
     """The demo shop project, recording into the `daphne` server, with Alice a member."""
     from replay.models import Project
 
-    project = Project.objects.create(name="Demo shop", allowed_origins=[daphne.url])
+    project = Project.objects.create(name="Demo shop", allowed_origins=[daphne.url], scrub=False)
     project.members.add(alice)
     return project
 

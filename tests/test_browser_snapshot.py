@@ -29,7 +29,9 @@ def snapshots(page: Any) -> int:
 
 def test_canvas_drawing_gets_a_real_snapshot_and_keyframes_resume(start_daphne, alice, page):
     daphne = start_daphne(REPLAY_KEYFRAME_SECONDS="1")
-    Project.objects.create(name="Demo shop", allowed_origins=[daphne.url]).members.add(alice)
+    Project.objects.create(name="Demo shop", allowed_origins=[daphne.url], scrub=False).members.add(
+        alice
+    )
     session_id = open_demo(page, daphne.url)
     wiggle(page, 10)
     page.evaluate(FLUSH)

@@ -48,8 +48,12 @@ def keys(storage: Storage, session_id: str) -> list[str]:
 
 
 def test_purge_deletes_what_outlived_its_retention_and_nothing_else(storage, alices_shop):
-    weekly = Project.objects.create(name="Weekly", retention_days=7, allowed_origins=["*"])
-    forever = Project.objects.create(name="Forever", retention_days=0, allowed_origins=["*"])
+    weekly = Project.objects.create(
+        name="Weekly", retention_days=7, allowed_origins=["*"], scrub=False
+    )
+    forever = Project.objects.create(
+        name="Forever", retention_days=0, allowed_origins=["*"], scrub=False
+    )
     kept = {
         "session-keep-recent": (alices_shop, 29),  # the default, 30 days
         "session-keep-forever": (forever, 4000),

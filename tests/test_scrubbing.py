@@ -1,0 +1,173 @@
+"""Scrubbing, on by default: personal data placed in every place an rrweb event can
+carry text goes through the real ingest path (WebSocket and HTTP batches), and none of
+it reaches storage or the database; what is not personal is stored as sent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgpack
+import pytest
+from asgiref.sync import sync_to_async
+
+from replay.models import Project, Session
+from replay.scrub import Scrubber
+from replay.segments import iter_events
+from replay.storage import get_storage
+from tests.support import batch, hello
+from tests.test_consumer import connect, receive, wait_for_ack
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PII = {
+    "jane.doe@example.com": "email",
+    "jane%40example.com": "email in a query",
+    "4242 4242 4242 4242": "card",
+    "5555555555554444": "card",
+    "4012-8888-8888-1881": "card",
+    "+1 (415) 555-2671": "phone",
+    "020 7946 0958": "phone",
+    "123-45-6789": "ssn",
+    "GB82 WEST 1234 5698 7654 32": "iban",
+    "sk_live_abcdefghij1234": "token",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_Xg": "token",
+    "s3cr3t-session": "sensitive query value",
+    "ORD-123456": "project pattern",
+    "carol@example.net": "email in a custom event",
+    "bob@example.org": "email in a mutation",
+}
+NOT_PII = ["Contact us", "Order total 91.40", "2026-11-29", "version 2.2.2", "1700000000000"]
+
+
+def pii_recording(start: int = 1_700_000_000_000) -> list[dict[str, Any]]:
+    text = {"type": 3, "textContent": "Contact us: jane.doe@example.com, +1 (415) 555-2671"}
+    body = {
+        "type": 2,
+        "tagName": "body",
+        "id": 3,
+        "attributes": {"data-iban": "GB82 WEST 1234 5698 7654 32"},
+        "childNodes": [
+            {**text, "id": 4},
+            {
+                "type": 2,
+                "tagName": "input",
+                "id": 5,
+                "attributes": {"value": "123-45-6789", "title": "Card 4242 4242 4242 4242"},
+                "childNodes": [],
+            },
+            {
+                "type": 2,
+                "tagName": "a",
+                "id": 6,
+                "attributes": {"href": "https://shop.example/u?session=s3cr3t-session&page=2"},
+                "childNodes": [{"type": 3, "textContent": "Order total 91.40", "id": 7}],
+            },
+            {"type": 3, "textContent": "2026-11-29 version 2.2.2 1700000000000", "id": 8},
+        ],
+    }
+    document = {
+        "type": 0,
+        "id": 1,
+        "childNodes": [
+            {"type": 2, "tagName": "html", "id": 2, "attributes": {}, "childNodes": [body]}
+        ],
+    }
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_Xg"
+    href = "https://shop.example/account?email=jane%40example.com&tab=orders"
+    return [
+        {"type": 4, "data": {"href": href, "width": 1280, "height": 800}, "timestamp": start},
+        {
+            "type": 2,
+            "data": {"node": document, "initialOffset": {"left": 0, "top": 0}},
+            "timestamp": start,
+        },
+        {
+            "type": 3,
+            "timestamp": start + 100,
+            "data": {
+                "source": 0,
+                "adds": [
+                    {
+                        "parentId": 3,
+                        "nextId": None,
+                        "node": {"type": 3, "textContent": "new: bob@example.org", "id": 9},
+                    }
+                ],
+                "removes": [],
+                "texts": [{"id": 7, "value": "order ORD-123456, call 020 7946 0958"}],
+                "attributes": [
+                    {"id": 5, "attributes": {"placeholder": "sk_live_abcdefghij1234", "alt": jwt}}
+                ],
+            },
+        },
+        {
+            "type": 3,
+            "timestamp": start + 200,
+            "data": {"source": 5, "id": 5, "text": "5555555555554444", "isChecked": False},
+        },
+        {
+            "type": 5,
+            "timestamp": start + 300,
+            "data": {
+                "tag": "checkout",
+                "payload": {
+                    "email": "carol@example.net",
+                    "nested": {"card": "4012-8888-8888-1881"},
+                },
+            },
+        },
+    ]
+
+
+def stored_text(session_id: str) -> str:
+    session = Session.objects.get(pk=session_id)
+    events = list(iter_events(session, get_storage()))
+    return json.dumps(events) + json.dumps(session.urls)
+
+
+async def test_no_personal_data_reaches_storage_or_the_database(alices_shop):
+    shop = await sync_to_async(Project.objects.create)(
+        name="Scrubbed shop",
+        allowed_origins=["https://shop.alice.example"],
+        scrub_patterns=[r"ORD-\d{6}"],
+    )
+    comm = connect()
+    connected, _ = await comm.connect()
+    assert connected
+    page = "https://shop.alice.example/?email=jane%40example.com"
+    await comm.send_to(bytes_data=hello(shop.key, "session-pii-0001", url=page))
+    assert (await receive(comm))["type"] == "welcome"
+    await comm.send_to(bytes_data=batch(0, pii_recording()))
+    await wait_for_ack(comm, 0)
+    await comm.disconnect()
+
+    stored = await sync_to_async(stored_text)("session-pii-0001")
+    for value, where in PII.items():
+        assert value not in stored, f"{where} was stored: {value}"
+    for value in NOT_PII:
+        assert value in stored
+    for mark in ("[email]", "[card]", "[phone]", "[ssn]", "[iban]", "[token]", "[redacted]"):
+        assert mark in stored
+
+
+async def test_a_project_that_does_not_scrub_stores_what_was_sent(alices_shop):
+    # The same path with scrubbing off (as the exactness tests run): everything arrives.
+    comm = connect()
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(bytes_data=hello(alices_shop.key, "session-pii-0002"))
+    assert (await receive(comm))["type"] == "welcome"
+    await comm.send_to(bytes_data=batch(0, pii_recording()))
+    await wait_for_ack(comm, 0)
+    await comm.disconnect()
+    stored = await sync_to_async(stored_text)("session-pii-0002")
+    assert all(value in stored for value in PII if value != "ORD-123456")
+
+
+def test_batches_with_nothing_personal_are_left_alone():
+    scrubber = Scrubber()
+    quiet = msgpack.packb([{"type": 3, "timestamp": 1700000000000, "data": {"text": "Total 9"}}])
+    assert not scrubber.needed(quiet)  # stored as it came, without decoding
+    assert scrubber.text("Order total 91.40 on 2026-11-29") == "Order total 91.40 on 2026-11-29"
+    assert scrubber.text("4242 4242 4242 4241") == "4242 4242 4242 4241"  # fails Luhn
