@@ -32,20 +32,37 @@ _TOKEN = (
     r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
     r"|\bgh[pousr]_[A-Za-z0-9]{30,}\b"  # GitHub tokens
 )
-_KINDS = [
-    ("email", _EMAIL),
-    ("token", _TOKEN),
-    ("iban", _IBAN),
-    ("ssn", _SSN),
-    ("card", _CARD),
-    ("phone", _PHONE),
-]
+# Each kind is looked for only where a cheap test says it may be: long text (style sheets
+# are hundreds of kilobytes) must not pay for a many-way pattern at every character.
+_NUMBERS = re.compile(
+    "|".join(f"(?P<{k}>{p})" for k, p in [("ssn", _SSN), ("card", _CARD), ("phone", _PHONE)])
+)
+# Where a number kind may sit: a run of digits and separators (one character class, so
+# it is found in linear time) holding nine digits or more (an SSN has nine).
+_NUMBER_RUN = re.compile(r"\+?\(?\d[\d ().-]{7,}\d")
+_TOKENS = re.compile(_TOKEN)
+_TOKEN_HINTS = ("eyJ", "_live_", "_test_", "AKIA", "gh")
+_EMAILS = re.compile(_EMAIL)
+_IBANS = re.compile(_IBAN)
+_IBAN_HINT = re.compile(r"[A-Z]{2}\d{2}")
+# Most strings (tag and class names, words) hold none of the characters any kind needs.
+_QUICK = re.compile(r"[@?\d]|eyJ|_live_|_test_|AKIA|gh[pousr]_")
 # Query parameters whose values are secrets or personal, whatever they look like.
 _SENSITIVE_PARAMS = re.compile(
-    r"token|secret|password|passwd|pwd|auth|session|key|code|email|mail|phone|ssn|card",
-    re.IGNORECASE,
+    r"(?i:token|secret|password|passwd|pwd|auth|session|key|code|email|mail|phone|ssn|card)"
 )
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s]*\?", re.IGNORECASE)
+
+
+_SEPARATORS = b" ().-+"
+_DIGITS_AS_HASH = bytes.maketrans(b"0123456789" + _SEPARATORS, b"#" * (10 + len(_SEPARATORS)))
+_NINE = b"#" * 9
+_SHAPES = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"#" * 10)
+_IBAN_BYTES = re.compile(rb"[A-Z]{2}[0-9]{2}[ A-Z0-9]{12,}")
+
+
+def _enough_digits(run: str) -> bool:
+    return sum(char.isdigit() for char in run) >= 9
 
 
 def luhn(digits: str) -> bool:
@@ -63,39 +80,83 @@ class Scrubber:
 
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
         self.extra = [re.compile(p) for p in extra_patterns]
-        parts = [f"(?P<{kind}>{pattern})" for kind, pattern in _KINDS]
-        self.pattern = re.compile("|".join(parts))
-        hints = [pattern for _, pattern in _KINDS] + [
-            r"[?&][^=&#\s]*(?:" + _SENSITIVE_PARAMS.pattern + r")[^=&#\s]*="
+        # Whole patterns, not single characters: a batch's bytes are mostly binary
+        # msgpack, where "@" or "gh" turn up by chance. Each is searched on its own
+        # (those that start with a literal are found at memchr speed).
+        self.hints = [
+            re.compile(pattern)
+            for pattern in (
+                r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",  # an email's domain
+                r"eyJ[A-Za-z0-9_-]{8,}\.",
+                r"_(?:live|test)_[A-Za-z0-9]{10,}",
+                r"AKIA[0-9A-Z]{16}",
+                r"_[A-Za-z0-9]{30,}",  # GitHub tokens (gh?_...)
+                r"://[^\s\"'<>]{0,200}?\?",  # a URL with a query (its values are checked)
+            )
         ]
-        self.hint = re.compile("|".join(hints), re.IGNORECASE)
 
     def needed(self, packed: bytes) -> bool:
         """Whether a batch's bytes may hold something to scrub."""
-        text = packed.decode("utf-8", "replace")
-        return bool(self.hint.search(text)) or any(p.search(text) for p in self.extra)
+        # Latin-1 maps each byte to one character, without the cost of decoding errors;
+        # the patterns are ASCII.
+        # Numbers: digits and separators all become "#" (one C pass), so runs of nine
+        # or more are found without trying a pattern at every digit.
+        hashes = packed.translate(_DIGITS_AS_HASH)
+        at = hashes.find(_NINE)
+        while at >= 0:
+            end = at + 9
+            while end < len(hashes) and hashes[end] == 35:  # "#"
+                end += 1
+            if len(packed[at:end].translate(None, _SEPARATORS)) >= 9:
+                return True
+            at = hashes.find(_NINE, end)
+        # IBANs: two capitals and two digits, found as "AA##" after one more C pass.
+        shapes = packed.translate(_SHAPES)
+        at = shapes.find(b"AA##")
+        while at >= 0:
+            if _IBAN_BYTES.match(packed, at):
+                return True
+            at = shapes.find(b"AA##", at + 1)
+        text = packed.decode("latin-1")
+        return any(p.search(text) for p in self.hints) or any(
+            p.search(packed.decode("utf-8", "replace")) for p in self.extra
+        )
 
     def text(self, value: str) -> str:
-        if _URL.match(value):
-            value = self._query(value)
-        value = self.pattern.sub(self._replace, value)
+        if _QUICK.search(value):
+            value = self._builtin(value)
         for extra in self.extra:
             value = extra.sub("[redacted]", value)
         return value
 
+    def _builtin(self, value: str) -> str:
+        if "?" in value and _URL.match(value):
+            value = self._query(value)
+        if "@" in value:
+            value = _EMAILS.sub("[email]", value)
+        if any(hint in value for hint in _TOKEN_HINTS):
+            value = _TOKENS.sub("[token]", value)
+        if _IBAN_HINT.search(value):
+            value = _IBANS.sub("[iban]", value)
+        return _NUMBER_RUN.sub(self._numbers, value)
+
     def value(self, value: Any) -> Any:
-        """Any decoded value, every string in it scrubbed (keys too)."""
+        """Any decoded value, every string in it scrubbed (not the keys of maps: they
+        are rrweb's field and attribute names)."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):
             return [self.value(item) for item in value]
         if isinstance(value, dict):
-            return {
-                (self.text(k) if isinstance(k, str) else k): self.value(v) for k, v in value.items()
-            }
+            return {key: self.value(item) for key, item in value.items()}
         return value
 
-    def _replace(self, match: re.Match[str]) -> str:
+    def _numbers(self, run: re.Match[str]) -> str:
+        if not _enough_digits(run.group()):
+            return run.group()
+        return _NUMBERS.sub(self._number, run.group())
+
+    def _number(self, match: re.Match[str]) -> str:
         kind = match.lastgroup or "redacted"
         digits = re.sub(r"\D", "", match.group())
         if kind == "card" and not luhn(digits):
