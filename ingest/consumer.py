@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -30,7 +31,13 @@ from ingest.commit import SessionCut, SessionGone
 from ingest.limits import TokenBucket
 from ingest.plan import GapClaim, Received
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
-from ingest.scrubbing import scrub_received
+from ingest.scrubbing import (
+    drop_pool,
+    scrub_packed,
+    scrub_packed_with,
+    scrub_pool,
+    scrub_received,
+)
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from ingest.writer import SessionWriter, committer, group_name
@@ -209,10 +216,17 @@ class IngestConsumer(AsyncWebsocketConsumer):
         await self._send_frame(protocol.welcome(opened.session_id, opened.acked, limits()))
 
     async def _scrub(self, received: Received, scrubber: Scrubber) -> Received:
-        if len(received.batch.packed) <= _INLINE_DECODE_BYTES:
-            return scrub_received(received, scrubber)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, scrub_received, received, scrubber)
+        packed = received.batch.packed
+        if scrubber.needed(packed):  # most batches are not: no work, no worker
+            loop = asyncio.get_running_loop()
+            try:
+                packed = await loop.run_in_executor(
+                    scrub_pool(), scrub_packed_with, packed, scrubber.patterns
+                )
+            except BrokenProcessPool:
+                drop_pool()
+                packed = await loop.run_in_executor(None, scrub_packed, packed, scrubber)
+        return scrub_received(received, scrubber, packed)
 
     async def _send_frame(self, data: bytes) -> None:
         try:

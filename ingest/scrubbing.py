@@ -2,11 +2,20 @@
 array of events packed as the client sent them; only the events whose bytes may hold
 something personal are decoded, scrubbed and packed again, and the others keep their
 bytes, so a batch with one email in it costs one event's work, not the batch's. The
-page URLs the scan found are scrubbed too."""
+page URLs the scan found are scrubbed too.
+
+Scrubbing a page's snapshot is pure Python work of tens of milliseconds: the server
+process does it in a worker process (`scrub_pool`), forked from it, so that it never
+holds the interpreter lock that acknowledges batches. (Forked, not spawned: a spawned
+child would import the server's main module, and `python -m daphne` would start a
+second server.)"""
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from functools import lru_cache
 
 import msgpack
 
@@ -36,9 +45,38 @@ def scrub_packed(packed: bytes, scrubber: Scrubber) -> bytes:
     return b"".join(parts) if changed else packed
 
 
-def scrub_received(received: Received, scrubber: Scrubber) -> Received:
+@lru_cache(maxsize=64)
+def _scrubber(patterns: tuple[str, ...]) -> Scrubber:
+    return Scrubber(patterns)
+
+
+def scrub_packed_with(packed: bytes, patterns: tuple[str, ...]) -> bytes:
+    """`scrub_packed` with a project's patterns: what the worker process runs."""
+    return scrub_packed(packed, _scrubber(patterns))
+
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def scrub_pool() -> ProcessPoolExecutor:
+    """The worker process that scrubs, started on first use (and again if it died)."""
+    global _pool
+    if _pool is None:
+        _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    return _pool
+
+
+def drop_pool() -> None:
+    """Forget a broken pool; the next `scrub_pool` starts another."""
+    global _pool
+    _pool = None
+
+
+def scrub_received(received: Received, scrubber: Scrubber, packed: bytes | None = None) -> Received:
+    """The batch scrubbed (or, given `packed`, with these bytes scrubbed elsewhere)."""
     batch = received.batch
-    packed = scrub_packed(batch.packed, scrubber)
+    if packed is None:
+        packed = scrub_packed(batch.packed, scrubber)
     urls = tuple(scrubber.text(url) for url in received.urls)
     if packed is batch.packed and urls == received.urls:
         return received

@@ -79,7 +79,8 @@ class Scrubber:
     """The built-in kinds plus a project's own patterns (each replaced by `[redacted]`)."""
 
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
-        self.extra = [re.compile(p) for p in extra_patterns]
+        self.patterns = tuple(extra_patterns)
+        self.extra = [re.compile(p) for p in self.patterns]
         # Whole patterns, not single characters: a batch's bytes are mostly binary
         # msgpack, where "@" or "gh" turn up by chance. Each is searched on its own
         # (those that start with a literal are found at memchr speed).
