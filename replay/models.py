@@ -127,7 +127,7 @@ class Session(models.Model):
     viewport_height = models.PositiveIntegerField(null=True, blank=True)
     urls = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)  # retention, keyframer
     first_event_ms = models.BigIntegerField(null=True, blank=True)
     last_event_ms = models.BigIntegerField(null=True, blank=True)
     acked_seq = models.BigIntegerField(default=-1)
