@@ -59,6 +59,20 @@ _DIGITS_AS_HASH = bytes.maketrans(b"0123456789" + _SEPARATORS, b"#" * (10 + len(
 _NINE = b"#" * 9
 _SHAPES = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", b"A" * 26 + b"#" * 10)
 _IBAN_BYTES = re.compile(rb"[A-Z]{2}[0-9]{2}[ A-Z0-9]{12,}")
+# The other kinds in a batch's bytes: whole patterns, not single characters (the bytes
+# are mostly binary msgpack, where "@" or "gh" turn up by chance), each searched on its
+# own so that those starting with a literal are found at memchr speed.
+_HINTS = [
+    re.compile(pattern)
+    for pattern in (
+        r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",  # an email's domain
+        r"eyJ[A-Za-z0-9_-]{8,}\.",
+        r"_(?:live|test)_[A-Za-z0-9]{10,}",
+        r"AKIA[0-9A-Z]{16}",
+        r"_[A-Za-z0-9]{30,}",  # GitHub tokens (gh?_...)
+        r"://[^\s\"'<>]{0,200}?\?",  # a URL with a query (its values are checked)
+    )
+]
 
 
 def _enough_digits(run: str) -> bool:
@@ -81,25 +95,9 @@ class Scrubber:
     def __init__(self, extra_patterns: Iterable[str] = ()) -> None:
         self.patterns = tuple(extra_patterns)
         self.extra = [re.compile(p) for p in self.patterns]
-        # Whole patterns, not single characters: a batch's bytes are mostly binary
-        # msgpack, where "@" or "gh" turn up by chance. Each is searched on its own
-        # (those that start with a literal are found at memchr speed).
-        self.hints = [
-            re.compile(pattern)
-            for pattern in (
-                r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",  # an email's domain
-                r"eyJ[A-Za-z0-9_-]{8,}\.",
-                r"_(?:live|test)_[A-Za-z0-9]{10,}",
-                r"AKIA[0-9A-Z]{16}",
-                r"_[A-Za-z0-9]{30,}",  # GitHub tokens (gh?_...)
-                r"://[^\s\"'<>]{0,200}?\?",  # a URL with a query (its values are checked)
-            )
-        ]
 
     def needed(self, packed: bytes) -> bool:
         """Whether a batch's bytes may hold something to scrub."""
-        # Latin-1 maps each byte to one character, without the cost of decoding errors;
-        # the patterns are ASCII.
         # Numbers: digits and separators all become "#" (one C pass), so runs of nine
         # or more are found without trying a pattern at every digit.
         hashes = packed.translate(_DIGITS_AS_HASH)
@@ -118,10 +116,15 @@ class Scrubber:
             if _IBAN_BYTES.match(packed, at):
                 return True
             at = shapes.find(b"AA##", at + 1)
+        # Latin-1 maps each byte to one character, without the cost of decoding errors;
+        # the hints are ASCII.
         text = packed.decode("latin-1")
-        return any(p.search(text) for p in self.hints) or any(
-            p.search(packed.decode("utf-8", "replace")) for p in self.extra
-        )
+        if any(hint.search(text) for hint in _HINTS):
+            return True
+        if not self.extra:
+            return False
+        text = packed.decode("utf-8", "replace")
+        return any(pattern.search(text) for pattern in self.extra)
 
     def text(self, value: str) -> str:
         if _QUICK.search(value):
