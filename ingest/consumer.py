@@ -213,7 +213,8 @@ class IngestConsumer(AsyncWebsocketConsumer):
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._watchdog = asyncio.create_task(self._watch_idle())
-        await self._send_frame(protocol.welcome(opened.session_id, opened.acked, limits()))
+        welcome = protocol.welcome(opened.session_id, opened.acked, limits(), opened.config)
+        await self._send_frame(welcome)
 
     async def _scrub(self, received: Received, scrubber: Scrubber) -> Received:
         packed = received.batch.packed

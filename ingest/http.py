@@ -1,5 +1,6 @@
-"""``POST /ingest/batch``: one batch over plain HTTP, for `navigator.sendBeacon` on
-``pagehide`` and for networks that block WebSockets.
+"""Ingest over plain HTTP: ``POST /ingest/batch`` (one batch, for
+`navigator.sendBeacon` on ``pagehide`` and for networks that block WebSockets) and
+``GET /ingest/config`` (a project's privacy options, asked before recording starts).
 
 The body is msgpack (``Content-Type: application/msgpack``) or JSON
 (``application/json``, or ``text/plain`` because that is what `sendBeacon` can send
@@ -7,9 +8,9 @@ without a CORS preflight). The answer ``{"acked": n}`` has the same meaning as a
 WebSocket `ack`: every batch up to n is in durable storage. Errors answer
 ``{"error": {"code": <close code>, "reason": ...}}`` with the matching HTTP status.
 
-A Channels HTTP consumer rather than a Django view: it is routed beside the WebSocket
-by the ASGI router, needs none of the session or CSRF middleware, and can refuse an
-oversized body while it is still arriving.
+Channels HTTP consumers rather than Django views: they are routed beside the WebSocket
+by the ASGI router, need none of the session or CSRF middleware, and the batch endpoint
+can refuse an oversized body while it is still arriving.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
@@ -31,6 +33,7 @@ from ingest.scrubbing import scrub_received
 from ingest.sessions import authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from replay import metrics
+from replay.privacy import RecordingConfig
 from replay.storage import StorageError, get_storage
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,23 @@ def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> i
     return committed.acked
 
 
+def answer_headers(
+    scope: dict[str, Any], *, content_type: bool = True, cache: bytes = b"no-store"
+) -> list[tuple[bytes, bytes]]:
+    headers = [(b"cache-control", cache)]
+    if content_type:
+        headers.append((b"content-type", b"application/json"))
+    origin = scope_header(scope, b"origin")
+    if origin:
+        # The project check happens on the request itself (the key is in it); echoing
+        # the origin only lets the page read the answer.
+        headers += [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"vary", b"Origin"),
+        ]
+    return headers
+
+
 class BatchConsumer(AsyncHttpConsumer):
     received_bytes = 0
     refused = False
@@ -99,18 +119,7 @@ class BatchConsumer(AsyncHttpConsumer):
         await super().http_request(message)
 
     def _headers(self, content_type: bool = True) -> list[tuple[bytes, bytes]]:
-        headers = [(b"cache-control", b"no-store")]
-        if content_type:
-            headers.append((b"content-type", b"application/json"))
-        origin = scope_header(self.scope, b"origin")
-        if origin:
-            # The project check happens on the POST itself (the key is in the body);
-            # echoing the origin only lets the page read the answer.
-            headers += [
-                (b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"vary", b"Origin"),
-            ]
-        return headers
+        return answer_headers(self.scope, content_type=content_type)
 
     async def _answer(self, status: int, payload: dict[str, Any]) -> None:
         await self.send_response(status, json.dumps(payload).encode(), headers=self._headers())
@@ -153,3 +162,57 @@ class BatchConsumer(AsyncHttpConsumer):
             await self._answer_error(CloseCode.TOO_LARGE, exc.reason, retry=False)
         else:
             await self._answer(200, {"acked": acked})
+
+
+# Page loads within this many seconds reuse the browser's copy of a project's options;
+# pages already recording get any change in their next `welcome`.
+CONFIG_MAX_AGE_SECONDS = 60
+
+
+def _origin_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def recording_config(key: str, origin: str | None) -> RecordingConfig:
+    return authorize(key, origin).recording_config()
+
+
+class ConfigConsumer(AsyncHttpConsumer):
+    """``GET /ingest/config?key=KEY``: the project's privacy options (`replay.privacy`),
+    asked by the recorder before it records anything, so that a page that must not be
+    recorded (sampled out, Do Not Track, no consent, an excluded URL) never opens a
+    session. The same options come in every `welcome`."""
+
+    async def handle(self, body: bytes) -> None:
+        if self.scope.get("method") != "GET":
+            error = {"code": 405, "reason": "use GET", "retry": False}
+            await self.send_response(
+                405, json.dumps({"error": error}).encode(), headers=answer_headers(self.scope)
+            )
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        key = (query.get("key") or [""])[0]
+        # Browsers send no Origin with a same-origin GET; the Referer names the page.
+        origin = scope_header(self.scope, b"origin") or _origin_of(
+            scope_header(self.scope, b"referer")
+        )
+        try:
+            config = await run_blocking(recording_config, key, origin)
+        except ProtocolError as exc:
+            await self._error(exc.code, exc.reason, retry=False)
+        except DatabaseError:
+            log.warning("database unavailable", exc_info=True)
+            await self._error(CloseCode.STORAGE_UNAVAILABLE, "unavailable, retry later")
+        else:
+            cache = f"private, max-age={CONFIG_MAX_AGE_SECONDS}".encode()
+            headers = answer_headers(self.scope, cache=cache)
+            await self.send_response(200, json.dumps(config).encode(), headers=headers)
+
+    async def _error(self, code: CloseCode, reason: str, *, retry: bool = True) -> None:
+        metrics.REJECTIONS.labels(code=str(int(code))).inc()
+        error = {"code": int(code), "reason": reason, "retry": retry}
+        payload = json.dumps({"error": error}).encode()
+        await self.send_response(HTTP_STATUS[code], payload, headers=answer_headers(self.scope))

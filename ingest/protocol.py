@@ -14,6 +14,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import msgpack
 
 from ingest.scan import EventScan, ScanError, scan_events
+from replay.privacy import RecordingConfig
 
 PROTOCOL_VERSION = 1
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -279,8 +280,12 @@ def pack(frame: dict[str, Any]) -> bytes:
     return packed
 
 
-def welcome(session: str, acked: int, limits: Limits) -> bytes:
-    return pack({"type": "welcome", "session": session, "acked": acked, "limits": limits})
+def welcome(session: str, acked: int, limits: Limits, config: RecordingConfig) -> bytes:
+    """`config`: the project's privacy options (`replay.privacy`), which the recorder
+    follows from this connection on."""
+    return pack(
+        {"type": "welcome", "session": session, "acked": acked, "limits": limits, "config": config}
+    )
 
 
 def ack(seq: int) -> bytes:

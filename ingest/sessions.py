@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from ingest.limits import KeyedBuckets
 from ingest.protocol import CloseCode, Page, ProtocolError
 from replay.models import Project, Session
+from replay.privacy import RecordingConfig
 from replay.scrub import Scrubber
 
 
@@ -25,6 +26,7 @@ class Opened:
     acked: int
     created: bool
     cut_reason: str
+    config: RecordingConfig  # the privacy options its recorders must follow
     scrubber: Scrubber | None = None  # the project's, when it scrubs recordings
 
 
@@ -137,4 +139,5 @@ def open_session(
             changes.update(viewport_width=viewport["width"], viewport_height=viewport["height"])
         if changes:
             Session.objects.filter(pk=session_id).update(**changes)
-    return Opened(session_id, project.pk, acked, created, cut_reason, scrubber)
+    config = project.recording_config()
+    return Opened(session_id, project.pk, acked, created, cut_reason, config, scrubber)

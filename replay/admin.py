@@ -37,6 +37,27 @@ class ProjectAdmin(ByProject, admin.ModelAdmin[Project]):
     search_fields = ["name", "key"]
     readonly_fields = ["key", "created_at"]
     filter_horizontal = ["members", "admins"]
+    fieldsets = [
+        (None, {"fields": ["name", "key", "enabled", "allowed_origins", "created_at"]}),
+        ("People", {"fields": ["members", "admins"]}),
+        (
+            "Recording (sent to every recorder; pages pick changes up within a minute)",
+            {
+                "fields": [
+                    "mask_all_inputs",
+                    "mask_all_text",
+                    "block_selector",
+                    "mask_selector",
+                    "ignore_selector",
+                    "excluded_urls",
+                    "require_consent",
+                    "sample_rate",
+                    "respect_dnt",
+                ]
+            },
+        ),
+        ("Storage", {"fields": ["scrub", "scrub_patterns", "retention_days"]}),
+    ]
 
 
 class ReadOnlyInline(admin.TabularInline[Any, Any]):

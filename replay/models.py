@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from replay.privacy import (
+    MAX_SELECTOR_CHARS,
+    RecordingConfig,
+    selector_problem,
+    url_patterns_problem,
+)
 
 MAX_URLS = 200
 
@@ -73,6 +81,49 @@ class Project(models.Model):
         blank=True,
         help_text='More regular expressions to replace, e.g. ["ORD-\\d{6}"].',
     )
+    mask_all_inputs = models.BooleanField(
+        default=True,
+        help_text="Mask what people type in every field. Passwords, card-number and hidden "
+        "fields are masked whatever this says.",
+    )
+    mask_all_text = models.BooleanField(
+        default=False, help_text="Mask all text on recorded pages (each letter becomes *)."
+    )
+    block_selector = models.CharField(
+        max_length=MAX_SELECTOR_CHARS,
+        blank=True,
+        help_text="CSS selector of elements recorded as an empty box of their size "
+        "(besides [data-replay-block]).",
+    )
+    mask_selector = models.CharField(
+        max_length=MAX_SELECTOR_CHARS,
+        blank=True,
+        help_text="CSS selector of elements whose text is masked (besides [data-replay-mask]).",
+    )
+    ignore_selector = models.CharField(
+        max_length=MAX_SELECTOR_CHARS,
+        blank=True,
+        help_text="CSS selector of fields whose input is not recorded at all "
+        "(besides [data-replay-ignore]).",
+    )
+    excluded_urls = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Pages where nothing is recorded: "/account/*" matches the path and query, '
+        '"https://shop.example/admin*" the whole URL; * matches anything.',
+    )
+    require_consent = models.BooleanField(
+        default=False, help_text="Record nothing until the page calls replay.consent(true)."
+    )
+    sample_rate = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of new sessions recorded, from 0 to 1 (drawn once per session).",
+    )
+    respect_dnt = models.BooleanField(
+        default=False,
+        help_text="Record nothing for browsers that send Do Not Track or Global Privacy Control.",
+    )
     retention_days = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -92,6 +143,27 @@ class Project(models.Model):
                 re.compile(pattern)
             except (re.error, TypeError) as exc:
                 raise ValidationError({"scrub_patterns": f"{pattern!r}: {exc}"}) from exc
+        for field in ("block_selector", "mask_selector", "ignore_selector"):
+            problem = selector_problem(getattr(self, field))
+            if problem:
+                raise ValidationError({field: problem})
+        problem = url_patterns_problem(self.excluded_urls)
+        if problem:
+            raise ValidationError({"excluded_urls": problem})
+
+    def recording_config(self) -> RecordingConfig:
+        """The privacy options its recorders follow (`replay.privacy`)."""
+        return {
+            "mask_all_inputs": self.mask_all_inputs,
+            "mask_all_text": self.mask_all_text,
+            "block_selector": self.block_selector,
+            "mask_selector": self.mask_selector,
+            "ignore_selector": self.ignore_selector,
+            "excluded_urls": list(self.excluded_urls or []),
+            "require_consent": self.require_consent,
+            "sample_rate": self.sample_rate,
+            "respect_dnt": self.respect_dnt,
+        }
 
     def allows_origin(self, origin: str | None) -> bool:
         """Exact origins, ``scheme://*.domain`` for any subdomain, or ``*`` for any."""

@@ -80,6 +80,18 @@ async def test_hello_gets_welcome_with_limits(alices_shop, settings):
             "max_batch_events": settings.REPLAY_MAX_BATCH_EVENTS,
             "flush_ms": 50,
         },
+        # The documented defaults (README, "Privacy options").
+        "config": {
+            "mask_all_inputs": True,
+            "mask_all_text": False,
+            "block_selector": "",
+            "mask_selector": "",
+            "ignore_selector": "",
+            "excluded_urls": [],
+            "require_consent": False,
+            "sample_rate": 1.0,
+            "respect_dnt": False,
+        },
     }
     await comm.disconnect()
 

@@ -42,6 +42,8 @@
      * options: wsUrl, batchUrl, key, maxBufferBytes,
      *   state: {session, tab, nextSeq, acked, unacked: [{seq, events}], gaps: [], user},
      *   page(): {url, referrer, viewport}, persist(), resync(),
+     *   onReady(config): the server took the session (its privacy options, from the
+     *     welcome) or batches go over HTTP (null),
      *   onStop(reason, takenOver): the server will not take more on this session
      */
     constructor(options) {
@@ -116,6 +118,7 @@
         this.acknowledge(frame.acked);
         this.pump();
         this.resyncWhenDrained();
+        this.options.onReady(frame.config || null);
       } else if (frame.type === 'ack') {
         this.acknowledge(frame.seq);
       } else if (frame.type === 'snapshot') {
@@ -238,6 +241,7 @@
       if (this.stopped) return;
       if (!opened && !this.everOpened && ++this.failedOpens >= HTTP_AFTER_FAILED_OPENS) {
         this.http = true;
+        this.options.onReady(null); // with the options fetched before recording
         this.post();
         return;
       }
