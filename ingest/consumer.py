@@ -27,17 +27,12 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from ingest import protocol
+from ingest.cleaning import clean_packed, clean_packed_with, clean_pool, clean_received, drop_pool
+from ingest.cleaning import needed as cleaning_needed
 from ingest.commit import SessionCut, SessionGone
 from ingest.limits import TokenBucket
 from ingest.plan import GapClaim, Received
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
-from ingest.scrubbing import (
-    drop_pool,
-    scrub_packed,
-    scrub_packed_with,
-    scrub_pool,
-    scrub_received,
-)
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from ingest.writer import SessionWriter, committer, group_name
@@ -171,8 +166,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
             metrics.BYTES_RECEIVED.inc(size)
             metrics.EVENTS_RECEIVED.inc(frame["scan"].count)
             received = Received.scanned(frame["seq"], frame["packed"], frame["scan"], size)
-            if self.scrubber is not None:
-                received = await self._scrub(received, self.scrubber)
+            received = await self._clean(received, self.scrubber)
             await self.writer.add(received)
         elif frame["type"] == "gap":
             await self.writer.add_gap(GapClaim(frame["start"], frame["end"], frame["reason"]))
@@ -216,18 +210,19 @@ class IngestConsumer(AsyncWebsocketConsumer):
         welcome = protocol.welcome(opened.session_id, opened.acked, limits(), opened.config)
         await self._send_frame(welcome)
 
-    async def _scrub(self, received: Received, scrubber: Scrubber) -> Received:
+    async def _clean(self, received: Received, scrubber: Scrubber | None) -> Received:
         packed = received.batch.packed
-        if scrubber.needed(packed):  # most batches are not: no work, no worker
+        if cleaning_needed(packed, scrubber):  # most batches are not: no work, no worker
             loop = asyncio.get_running_loop()
+            patterns = None if scrubber is None else scrubber.patterns
             try:
                 packed = await loop.run_in_executor(
-                    scrub_pool(), scrub_packed_with, packed, scrubber.patterns
+                    clean_pool(), clean_packed_with, packed, patterns
                 )
             except BrokenProcessPool:
                 drop_pool()
-                packed = await loop.run_in_executor(None, scrub_packed, packed, scrubber)
-        return scrub_received(received, scrubber, packed)
+                packed = await loop.run_in_executor(None, clean_packed, packed, scrubber)
+        return clean_received(received, scrubber, packed)
 
     async def _send_frame(self, data: bytes) -> None:
         try:

@@ -26,10 +26,10 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from ingest import protocol
+from ingest.cleaning import clean_received
 from ingest.commit import CommitRequest, SessionCut, SessionGone, commit
 from ingest.plan import Received
 from ingest.protocol import HTTP_STATUS, CloseCode, HttpBatch, ProtocolError
-from ingest.scrubbing import scrub_received
 from ingest.sessions import authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from replay import metrics
@@ -74,9 +74,8 @@ def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> i
     metrics.BATCHES_RECEIVED.inc()
     metrics.BYTES_RECEIVED.inc(size)
     metrics.EVENTS_RECEIVED.inc(batch["scan"].count)
-    received = [Received.scanned(batch["seq"], batch["packed"], batch["scan"], size)]
-    if opened.scrubber is not None:
-        received = [scrub_received(received[0], opened.scrubber)]
+    scanned = Received.scanned(batch["seq"], batch["packed"], batch["scan"], size)
+    received = [clean_received(scanned, opened.scrubber)]
     committed = commit([CommitRequest(opened.session_id, received)], get_storage())[0]
     if isinstance(committed, Exception):
         raise committed

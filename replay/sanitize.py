@@ -1,0 +1,138 @@
+"""Taking what could run code out of recordings before they are stored. Anyone holding
+a project's public key can send events, and the player rebuilds them as a page in the
+viewer's browser; rrweb's replayer keeps most attributes as they came (it renames only
+onload, onclick and onmouse*). So, in every node of a full snapshot or of added
+subtrees, and in every attribute change:
+
+- script elements keep no attributes but `type`, and their text becomes rrweb's own
+  `SCRIPT_PLACEHOLDER` (what rrweb records for scripts);
+- event-handler attributes (`on…`, any case) and `srcdoc` are removed;
+- attribute values that are script-bearing URLs (`javascript:`, `vbscript:`, HTML or
+  XML `data:` documents, after taking out the tabs and line breaks browsers ignore in a
+  URL) are removed, as is any `data:` URL on an iframe, frame, object or embed, and in
+  an attribute change (which does not say its element's tag) any `data:` URL but an
+  image (not SVG), font or media one;
+- `<meta http-equiv>` that refreshes or sets cookies loses its `http-equiv`.
+
+What is left cannot run: style sheets do not run code in any current browser (their
+requests to other hosts are stopped by the player's Content-Security-Policy), custom
+event payloads are shown as text, and input values are never markup. A text change
+aimed at a script's text node arrives without its parent, so it is not recognized here;
+the replay iframe runs no script at all (rrweb's sandbox and the CSP), and this module
+is the second of those lines, not the only one. Pure: no Django, no IO.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SCRIPT_TEXT = "SCRIPT_PLACEHOLDER"
+_IGNORED_IN_URLS = b"\t\n\r"
+_SCRIPT_SCHEMES = ("javascript:", "vbscript:", "livescript:")
+_DOCUMENT_DATA = ("data:text/html", "data:text/xml", "data:text/javascript", "data:application/")
+# Data URLs that are never a document (what lazy-loading images swap in, for example).
+_PASSIVE_DATA = (
+    "data:image/png",
+    "data:image/jpeg",
+    "data:image/gif",
+    "data:image/webp",
+    "data:image/avif",
+    "data:font/",
+    "data:audio/",
+    "data:video/",
+)
+_FRAMES = {"iframe", "frame", "object", "embed"}
+_HTTP_EQUIV = {"refresh", "set-cookie"}
+# In a batch's bytes (lower-cased, tabs and line breaks out): a msgpack string starting
+# with "on" (an attribute name: 3 to 31 bytes, or up to 255 such as
+# oncontentvisibilityautostatechange), or one of these.
+_HANDLER_BYTES = re.compile(rb"(?:[\xa3-\xbf]|\xd9[\x20-\xff])on")
+_HINTS = (b"script", b"srcdoc", b"data:", b"http-equiv")
+_CONTROL = re.compile(r"[\x00-\x20]+")
+
+
+def needed(packed: bytes) -> bool:
+    """Whether a batch's (or an event's) bytes may hold something to take out."""
+    low = packed.translate(None, _IGNORED_IN_URLS).lower()
+    return any(hint in low for hint in _HINTS) or _HANDLER_BYTES.search(low) is not None
+
+
+def event(value: dict[str, Any]) -> dict[str, Any]:
+    """The event with what could run code taken out (changed in place, and returned)."""
+    data = value.get("data")
+    if not isinstance(data, dict):
+        return value
+    kind = value.get("type")
+    if kind == 2:
+        _node(data.get("node"), "")
+    elif kind == 3 and data.get("source") == 0:
+        for add in _list(data.get("adds")):
+            if isinstance(add, dict):
+                _node(add.get("node"), "")
+        for change in _list(data.get("attributes")):
+            if isinstance(change, dict) and isinstance(change.get("attributes"), dict):
+                # The element's tag is not in the change.
+                _attributes(change["attributes"], "", removal=None)
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _node(node: Any, parent_tag: str) -> None:
+    if not isinstance(node, dict):
+        return
+    tag = ""
+    if node.get("type") == 2:
+        tag = str(node.get("tagName", "")).lower()
+        attributes = node.get("attributes")
+        if not isinstance(attributes, dict):
+            node["attributes"] = attributes = {}
+        if tag == "script":
+            node["attributes"] = {k: v for k, v in attributes.items() if k == "type"}
+        else:
+            _attributes(attributes, tag, removal=...)
+    elif node.get("type") == 3 and parent_tag == "script":
+        node["textContent"] = SCRIPT_TEXT
+    for child in _list(node.get("childNodes")):
+        _node(child, tag)
+
+
+def _attributes(attributes: dict[str, Any], tag: str, *, removal: Any) -> None:
+    """Drop (`removal` is ...) or set to `removal` (None: a change that removes the
+    attribute) every attribute that could run code."""
+    for name in list(attributes):
+        value = attributes[name]
+        lowered = _CONTROL.sub("", str(name)).lower()
+        bad = (
+            lowered.startswith("on")
+            or lowered == "srcdoc"
+            or (isinstance(value, str) and _script_url(value, tag))
+            or (
+                lowered == "http-equiv"
+                and isinstance(value, str)
+                and value.strip().lower() in _HTTP_EQUIV
+            )
+        )
+        if bad:
+            if removal is ...:
+                del attributes[name]
+            else:
+                attributes[name] = removal
+
+
+def _script_url(value: str, tag: str) -> bool:
+    """A URL that runs script, or a data: document where one could be loaded (a frame;
+    an element of unknown tag unless the data is plainly an image, font or media)."""
+    url = _CONTROL.sub("", value[:64]).lower()
+    if url.startswith(_SCRIPT_SCHEMES):
+        return True
+    if not url.startswith("data:"):
+        return False
+    if tag in _FRAMES:
+        return True
+    if not tag:
+        return not url.startswith(_PASSIVE_DATA)
+    return url.startswith(_DOCUMENT_DATA)
