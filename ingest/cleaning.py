@@ -45,11 +45,12 @@ def clean_packed(packed: bytes, scrubber: Scrubber | None) -> bytes:
     changed = False
     for _ in range(count):
         start = unpacker.tell()
-        event = unpacker.unpack()
+        unpacker.skip()  # no objects built for the events left as they are
         raw = packed[start : unpacker.tell()]
         strip = sanitize.needed(raw)
         scrub = scrubber is not None and scrubber.needed(raw)
         if strip or scrub:
+            event = msgpack.unpackb(raw, raw=False, strict_map_key=False)
             if strip and isinstance(event, dict):
                 event = sanitize.event(event)
             if scrub and scrubber is not None:

@@ -90,17 +90,19 @@ def test_the_hostile_recording_is_made_harmless():
     ],
 )
 def test_disguised_attributes_are_found_in_the_bytes_and_removed(name, value):
-    change = {"type": 3, "timestamp": 1, "data": {"source": 0, "adds": [], "removes": []}}
-    change["data"].update(texts=[], attributes=[{"id": 5, "attributes": {name: value}}])
+    attributes = [{"id": 5, "attributes": {name: value}}]
+    data = {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": attributes}
+    change = {"type": 3, "timestamp": 1, "data": data}
     assert sanitize.needed(msgpack.packb(change))
     cleaned = sanitize.event(copy.deepcopy(change))
     assert cleaned["data"]["attributes"][0]["attributes"] == {name: None}
 
 
 def test_lazy_images_and_ordinary_pages_are_left_as_they_are():
-    change = {"type": 3, "timestamp": 1, "data": {"source": 0, "adds": [], "removes": []}}
     png = "data:image/png;base64,iVBORw0KGgo="
-    change["data"].update(texts=[], attributes=[{"id": 5, "attributes": {"src": png}}])
+    attributes = [{"id": 5, "attributes": {"src": png}}]
+    data = {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": attributes}
+    change = {"type": 3, "timestamp": 1, "data": data}
     assert sanitize.event(copy.deepcopy(change)) == change
     for name in ("checkout", "spa", "article", "routes"):
         recording = load_recording(name)
