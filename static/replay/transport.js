@@ -58,6 +58,7 @@
       this.posting = false;
       this.ws = null;
       this.ready = false;
+      this.welcomed = false; // a welcome came on this page (recording has started)
       this.stopped = false;
       this.ending = false;
       this.attempts = 0;
@@ -112,6 +113,7 @@
       }
       if (frame.type === 'welcome') {
         this.ready = true;
+        this.welcomed = true;
         this.attempts = 0;
         if (frame.limits) Object.assign(this.limits, frame.limits);
         this.lastSentSeq = Math.max(frame.acked, -1);
@@ -259,8 +261,9 @@
         this.addGap(first.seq, 'rejected by the server: ' + code);
         this.options.persist();
       }
-      if (!this.state.unacked.length && !this.state.gaps.length) {
-        // Nothing to deliver (an idle close): reconnect when there is.
+      if (this.welcomed && !this.state.unacked.length && !this.state.gaps.length) {
+        // Nothing to deliver (an idle close): reconnect when there is. Before the first
+        // welcome, keep trying: recording waits for it.
         this.attempts = 0;
         return;
       }
