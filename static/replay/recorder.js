@@ -4,10 +4,10 @@
  *   <script src="https://REPLAY-HOST/static/replay/recorder.js" data-key="PROJECT-KEY"></script>
  *
  * The script finds the server from its own src, loads rrweb and the msgpack codec from
- * there, asks the server for the project's privacy options (GET /ingest/config: masking,
- * blocked and ignored elements, pages where nothing is recorded, consent, sampling, Do
- * Not Track) and records nothing until it has them. It starts rrweb when the server
- * welcomes the session; every welcome repeats the options, and a change starts rrweb
+ * there, asks the server for the project's privacy options (privacy.js, GET
+ * /ingest/config: masking, blocked and ignored elements, pages where nothing is
+ * recorded, consent, sampling, Do Not Track) and records nothing until it has them. It
+ * starts rrweb when the server welcomes the session; every welcome repeats the options, and a change starts rrweb
  * over with the new ones. Passwords, card-number and hidden fields are always masked.
  * Batches stream to the server (transport.js). The session lives in sessionStorage, so
  * page loads in this tab continue it, with the same sequence numbers.
@@ -48,15 +48,6 @@
   };
   const storageKey = 'replay:' + key;
   const consentKey = 'replay:consent:' + key;
-  // rrweb's list for maskAllInputs, plus hidden fields (rrweb looks options up by type).
-  const INPUT_TYPES = [
-    'color', 'date', 'datetime-local', 'email', 'month', 'number', 'range', 'search', 'tel',
-    'text', 'time', 'url', 'week', 'textarea', 'select', 'password', 'hidden',
-  ];
-  // Card fields are masked even where inputs are not: rrweb masks a field carrying
-  // data-rr-is-password as a password, whatever its type.
-  const CARD_NAME = /(^|[^a-z])(cc|card|cvc|cvv|csc)([^a-z]|$)|cardnum|creditcard|cc-?num/i;
-
   let config = null; // the project's privacy options: GET /ingest/config, then each welcome
   let recordingWith = null; // the options rrweb runs with (JSON), while it runs
   let state = null;
@@ -65,7 +56,6 @@
   let buffer = [];
   let batchTimer = null;
   let lastHref = location.href;
-  let cardObserver = null;
   let started = false; // rrweb has run for this session on this page
   const early = []; // identify/track calls made before rrweb started, sent when it does
   // Set from pagehide until the page is shown again (bfcache): a page going away must
@@ -151,69 +141,7 @@
     };
   }
 
-  // -- the project's privacy options (README, "Privacy options") --
-
-  function fetchConfig(attempt) {
-    const url = server + '/ingest/config?key=' + encodeURIComponent(key);
-    return fetch(url, { credentials: 'omit' })
-      .then((response) => response.json().then((body) => ({ status: response.status, body: body })))
-      .then(({ status, body }) => {
-        if (status === 200) return body;
-        const error = (body && body.error) || {};
-        if (error.retry === false) {
-          throw Object.assign(new Error(error.reason || 'refused'), { final: true });
-        }
-        throw new Error('status ' + status);
-      })
-      .catch((err) => {
-        if (err.final) throw err;
-        // Nothing is recorded until the options are known: retry with backoff.
-        const delay = Math.min(30000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
-        return new Promise((resolve) => setTimeout(resolve, delay)).then(() => fetchConfig(attempt + 1));
-      });
-  }
-
-  function doNotTrack() {
-    return navigator.doNotTrack === '1' || window.doNotTrack === '1' || navigator.globalPrivacyControl === true;
-  }
-
-  function globMatches(pattern, text) {
-    const pieces = pattern.split('*');
-    if (pieces.length === 1) return pattern === text;
-    const first = pieces[0];
-    const last = pieces[pieces.length - 1];
-    if (!text.startsWith(first) || !text.endsWith(last)) return false;
-    let at = first.length;
-    const end = text.length - last.length;
-    for (const piece of pieces.slice(1, -1)) {
-      const found = text.indexOf(piece, at);
-      if (found < 0 || found + piece.length > end) return false;
-      at = found + piece.length;
-    }
-    return at <= end;
-  }
-
-  /** A page where nothing is recorded: patterns with :// match the whole URL, others
-   *  the path and query. */
-  function excluded(href) {
-    const url = new URL(href);
-    const local = url.pathname + url.search;
-    return (config.excluded_urls || []).some((pattern) =>
-      globMatches(pattern, pattern.includes('://') ? url.href : local));
-  }
-
-  function selectorsParse() {
-    const probe = document.createDocumentFragment();
-    for (const selector of [config.block_selector, config.mask_selector, config.ignore_selector]) {
-      if (!selector) continue;
-      try {
-        probe.querySelector(selector);
-      } catch (err) {
-        return false;
-      }
-    }
-    return true;
-  }
+  // -- the project's privacy options (privacy.js) --
 
   function consented() {
     return sessionStorage.getItem(consentKey) === 'granted';
@@ -221,11 +149,12 @@
 
   /** Why nothing may be recorded in this tab now, or null. */
   function refusal() {
-    if (config.respect_dnt && doNotTrack()) return 'the browser asks not to be tracked';
-    if ((pageOptions.requireConsent || config.require_consent) && !consented()) return 'no consent yet';
-    // A mask that does not apply must not leak what it was for.
-    if (!selectorsParse()) return "a selector in the project's options does not parse";
-    return null;
+    const needsConsent = pageOptions.requireConsent || config.require_consent;
+    return window.ReplayInternals.Privacy.refusal(config, needsConsent && !consented());
+  }
+
+  function excluded(href) {
+    return window.ReplayInternals.Privacy.excluded(config, href);
   }
 
   function openTransport() {
@@ -337,58 +266,17 @@
     window.addEventListener('hashchange', () => noteNavigation('hashchange'));
   }
 
-  function markCardField(element) {
-    if (element.tagName !== 'INPUT' || element.hasAttribute('data-rr-is-password')) return;
-    const autocomplete = element.getAttribute('autocomplete') || '';
-    if (autocomplete.startsWith('cc-') || CARD_NAME.test(element.name || '') || CARD_NAME.test(element.id || '')) {
-      element.setAttribute('data-rr-is-password', '');
-    }
-  }
-
-  function watchCardFields() {
-    // Created before rrweb's own observer, so it runs first: a card field added to the
-    // page is marked before rrweb serializes it.
-    if (cardObserver) return;
-    document.querySelectorAll('input').forEach(markCardField);
-    cardObserver = new MutationObserver((records) => {
-      for (const record of records) {
-        if (record.type === 'attributes') markCardField(record.target);
-        for (const node of record.addedNodes || []) {
-          if (node.nodeType !== 1) continue;
-          markCardField(node);
-          node.querySelectorAll('input').forEach(markCardField);
-        }
-      }
-    });
-    cardObserver.observe(document.documentElement, {
-      childList: true,
-      subtree: true,
-      attributes: true,
-      attributeFilter: ['autocomplete', 'name', 'id'],
-    });
-  }
-
-  function selectors(own, extra) {
-    return extra ? own + ', ' + extra : own;
-  }
-
   function capture() {
     if (stopRecording) return;
-    watchCardFields();
-    const maskInputOptions = { password: true, hidden: true };
-    if (config.mask_all_inputs) for (const type of INPUT_TYPES) maskInputOptions[type] = true;
+    const privacy = window.ReplayInternals.Privacy;
+    privacy.watchCardFields();
     recordingWith = JSON.stringify(config);
     started = true;
-    stopRecording = window.rrweb.record({
+    stopRecording = window.rrweb.record(Object.assign(privacy.recordOptions(config), {
       emit: onEvent,
-      maskAllInputs: false, // rrweb's own list leaves hidden fields out: ours is above
-      maskInputOptions: maskInputOptions,
-      blockSelector: selectors('[data-replay-block]', config.block_selector),
-      maskTextSelector: config.mask_all_text ? '*' : selectors('[data-replay-mask]', config.mask_selector),
-      ignoreSelector: selectors('[data-replay-ignore]', config.ignore_selector),
       slimDOMOptions: 'all',
       recordCanvas: false,
-    });
+    }));
     for (const [tag, payload] of early.splice(0)) window.rrweb.record.addCustomEvent(tag, payload);
     batchTimer = setInterval(cutBatch, BATCH_INTERVAL_MS);
   }
@@ -464,9 +352,11 @@
     .then(() => Promise.all([
       loadScript('vendor/rrweb/rrweb.min.js'),
       loadScript('transport.js'),
-      fetchConfig(0).then((fetched) => {
-        config = fetched;
-      }),
+      loadScript('privacy.js')
+        .then(() => window.ReplayInternals.Privacy.fetchConfig(server, key))
+        .then((fetched) => {
+          config = fetched;
+        }),
     ]))
     .then(() => {
       watchNavigation();
