@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
@@ -18,10 +19,17 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from replay import playback
-from replay.access import administered_projects, administers, user_from_bearer, visible_sessions
+from replay.access import (
+    administered_projects,
+    administers,
+    user_from_bearer,
+    visible_projects,
+    visible_sessions,
+)
 from replay.audit import Action, audit
 from replay.models import Segment, Session
 from replay.playback import dump_event
+from replay.redaction import RedactionError, Request, carry_out
 from replay.retention import user_sessions
 from replay.search import BadRequest, filter_sessions, number
 from replay.segments import delete_session, iter_segment_events, segment_rows
@@ -103,6 +111,41 @@ def user_sessions_view(request: HttpRequest, user: Any, user_id: str) -> HttpRes
     except StorageError as exc:
         return error(503, f"storage is unavailable after {deleted} sessions; send it again: {exc}")
     return JsonResponse({"user_id": user_id, "deleted": deleted})
+
+
+@api("POST")
+def project_redact(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
+    """Redact the project's stored sessions by selector or pattern over a time range
+    (README, "Retroactive redaction"); for the project's admins."""
+    project = visible_projects(user).filter(pk=project_id).first()
+    if project is None:
+        return error(404, "no such project")
+    if not administers(user, project):
+        return error(403, "only the project's admins may redact its sessions")
+    try:
+        redaction = Request.parse(json.loads(request.body or b"{}"))
+        done = carry_out(
+            project,
+            redaction,
+            user,
+            get_storage(),
+            via="api",
+            keyframe_interval_ms=round(settings.REPLAY_KEYFRAME_SECONDS * 1000),
+        )
+    except RedactionError as exc:
+        return error(400, str(exc))
+    except ValueError:
+        return error(400, "the body must be JSON")
+    except StorageError as exc:
+        return error(503, f"storage is unavailable; send the same request again: {exc}")
+    return JsonResponse(
+        {
+            "sessions": done.sessions,
+            "segments": done.segments,
+            "events": done.events,
+            "keyframes": done.keyframes,
+        }
+    )
 
 
 @api("POST")

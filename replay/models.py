@@ -343,7 +343,7 @@ class ApiToken(models.Model):
 
 
 class AuditEntry(models.Model):
-    """Who looked at, shared, exported or deleted a session, and when. Entries outlive
+    """Who looked at, shared, exported, redacted or deleted a session, and when. Entries outlive
     the sessions they name (the session is kept by id, the user by name too)."""
 
     class Action(models.TextChoices):
@@ -351,6 +351,7 @@ class AuditEntry(models.Model):
         SHARE = "share", "shared a link to"
         EXPORT = "export", "exported"
         DELETE = "delete", "deleted"
+        REDACT = "redact", "redacted"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit")
     session_id = models.CharField(max_length=64, blank=True)

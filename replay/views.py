@@ -17,7 +17,10 @@ from replay import csp
 from replay.access import administered_projects, visible_projects, visible_sessions
 from replay.audit import Action, audit
 from replay.models import Project, normalize_origin
+from replay.redaction import RedactionError, carry_out
+from replay.redaction import Request as RedactionRequest
 from replay.search import BadRequest, filter_sessions
+from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary
 
 DEMO_PROJECT = "Demo shop"
@@ -88,11 +91,48 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def project_audit(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Who viewed, shared, exported or deleted the project's sessions; for its admins."""
+def project_audit(
+    request: HttpRequest, project_id: int, extra: dict[str, Any] | None = None
+) -> HttpResponse:
+    """Who viewed, shared, exported, redacted or deleted the project's sessions, and the
+    redaction form; for its admins."""
     project = get_object_or_404(administered_projects(request.user), pk=project_id)
     entries = project.audit.all()[:500]
-    return render(request, "replay/audit.html", {"project": project, "entries": entries})
+    context = {"project": project, "entries": entries, "form": {}, **(extra or {})}
+    return render(request, "replay/audit.html", context)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@login_required
+def project_redact(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The audit page's redaction form (the same as `POST /api/projects/ID/redact`);
+    times are UTC."""
+    project = get_object_or_404(administered_projects(request.user), pk=project_id)
+    if request.method != "POST":
+        return redirect("project-audit", project_id=project.pk)
+    form = request.POST
+    body = {
+        "selectors": _lines(form.get("selectors", "")),
+        "patterns": _lines(form.get("patterns", "")),
+        "start": form["start"] + "Z" if form.get("start") else None,
+        "end": form["end"] + "Z" if form.get("end") else None,
+        "sessions": form.get("sessions", "").replace(",", " ").split(),
+    }
+    try:
+        done = carry_out(
+            project,
+            RedactionRequest.parse(body),
+            request.user,
+            get_storage(),
+            via="the audit page",
+            keyframe_interval_ms=round(settings.REPLAY_KEYFRAME_SECONDS * 1000),
+        )
+    except (RedactionError, StorageError) as exc:
+        return project_audit(request, project.pk, {"failure": str(exc), "form": form})
+    return project_audit(request, project.pk, {"done": done})
 
 
 def demo(request: HttpRequest) -> HttpResponse:
