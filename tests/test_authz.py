@@ -87,6 +87,20 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
         )
         assert response.status_code == status, role
     assert response.json()["url"].endswith(f"/sessions/{SESSION}?t=12.5")
+    # Redacting: admins only (viewers may not; outsiders do not see the project).
+    for role, status in zip(ROLES, (404, 403, 200), strict=True):
+        response = Client().post(
+            f"/api/projects/{alices_shop.pk}/redact",
+            data={"patterns": ["no such text"]},
+            content_type="application/json",
+            **api_as(people[role]),
+        )
+        assert response.status_code == status, role
+    for role, status in zip(ROLES, (404, 404, 200), strict=True):
+        posted = browser_as(people[role]).post(
+            f"/projects/{alices_shop.pk}/redact", {"patterns": "no such text"}
+        )
+        assert posted.status_code == status, role
     # The Django admin is for staff only.
     for role in ROLES:
         assert browser_as(people[role]).get("/admin/").status_code == 302, role

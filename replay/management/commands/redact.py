@@ -63,7 +63,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except StorageError as exc:
             raise CommandError(f"storage is unavailable ({exc}); run redact again") from exc
+        sessions = f"{done.sessions} session" + ("" if done.sessions == 1 else "s")
         self.stdout.write(
-            f"Redacted {done.events} events in {done.sessions} sessions "
+            f"Redacted {done.events} events in {sessions} "
             f"({done.segments} segments and {done.keyframes} keyframes written again)."
         )
