@@ -60,11 +60,9 @@ def recorded(request: Any, alices_shop: Any) -> list[dict[str, Any]]:
 
 
 def redact(project: Any, username: str, **body: Any) -> Any:
+    headers: dict[str, Any] = bearer(token_for(username))
     return Client().post(
-        f"/api/projects/{project.pk}/redact",
-        data=body,
-        content_type="application/json",
-        **bearer(token_for(username)),
+        f"/api/projects/{project.pk}/redact", data=body, content_type="application/json", **headers
     )
 
 
@@ -151,7 +149,7 @@ def test_a_pattern_is_replaced_in_every_string(recorded, alices_shop):
 
 
 def test_bad_requests_are_refused_with_a_reason(recorded, alices_shop):
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({}, "at least one selector or pattern"),
         ({"selectors": ["a:hover"]}, "':hover' is not supported"),
         ({"selectors": ["a + b"]}, "not supported"),
@@ -216,7 +214,9 @@ def element(tag: str, node_id: int, children: list[Any] | None = None, **attribu
     return {
         "type": 2,
         "tagName": tag,
-        "attributes": {k.replace("_", "-"): v for k, v in attributes.items()},
+        "attributes": {
+            ("class" if k == "cls" else k.replace("_", "-")): v for k, v in attributes.items()
+        },
         "childNodes": children or [],
         "id": node_id,
     }
@@ -231,9 +231,9 @@ def page() -> list[dict[str, Any]]:
         "body",
         3,
         [
-            element("div", 4, [text("Balance 1,204.00", 5)], **{"class": "account balance"}),
+            element("div", 4, [text("Balance 1,204.00", 5)], cls="account balance"),
             element("style", 6, [text(".balance { color: red }", 7)]),
-            element("input", 8, value="secret", placeholder="Your PIN", **{"class": "pin"}),
+            element("input", 8, value="secret", placeholder="Your PIN", cls="pin"),
             element("p", 9, [text("public", 10)]),
         ],
     )
@@ -248,7 +248,7 @@ def test_the_redactor_follows_the_page_through_mutations():
     redactor = Redactor([".balance", "input.pin"])
     mirror = Mirror()
     out = []
-    added = element("div", 11, [element("b", 12, [text("+ 50.00", 13)])], **{"class": "balance"})
+    added = element("div", 11, [element("b", 12, [text("+ 50.00", 13)])], cls="balance")
     later = [
         *page(),
         {
@@ -312,7 +312,7 @@ def test_the_redactor_follows_the_page_through_mutations():
 def test_selectors_match_as_the_browser_would(selector, matches):
     body = element("body", 1)
     main = element("main", 2, id="app")
-    div = element("div", 3, **{"class": "card balance"})
+    div = element("div", 3, cls="card balance")
     span = element("span", 4, data_x="1")
     assert Selector(selector).matches(span, [div, main, body]) is matches
 
