@@ -36,6 +36,15 @@ PII = {
     "ORD-123456": "project pattern",
     "carol@example.net": "email in a custom event",
     "bob@example.org": "email in a mutation",
+    "dan@example.com": "email in a style change",
+    "erin@example.com": "email in a style rule",
+    "frank@example.com": "email in a style declaration",
+    "+44 20 7946 0000": "phone in an adopted style sheet",
+    "grace@example.com": "email in a console message",
+    "heidi@example.com": "email drawn on a canvas",
+    "ivan@example.com": "email in an iframe's document",
+    "4111 1111 1111 1111": "card in a shadow root",
+    "judy@example.com": "email in a custom event's name",
 }
 NOT_PII = ["Contact us", "Order total 91.40", "2026-11-29", "version 2.2.2", "1700000000000"]
 
@@ -116,6 +125,108 @@ def pii_recording(start: int = 1_700_000_000_000) -> list[dict[str, Any]]:
                     "nested": {"card": "4012-8888-8888-1881"},
                 },
             },
+        },
+        *elsewhere(start),
+    ]
+
+
+def elsewhere(start: int) -> list[dict[str, Any]]:
+    """The other places an rrweb event carries text: style changes, rules, declarations
+    and adopted sheets, console messages, canvas drawing, an iframe's document, a shadow
+    root, a custom event's name."""
+    iframe_document = {
+        "type": 0,
+        "id": 20,
+        "childNodes": [
+            {
+                "type": 2,
+                "tagName": "html",
+                "id": 21,
+                "attributes": {},
+                "childNodes": [{"type": 3, "textContent": "Hi ivan@example.com", "id": 22}],
+            }
+        ],
+    }
+    shadow = {
+        "type": 2,
+        "tagName": "span",
+        "id": 23,
+        "isShadow": True,
+        "attributes": {},
+        "childNodes": [{"type": 3, "textContent": "Card 4111 1111 1111 1111", "id": 24}],
+    }
+
+    def incremental(at: int, data: dict[str, Any]) -> dict[str, Any]:
+        return {"type": 3, "timestamp": start + at, "data": data}
+
+    mutation = {"removes": [], "texts": []}
+    return [
+        incremental(
+            400,
+            {
+                "source": 0,
+                **mutation,
+                "adds": [
+                    {"parentId": 3, "nextId": None, "node": {**shadow}},
+                    {"parentId": 6, "nextId": None, "node": iframe_document},
+                ],
+                "attributes": [
+                    {"id": 5, "attributes": {"style": {"background": "url(/a?u=dan@example.com)"}}}
+                ],
+            },
+        ),
+        incremental(
+            500,
+            {
+                "source": 8,
+                "id": 6,
+                "adds": [{"rule": '.x::after { content: "erin@example.com" }', "index": 0}],
+            },
+        ),
+        incremental(
+            600,
+            {
+                "source": 13,
+                "id": 6,
+                "index": [0],
+                "set": {"property": "content", "value": '"frank@example.com"'},
+            },
+        ),
+        incremental(
+            700,
+            {
+                "source": 15,
+                "id": 3,
+                "styleIds": [1],
+                "styles": [
+                    {
+                        "styleId": 1,
+                        "rules": [{"rule": '.y::before { content: "+44 20 7946 0000" }'}],
+                    }
+                ],
+            },
+        ),
+        {
+            "type": 6,
+            "timestamp": start + 800,
+            "data": {
+                "plugin": "rrweb/console@1",
+                "payload": {"level": "log", "payload": ['"grace@example.com"']},
+            },
+        },
+        incremental(
+            900,
+            {
+                "source": 9,
+                "id": 5,
+                "type": 0,
+                "commands": [{"property": "fillText", "args": ["heidi@example.com", 10, 10]}],
+            },
+        ),
+        {
+            "type": 5,
+            "timestamp": start + 1000,
+            "data": {"tag": "signup judy@example.com", "payload": {}},
         },
     ]
 
