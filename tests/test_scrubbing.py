@@ -159,7 +159,7 @@ def elsewhere(start: int) -> list[dict[str, Any]]:
     def incremental(at: int, data: dict[str, Any]) -> dict[str, Any]:
         return {"type": 3, "timestamp": start + at, "data": data}
 
-    mutation = {"removes": [], "texts": []}
+    mutation: dict[str, Any] = {"removes": [], "texts": []}
     return [
         incremental(
             400,
