@@ -185,7 +185,9 @@ def main() -> None:
                 player.close()
                 whole = context.new_page()
                 whole.goto(f"{server.url}/sessions")
-                whole.add_script_tag(path=str(ROOT / "node_modules/rrweb/umd/rrweb.min.js"))
+                # From this server, as the player loads it: the pages' policy allows no
+                # inline script.
+                whole.add_script_tag(url=f"{server.url}/static/replay/vendor/rrweb/rrweb.min.js")
                 result = whole.evaluate(FROM_START, [f"/api/sessions/{SESSION}/events", at * 1000])
                 whole.close()
                 rows.append(
