@@ -1,0 +1,397 @@
+"""Event-tracking records from a tab's rrweb events: page views, clicks, input changes,
+scroll depth, custom events, identify and errors. Pure: no Django, no IO.
+
+`Extractor` is fed the events of one session in order. It keeps the DOM mirror itself
+(the elements behind node ids are named from it, as they stood when the event
+happened) and returns the records each event produces. Clicks name their element
+the way a person would search for it later: tag, id, classes, visible text (none where
+the recorder masked it), a stable CSS selector and the chain of ancestors (mini nodes
+that `replay.selectors.Selector` matches, so a selector given later finds them).
+Inputs describe the field, never its value.
+
+Beside the records, the extractor keeps the signals friction detectors need and the
+records do not carry (when the page changed, scrolled or was typed into, and where the
+pointer went); `replay.friction` reads them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from replay.mirror import Mirror
+
+Event = dict[str, Any]
+Node = dict[str, Any]
+
+PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR = (
+    "pageview",
+    "click",
+    "input",
+    "scroll",
+    "custom",
+    "identify",
+    "error",
+)
+# Custom events the recorder adds, and what they mean here.
+NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, PAUSED = (
+    "replay/navigation",
+    "replay/page",
+    "replay/identify",
+    "replay/error",
+    "replay/paused",
+)
+TEXT_CHARS = 100
+ANCESTORS = 12
+_MASKED = re.compile(r"^[*\s]*$")
+_SPACES = re.compile(r"\s+")
+_IDENT = re.compile(r"^-?[_a-zA-Z][-_a-zA-Z0-9]*$")
+_UNSTABLE_CLASS = re.compile(r"\d{3,}|^css-|^sc-|^jsx-|[_-][a-zA-Z0-9]{5,}$")
+_TEST_IDS = ("data-testid", "data-test", "data-cy", "data-qa")
+_ACTIONABLE_TAGS = {"a", "button", "select", "summary", "label", "option"}
+_ACTIONABLE_INPUTS = {"submit", "button", "reset", "checkbox", "radio", "image", "file"}
+_ACTIONABLE_ROLES = {"button", "link", "checkbox", "menuitem", "tab", "option", "switch"}
+_EDITABLE_INPUTS = {"", "text", "search", "email", "url", "tel", "password", "number"}
+
+
+@dataclass
+class Record:
+    kind: str
+    ts: int
+    url: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Signals:
+    """What friction detectors read beside the records, for the current page view."""
+
+    changes: list[int] = field(default_factory=list)  # DOM mutations, scrolls, inputs
+    scrolls: list[tuple[int, float]] = field(default_factory=list)  # (ts, y) of the page
+    pointer: list[tuple[int, float, float]] = field(default_factory=list)  # (ts, x, y)
+
+
+def element_text(node: Node) -> str | None:
+    """The element's visible text, collapsed and cut to TEXT_CHARS; None when empty or
+    masked by the recorder."""
+    parts: list[str] = []
+    stack = [node]
+    size = 0
+    while stack and size < TEXT_CHARS * 4:
+        current = stack.pop()
+        if current.get("type") == 3:
+            text = str(current.get("textContent") or "")
+            parts.append(text)
+            size += len(text)
+        elif current.get("type") == 2 and str(current.get("tagName")) in {"style", "script"}:
+            continue
+        else:
+            stack.extend(reversed(current.get("childNodes") or []))
+    text = _SPACES.sub(" ", "".join(parts)).strip()
+    if not text or _MASKED.match(text):
+        return None
+    return text[:TEXT_CHARS]
+
+
+def _classes(node: Node) -> list[str]:
+    return str((node.get("attributes") or {}).get("class") or "").split()
+
+
+def mini(node: Node) -> Node:
+    """What a record keeps of an element: enough for selectors to match it later."""
+    attributes = node.get("attributes") or {}
+    kept = {
+        name: str(value)
+        for name, value in attributes.items()
+        if name in {"id", "class", "name", "type", "role", "href", "aria-label", *_TEST_IDS}
+        and isinstance(value, str | int | float)
+    }
+    if "href" in kept:
+        kept["href"] = kept["href"][:200]
+    return {"type": 2, "tagName": str(node.get("tagName", "")).lower(), "attributes": kept}
+
+
+def _part(node: Node, parent: Node | None) -> tuple[str, bool]:
+    """One step of a selector, and whether it is unique enough to stop at."""
+    attributes = node.get("attributes") or {}
+    tag = str(node.get("tagName", "")).lower()
+    element_id = attributes.get("id")
+    if (
+        isinstance(element_id, str)
+        and _IDENT.match(element_id)
+        and not re.search(r"\d{4,}", element_id)
+    ):
+        return f"#{element_id}", True
+    for name in _TEST_IDS:
+        value = attributes.get(name)
+        if isinstance(value, str) and value and '"' not in value:
+            return f'{tag}[{name}="{value}"]', True
+    part = tag + "".join(
+        f".{c}" for c in _classes(node)[:3] if _IDENT.match(c) and not _UNSTABLE_CLASS.search(c)
+    )
+    if parent is not None:
+        same = [
+            child
+            for child in parent.get("childNodes") or []
+            if child.get("type") == 2 and str(child.get("tagName", "")).lower() == tag
+        ]
+        if len(same) > 1:
+            at = next((i for i, child in enumerate(same) if child is node), 0)
+            part += f":nth-of-type({at + 1})"
+    return part, False
+
+
+class Extractor:
+    """Records of one session's events, fed in order."""
+
+    def __init__(self) -> None:
+        self.mirror = Mirror()
+        self.url = ""
+        self.title = ""
+        self.referrer = ""
+        self.signals = Signals()
+        self.depth = 0.0  # the page view's deepest scroll: bottom edge of the viewport, px
+        self._typing: int | None = None  # the field of the current run of input events
+        self._meta: tuple[int, str] | None = None  # a Meta whose snapshot has not come yet
+        self._viewed = False  # a page view was recorded since the last Meta
+
+    # -- naming elements --
+
+    def ancestors(self, node: Node) -> list[Node]:
+        chain: list[Node] = []
+        current = self.mirror.parents.get(node.get("id", -1))
+        while current is not None and current.get("type") == 2 and len(chain) < ANCESTORS:
+            chain.append(current)
+            current = self.mirror.parents.get(current.get("id", -1))
+        return chain
+
+    def selector(self, node: Node) -> str:
+        parts: list[str] = []
+        current: Node | None = node
+        while current is not None and current.get("type") == 2:
+            parent = self.mirror.parents.get(current.get("id", -1))
+            part, unique = _part(current, parent)
+            parts.append(part)
+            if unique or str(current.get("tagName", "")).lower() in {"body", "html"}:
+                break
+            current = parent
+        return " > ".join(reversed(parts))
+
+    def describe(self, node: Node) -> dict[str, Any]:
+        attributes = node.get("attributes") or {}
+        chain = self.ancestors(node)
+        return {
+            "tag": str(node.get("tagName", "")).lower(),
+            "id": str(attributes.get("id") or ""),
+            "classes": _classes(node),
+            "text": element_text(node),
+            "selector": self.selector(node),
+            "element": mini(node),
+            "ancestors": [mini(a) for a in chain],
+            "actionable": actionable(node, chain),
+            "editable": editable(node),
+        }
+
+    # -- feeding --
+
+    def feed(self, event: Event) -> list[Record]:
+        """The records this event produces; the mirror then applies it."""
+        try:
+            records = self._records(event)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            records = []
+        self.mirror.apply(event)
+        if event.get("type") == 2:
+            records += self._after_snapshot()
+        return records
+
+    def _records(self, event: Event) -> list[Record]:
+        kind, data = event.get("type"), event.get("data")
+        ts = event.get("timestamp")
+        if not isinstance(data, dict) or not isinstance(ts, int | float):
+            return []
+        ts = int(ts)
+        if kind == 4:
+            self._meta, self._viewed = (ts, str(data.get("href", ""))), False
+            return []
+        if kind == 5:
+            return self._custom(ts, data)
+        if kind != 3:
+            return []
+        source = data.get("source")
+        if source == 0:
+            self.signals.changes.append(ts)
+        elif source == 1 or source == 6:
+            for position in data.get("positions") or []:
+                offset = position.get("timeOffset") or 0
+                self.signals.pointer.append((ts + int(offset), position["x"], position["y"]))
+        elif source == 2 and data.get("type") == 2:
+            return self._click(ts, data)
+        elif source == 3:
+            return self._scroll(ts, data)
+        elif source == 5:
+            return self._input(ts, data)
+        return []
+
+    def _after_snapshot(self) -> list[Record]:
+        """A Meta and its snapshot: a page load when the URL changed. (The same URL
+        again is a reload only if the recorder says so, with `replay/page`: rrweb also
+        takes a Meta and a snapshot when asked to resynchronize.)"""
+        document = self.mirror.document
+        if document is not None and (title := _find(document, "title")) is not None:
+            self.title = element_text(title) or ""
+        if self._meta is None:
+            return []
+        ts, href = self._meta
+        self._meta = None
+        if href == self.url:
+            return []
+        self._viewed = True
+        return self._page_view(ts, href, "load")
+
+    def _page_view(self, ts: int, href: str, how: str, title: str = "") -> list[Record]:
+        previous = self.url
+        records: list[Record] = []
+        if previous and self.depth:
+            records.append(self._depth_record(ts))
+        self.url, self.signals, self.depth, self._typing = href, Signals(), 0.0, None
+        if title:
+            self.title = title
+        referrer = previous or self.referrer
+        data = {"how": how, "referrer": referrer, "title": self.title}
+        records.append(Record(PAGE_VIEW, ts, href, data))
+        return records
+
+    def _depth_record(self, ts: int) -> Record:
+        _, height = self.mirror.viewport
+        return Record(SCROLL, ts, self.url, {"depth_px": round(self.depth), "viewport": height})
+
+    def close(self, ts: int) -> list[Record]:
+        """The session's end (or the end of what is stored): the open page view's
+        scroll depth."""
+        return [self._depth_record(ts)] if self.url and self.depth else []
+
+    def _custom(self, ts: int, data: dict[str, Any]) -> list[Record]:
+        tag, payload = str(data.get("tag", "")), data.get("payload")
+        payload = payload if isinstance(payload, dict) else {"value": payload}
+        if tag == NAVIGATION:
+            href = str(payload.get("href", ""))
+            return self._page_view(
+                ts, href, str(payload.get("kind", "navigation")), str(payload.get("title") or "")
+            )
+        if tag == PAGE:
+            self.title = str(payload.get("title") or self.title)
+            if not self.url:  # the first page: its referrer is the previous site
+                self.referrer = str(payload.get("referrer") or "")
+            if payload.get("load") and not self._viewed:  # the same URL, loaded again
+                self._viewed = True
+                return self._page_view(ts, self.url, "reload")
+            return []
+        if tag == IDENTIFY_TAG:
+            return [Record(IDENTIFY, ts, self.url, {"user": str(payload.get("id", ""))})]
+        if tag == ERROR_TAG:
+            keep = ("message", "kind", "source", "line", "column", "stack")
+            return [Record(ERROR, ts, self.url, {k: payload[k] for k in keep if k in payload})]
+        if tag.startswith("replay/"):
+            return []
+        return [Record(CUSTOM, ts, self.url, {"name": tag[:200], "props": payload})]
+
+    def _click(self, ts: int, data: dict[str, Any]) -> list[Record]:
+        node = self.mirror.nodes.get(data.get("id", -1))
+        if node is None or node.get("type") != 2:
+            return []
+        described = self.describe(node)
+        left, top = self._page_scroll()
+        x, y = data.get("x"), data.get("y")
+        if isinstance(x, int | float) and isinstance(y, int | float):
+            described.update(x=round(x + left), y=round(y + top))
+        return [Record(CLICK, ts, self.url, described)]
+
+    def _page_scroll(self) -> tuple[float, float]:
+        document = self.mirror.document
+        if document is None:
+            return 0.0, 0.0
+        left, top = self.mirror.scrolls.get(document["id"], (0, 0))
+        return float(left or 0), float(top or 0)
+
+    def _scroll(self, ts: int, data: dict[str, Any]) -> list[Record]:
+        self.signals.changes.append(ts)
+        document = self.mirror.document
+        if document is not None and data.get("id") == document.get("id"):
+            y = float(data.get("y") or 0)
+            self.signals.scrolls.append((ts, y))
+            self.depth = max(self.depth, y + self.mirror.viewport[1])
+        return []
+
+    def _input(self, ts: int, data: dict[str, Any]) -> list[Record]:
+        self.signals.changes.append(ts)
+        node_id = data.get("id", -1)
+        node = self.mirror.nodes.get(node_id)
+        if node is None or node.get("type") != 2:
+            return []
+        if self._typing == node_id:
+            return []  # the same run of typing: one record
+        self._typing = node_id
+        attributes = node.get("attributes") or {}
+        described = {
+            "tag": str(node.get("tagName", "")).lower(),
+            "type": str(attributes.get("type") or ""),
+            "name": str(attributes.get("name") or ""),
+            "id": str(attributes.get("id") or ""),
+            "label": self._label(node),
+            "selector": self.selector(node),
+            "element": mini(node),
+            "ancestors": [mini(a) for a in self.ancestors(node)],
+        }
+        if "isChecked" in data and described["type"] in {"checkbox", "radio"}:
+            described["checked"] = bool(data["isChecked"])
+        return [Record(INPUT, ts, self.url, described)]
+
+    def _label(self, node: Node) -> str | None:
+        attributes = node.get("attributes") or {}
+        for name in ("aria-label", "placeholder", "title"):
+            value = attributes.get(name)
+            if isinstance(value, str) and value.strip() and not _MASKED.match(value):
+                return value.strip()[:TEXT_CHARS]
+        for ancestor in self.ancestors(node)[:2]:
+            if str(ancestor.get("tagName", "")).lower() == "label":
+                return element_text(ancestor)
+        return None
+
+
+def actionable(node: Node, ancestors: list[Node]) -> bool:
+    """Whether a click on it is expected to do something: a link, a button, a form
+    control, an element with a button-like role or a recorded click handler, or inside
+    one of those."""
+    for element in [node, *ancestors[:4]]:
+        attributes = element.get("attributes") or {}
+        tag = str(element.get("tagName", "")).lower()
+        if tag in _ACTIONABLE_TAGS and (tag != "a" or "href" in attributes):
+            return True
+        if tag == "input" and str(attributes.get("type") or "").lower() in _ACTIONABLE_INPUTS:
+            return True
+        if str(attributes.get("role") or "").lower() in _ACTIONABLE_ROLES:
+            return True
+        if "data-replay-clickable" in attributes:  # the recorder saw a click listener
+            return True
+    return False
+
+
+def editable(node: Node | dict[str, Any]) -> bool:
+    """A text-editing surface, where repeated clicks select text."""
+    attributes = node.get("attributes") or {}
+    tag = str(node.get("tagName", "")).lower()
+    if tag == "textarea" or attributes.get("contenteditable") in ("", "true"):
+        return True
+    return tag == "input" and str(attributes.get("type") or "").lower() in _EDITABLE_INPUTS
+
+
+def _find(node: Node, tag: str) -> Node | None:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.get("type") == 2 and str(current.get("tagName", "")).lower() == tag:
+            return current
+        stack.extend(current.get("childNodes") or [])
+    return None
