@@ -16,6 +16,7 @@ pointer went); `replay.friction` reads them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,12 +150,15 @@ class Extractor:
         self.mirror = Mirror()
         self.url = ""
         self.title = ""
-        self.referrer = ""
         self.signals = Signals()
         self.depth = 0.0  # the page view's deepest scroll: bottom edge of the viewport, px
         self._typing: int | None = None  # the field of the current run of input events
         self._meta: tuple[int, str] | None = None  # a Meta whose snapshot has not come yet
         self._viewed = False  # a page view was recorded since the last Meta
+        self._last_click: tuple[Any, ...] | None = None
+        # A page load's view, held until the recorder's `replay/page` (right after the
+        # snapshot) gives its referrer and title, or until any other event.
+        self._pending: Record | None = None
 
     # -- naming elements --
 
@@ -197,10 +201,12 @@ class Extractor:
 
     def feed(self, event: Event) -> list[Record]:
         """The records this event produces; the mirror then applies it."""
-        try:
-            records = self._records(event)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-            records = []
+        records: list[Record] = []
+        if self._pending is not None and not _is_page_event(event):
+            records.append(self._pending)
+            self._pending = None
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError, IndexError):
+            records += self._records(event)
         self.mirror.apply(event)
         if event.get("type") == 2:
             records += self._after_snapshot()
@@ -248,7 +254,8 @@ class Extractor:
         if href == self.url:
             return []
         self._viewed = True
-        return self._page_view(ts, href, "load")
+        *done, self._pending = self._page_view(ts, href, "load")
+        return done
 
     def _page_view(self, ts: int, href: str, how: str, title: str = "") -> list[Record]:
         previous = self.url
@@ -258,8 +265,7 @@ class Extractor:
         self.url, self.signals, self.depth, self._typing = href, Signals(), 0.0, None
         if title:
             self.title = title
-        referrer = previous or self.referrer
-        data = {"how": how, "referrer": referrer, "title": self.title}
+        data = {"how": how, "referrer": previous, "title": self.title}
         records.append(Record(PAGE_VIEW, ts, href, data))
         return records
 
@@ -268,22 +274,27 @@ class Extractor:
         return Record(SCROLL, ts, self.url, {"depth_px": round(self.depth), "viewport": height})
 
     def close(self, ts: int) -> list[Record]:
-        """The session's end (or the end of what is stored): the open page view's
-        scroll depth."""
-        return [self._depth_record(ts)] if self.url and self.depth else []
+        """The session's end (or the end of what is stored): a held page view, and the
+        open page view's scroll depth."""
+        records = [self._pending] if self._pending is not None else []
+        self._pending = None
+        return records + ([self._depth_record(ts)] if self.url and self.depth else [])
 
     def _custom(self, ts: int, data: dict[str, Any]) -> list[Record]:
         tag, payload = str(data.get("tag", "")), data.get("payload")
         payload = payload if isinstance(payload, dict) else {"value": payload}
         if tag == NAVIGATION:
-            href = str(payload.get("href", ""))
-            return self._page_view(
-                ts, href, str(payload.get("kind", "navigation")), str(payload.get("title") or "")
-            )
+            how = str(payload.get("kind", "navigation"))
+            title = str(payload.get("title") or "")
+            return self._page_view(ts, str(payload.get("href", "")), how, title)
         if tag == PAGE:
             self.title = str(payload.get("title") or self.title)
-            if not self.url:  # the first page: its referrer is the previous site
-                self.referrer = str(payload.get("referrer") or "")
+            view, self._pending = self._pending, None
+            if view is not None:
+                view.data["title"] = self.title
+                if not view.data["referrer"]:  # the first page: the site it came from
+                    view.data["referrer"] = str(payload.get("referrer") or "")
+                return [view]
             if payload.get("load") and not self._viewed:  # the same URL, loaded again
                 self._viewed = True
                 return self._page_view(ts, self.url, "reload")
@@ -301,6 +312,10 @@ class Extractor:
         node = self.mirror.nodes.get(data.get("id", -1))
         if node is None or node.get("type") != 2:
             return []
+        at = (ts, data.get("x"), data.get("y"))
+        if at == self._last_click:
+            return []  # a <label> passing the click to its field: one click, the label's
+        self._last_click = at
         described = self.describe(node)
         left, top = self._page_scroll()
         x, y = data.get("x"), data.get("y")
@@ -328,13 +343,16 @@ class Extractor:
         self.signals.changes.append(ts)
         node_id = data.get("id", -1)
         node = self.mirror.nodes.get(node_id)
-        if node is None or node.get("type") != 2:
-            return []
+        if node is None or node.get("type") != 2 or data.get("userTriggered") is False:
+            return []  # unknown, or the page's script set it (the recorder says so)
+        kind = str((node.get("attributes") or {}).get("type") or "").lower()
+        if kind == "radio" and data.get("isChecked") is False:
+            return []  # the browser unchecking the group's other radios
         if self._typing == node_id:
             return []  # the same run of typing: one record
         self._typing = node_id
         attributes = node.get("attributes") or {}
-        described = {
+        described: dict[str, Any] = {
             "tag": str(node.get("tagName", "")).lower(),
             "type": str(attributes.get("type") or ""),
             "name": str(attributes.get("name") or ""),
@@ -385,6 +403,11 @@ def editable(node: Node | dict[str, Any]) -> bool:
     if tag == "textarea" or attributes.get("contenteditable") in ("", "true"):
         return True
     return tag == "input" and str(attributes.get("type") or "").lower() in _EDITABLE_INPUTS
+
+
+def _is_page_event(event: Event) -> bool:
+    data = event.get("data")
+    return event.get("type") == 5 and isinstance(data, dict) and data.get("tag") == PAGE
 
 
 def _find(node: Node, tag: str) -> Node | None:

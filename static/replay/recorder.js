@@ -57,6 +57,7 @@
   let batchTimer = null;
   let lastHref = location.href;
   let started = false; // rrweb has run for this session on this page
+  let pageRecorded = false; // rrweb has run on this page (for any session)
   const early = []; // identify/track calls made before rrweb started, sent when it does
   // Set from pagehide until the page is shown again (bfcache): a page going away must
   // not touch the session state the next page of this tab is about to use.
@@ -276,7 +277,16 @@
       emit: onEvent,
       slimDOMOptions: 'all',
       recordCanvas: false,
+      userTriggeredOnInput: true, // what the page's own script sets is not the user's input
     }));
+    // The page view's context, which rrweb's Meta does not carry; `load` tells a page load
+    // from rrweb starting over on the same page.
+    window.rrweb.record.addCustomEvent('replay/page', {
+      referrer: document.referrer,
+      title: document.title,
+      load: !pageRecorded,
+    });
+    pageRecorded = true;
     for (const [tag, payload] of early.splice(0)) window.rrweb.record.addCustomEvent(tag, payload);
     batchTimer = setInterval(cutBatch, BATCH_INTERVAL_MS);
   }
@@ -352,6 +362,7 @@
     .then(() => Promise.all([
       loadScript('vendor/rrweb/rrweb.min.js'),
       loadScript('transport.js'),
+      loadScript('errors.js'),
       loadScript('privacy.js')
         .then(() => window.ReplayInternals.Privacy.fetchConfig(server, key))
         .then((fetched) => {
@@ -360,6 +371,7 @@
     ]))
     .then(() => {
       watchNavigation();
+      window.ReplayInternals.watchErrors((payload) => customEvent('replay/error', payload));
       window.addEventListener('pagehide', onPageHide);
       window.addEventListener('pageshow', (event) => {
         if (event.persisted) unloading = false;

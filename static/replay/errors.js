@@ -1,0 +1,61 @@
+/*
+ * What goes wrong in the page, for the session's records (README, "Event tracking"):
+ * uncaught errors, unhandled promise rejections and console.error calls, each reported
+ * once as {kind, message, source, line, column, stack}. Loaded by recorder.js.
+ */
+(function () {
+  'use strict';
+
+  const MESSAGE_CHARS = 1000;
+  const STACK_CHARS = 4000;
+  const PER_MINUTE = 60; // a page throwing in a loop must not flood the recording
+
+  function text(value) {
+    if (value instanceof Error) return value.message || String(value);
+    if (typeof value === 'string') return value;
+    try {
+      return JSON.stringify(value);
+    } catch (err) {
+      return String(value);
+    }
+  }
+
+  function watchErrors(report) {
+    let budget = PER_MINUTE;
+    setInterval(() => {
+      budget = PER_MINUTE;
+    }, 60000);
+    const send = (payload) => {
+      if (budget <= 0) return;
+      budget -= 1;
+      payload.message = String(payload.message || '').slice(0, MESSAGE_CHARS);
+      if (payload.stack) payload.stack = String(payload.stack).slice(0, STACK_CHARS);
+      report(payload);
+    };
+    window.addEventListener('error', (event) => {
+      if (!event.message && !event.error) return; // a resource that failed to load
+      send({
+        kind: 'error',
+        message: event.message || text(event.error),
+        source: event.filename || '',
+        line: event.lineno || 0,
+        column: event.colno || 0,
+        stack: event.error && event.error.stack,
+      });
+    });
+    window.addEventListener('unhandledrejection', (event) => {
+      const reason = event.reason;
+      send({ kind: 'rejection', message: text(reason), stack: reason && reason.stack });
+    });
+    const original = console.error;
+    console.error = function () {
+      const args = Array.prototype.slice.call(arguments);
+      const error = args.find((arg) => arg instanceof Error);
+      send({ kind: 'console', message: args.map(text).join(' '), stack: error && error.stack });
+      return original.apply(this, arguments);
+    };
+  }
+
+  window.ReplayInternals = window.ReplayInternals || {};
+  window.ReplayInternals.watchErrors = watchErrors;
+})();
