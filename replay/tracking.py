@@ -66,7 +66,7 @@ class Record:
 
 @dataclass
 class Signals:
-    """What friction detectors read beside the records, for the current page view."""
+    """What friction detectors read beside the records, for the whole session."""
 
     changes: list[int] = field(default_factory=list)  # DOM mutations, scrolls, inputs
     scrolls: list[tuple[int, float]] = field(default_factory=list)  # (ts, y) of the page
@@ -228,7 +228,7 @@ class Extractor:
         source = data.get("source")
         if source == 0:
             self.signals.changes.append(ts)
-        elif source == 1 or source == 6:
+        elif source == 1:  # the mouse (rrweb reports moves inside iframes as touch)
             for position in data.get("positions") or []:
                 offset = position.get("timeOffset") or 0
                 self.signals.pointer.append((ts + int(offset), position["x"], position["y"]))
@@ -262,7 +262,7 @@ class Extractor:
         records: list[Record] = []
         if previous and self.depth:
             records.append(self._depth_record(ts))
-        self.url, self.signals, self.depth, self._typing = href, Signals(), 0.0, None
+        self.url, self.depth, self._typing = href, 0.0, None
         if title:
             self.title = title
         data = {"how": how, "referrer": previous, "title": self.title}

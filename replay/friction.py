@@ -1,0 +1,358 @@
+"""Friction detectors: pure functions over one session's event-tracking records and
+signals (`replay.tracking`), each with a name, a version and thresholds (README,
+"Friction"). Every friction record says which detector version produced it, so records
+can be recomputed after a detector changes (`reprocess`). Pure: no Django, no IO.
+
+Each detector returns `Record`s of kind "friction" whose data holds `type`, `detector`
+("name@version") and what the moment is about (the clicked element, the error, the
+page left). A project may override any threshold (`thresholds`), by detector name.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from replay.tracking import CLICK, ERROR, INPUT, PAGE_VIEW, Record, Signals
+
+FRICTION = "friction"
+Thresholds = Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Detector:
+    name: str
+    version: int
+    defaults: dict[str, float]
+    detect: Callable[[list[Record], Signals, Thresholds], list[Record]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def _friction(detector: str, version: int, at: Record, **data: Any) -> Record:
+    about: dict[str, Any] = {k: at.data[k] for k in ("selector", "text", "tag") if k in at.data}
+    payload = {"type": detector, "detector": f"{detector}@{version}", **about, **data}
+    return Record(FRICTION, at.ts, at.url, payload)
+
+
+def _clicks(records: list[Record]) -> list[Record]:
+    return [r for r in records if r.kind == CLICK]
+
+
+def _point(record: Record) -> tuple[float, float] | None:
+    x, y = record.data.get("x"), record.data.get("y")
+    if isinstance(x, int | float) and isinstance(y, int | float):
+        return float(x), float(y)
+    return None
+
+
+def _distance(a: Record, b: Record) -> float:
+    """Pixels between two clicks (on the same element when their places are unknown)."""
+    here, there = _point(a), _point(b)
+    if here is None or there is None:
+        return 0.0 if a.data.get("selector") == b.data.get("selector") else math.inf
+    return math.hypot(here[0] - there[0], here[1] - there[1])
+
+
+def _changed_between(changes: list[int], start: int, end: int) -> bool:
+    """Whether the page changed (mutation, scroll, input) in [start, end]. A change in
+    the click's own millisecond counts as its answer: a page answering at once records
+    both in the same millisecond."""
+    at = bisect_left(changes, start)
+    return at < len(changes) and changes[at] <= end
+
+
+# -- rage click --
+
+
+def rage_click(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
+    """At least `clicks` clicks within `window_ms`, each within `radius_px` of the first.
+    Not rage: clicks on a text-editing surface; exactly three on text that is not
+    actionable (selecting a paragraph); and runs where the page answered every click
+    before the next (a stepper's + button)."""
+    clicks = _clicks(records)
+    found: list[Record] = []
+    at = 0
+    while at < len(clicks):
+        first = clicks[at]
+        run = [first]
+        for click in clicks[at + 1 :]:
+            if click.ts - first.ts > t["window_ms"] or click.url != first.url:
+                break
+            if _distance(first, click) > t["radius_px"]:
+                break
+            run.append(click)
+        if len(run) >= t["clicks"] and not _rage_lookalike(run, signals):
+            found.append(_friction("rage_click", 1, first, clicks=len(run)))
+            at += len(run)
+        else:
+            at += 1
+    return found
+
+
+def _rage_lookalike(run: list[Record], signals: Signals) -> bool:
+    first = run[0].data
+    if first.get("editable"):
+        return True
+    if len(run) == 3 and not first.get("actionable"):
+        return True  # a triple click selects a paragraph
+    answered = all(_changed_between(signals.changes, a.ts, b.ts) for a, b in pairwise(run))
+    return answered
+
+
+# -- dead click --
+
+
+def dead_click(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
+    """A click on something actionable followed by no DOM change, scroll, input or page
+    view within `window_ms`. Undecided (so not reported) when the recording ends
+    sooner. Dead clicks on one element less than a second apart (a burst, which may
+    also be a rage click) are one record with their count."""
+    window = int(t["window_ms"])
+    views = [r.ts for r in records if r.kind == PAGE_VIEW]
+    end = max([records[-1].ts if records else 0, *(signals.changes[-1:] or [0])])
+    found: list[Record] = []
+    last: Record | None = None
+    for click in _clicks(records):
+        if not click.data.get("actionable") or click.data.get("editable"):
+            continue
+        if click.ts + window > end:
+            continue
+        quiet = not _changed_between(signals.changes, click.ts, click.ts + window)
+        if not quiet or any(click.ts < v <= click.ts + window for v in views):
+            continue
+        burst = (
+            last is not None
+            and last.data.get("selector") == click.data.get("selector")
+            and click.ts - last.ts < 1000
+        )
+        if burst and found:
+            found[-1].data["clicks"] += 1
+        else:
+            found.append(_friction("dead_click", 1, click, waited_ms=window, clicks=1))
+        last = click
+    return found
+
+
+# -- error click --
+
+
+def error_click(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
+    """An error within `window_ms` after a click (the first error after each click)."""
+    errors = [r for r in records if r.kind == ERROR]
+    found = []
+    for click in _clicks(records):
+        after = next((e for e in errors if 0 <= e.ts - click.ts <= t["window_ms"]), None)
+        if after is not None:
+            found.append(_friction("error_click", 1, click, error=after.data.get("message")))
+    return found
+
+
+# -- thrashed cursor --
+
+
+def thrashed_cursor(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
+    """At least `reversals` changes of the pointer's direction (on either axis, each
+    leg at least `leg_px` long) within `window_ms`, with no click in that window."""
+    clicks = [c.ts for c in _clicks(records)]
+    turns = _turns(signals.pointer, t["leg_px"])
+    found: list[Record] = []
+    at = 0
+    window, wanted = t["window_ms"], int(t["reversals"])
+    while at + wanted <= len(turns):
+        start, end = turns[at], turns[at + wanted - 1]
+        if end - start <= window and not any(start <= c <= end for c in clicks):
+            url = _url_at(records, start)
+            found.append(
+                Record(
+                    FRICTION,
+                    start,
+                    url,
+                    {"type": "thrashed_cursor", "detector": "thrashed_cursor@1", "turns": wanted},
+                )
+            )
+            while at < len(turns) and turns[at] <= end:
+                at += 1
+        else:
+            at += 1
+    return found
+
+
+def _turns(pointer: list[tuple[int, float, float]], leg: float) -> list[int]:
+    """When the pointer reversed direction, on either axis, after a leg of `leg` px."""
+    turns: list[int] = []
+    for axis in (1, 2):
+        direction, anchor = 0, None
+        for sample in pointer:
+            value = sample[axis]
+            if anchor is None:
+                anchor = value
+                continue
+            moved = value - anchor
+            if abs(moved) < leg:
+                if direction and moved * direction > 0:
+                    anchor = value  # further the same way
+                continue
+            now = 1 if moved > 0 else -1
+            if direction and now != direction:
+                turns.append(sample[0])
+            direction, anchor = now, value
+    return sorted(turns)
+
+
+def _url_at(records: list[Record], ts: int) -> str:
+    url = ""
+    for record in records:
+        if record.ts > ts:
+            break
+        url = record.url
+    return url
+
+
+# -- quick back --
+
+
+def quick_back(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
+    """Leaving a page for another and coming back to it within `window_ms`: reported
+    on the page that was left at once."""
+    views = [r for r in records if r.kind == PAGE_VIEW]
+    found = []
+    for before, visited, back in zip(views, views[1:], views[2:], strict=False):
+        if back.url == before.url != visited.url and back.ts - visited.ts <= t["window_ms"]:
+            found.append(
+                _friction(
+                    "quick_back", 1, visited, returned_to=back.url, stayed_ms=back.ts - visited.ts
+                )
+            )
+    return found
+
+
+# -- form abandonment --
+
+
+def form_abandonment(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
+    """A form with at least `fields` filled fields, left (another page view, or the end
+    of the session) without a click on one of its buttons."""
+    found = []
+    page: list[Record] = []
+    for record in [*records, None]:
+        if record is None or (record.kind == PAGE_VIEW and page):
+            found += _abandoned(page, int(t["fields"]))
+            page = []
+        if record is not None:
+            page.append(record)
+    return found
+
+
+def _form_of(record: Record) -> str | None:
+    for index, ancestor in enumerate(record.data.get("ancestors") or []):
+        if ancestor.get("tagName") == "form":
+            attributes = ancestor.get("attributes") or {}
+            return str(attributes.get("id") or attributes.get("name") or f"form@{index}")
+    return None
+
+
+def _submits(click: Record) -> bool:
+    """A click on a button of the form: how forms are sent, by the browser or by the
+    page's script (which often uses type=button)."""
+    element = click.data.get("element") or {}
+    attributes = element.get("attributes") or {}
+    tag, kind = element.get("tagName"), str(attributes.get("type") or "").lower()
+    button_like = tag == "input" and kind in ("submit", "button", "image")
+    return tag == "button" or button_like or attributes.get("role") == "button"
+
+
+def _abandoned(page: list[Record], fields: int) -> list[Record]:
+    filled: dict[str, set[str]] = {}
+    first: dict[str, Record] = {}
+    submitted: set[str] = set()
+    for record in page:
+        form = _form_of(record) if record.kind in (INPUT, CLICK) else None
+        if form is None:
+            continue
+        if record.kind == INPUT:
+            filled.setdefault(form, set()).add(str(record.data.get("selector")))
+            first.setdefault(form, record)
+        elif _submits(record):
+            submitted.add(form)
+    return [
+        _friction("form_abandonment", 1, first[form], form=form, fields=len(names))
+        for form, names in filled.items()
+        if form not in submitted and len(names) >= fields
+    ]
+
+
+# -- excessive scrolling --
+
+
+def excessive_scrolling(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
+    """At least `reversals` reversals of the page's scroll direction (legs of at least
+    `leg_px`) within `window_ms`, on one page view."""
+    turns = _turns([(ts, 0.0, y) for ts, y in signals.scrolls], t["leg_px"])
+    wanted = int(t["reversals"])
+    views = [r.ts for r in records if r.kind == PAGE_VIEW]
+    found: list[Record] = []
+    at = 0
+    while at + wanted <= len(turns):
+        start, end = turns[at], turns[at + wanted - 1]
+        same_page = not any(start < v <= end for v in views)
+        if end - start <= t["window_ms"] and same_page:
+            found.append(
+                Record(
+                    FRICTION,
+                    start,
+                    _url_at(records, start),
+                    {
+                        "type": "excessive_scrolling",
+                        "detector": "excessive_scrolling@1",
+                        "reversals": wanted,
+                    },
+                )
+            )
+            while at < len(turns) and turns[at] <= end:
+                at += 1
+        else:
+            at += 1
+    return found
+
+
+DETECTORS = [
+    Detector("rage_click", 1, {"clicks": 3, "window_ms": 1000, "radius_px": 30}, rage_click),
+    Detector("dead_click", 1, {"window_ms": 2500}, dead_click),
+    Detector("error_click", 1, {"window_ms": 2000}, error_click),
+    Detector(
+        "thrashed_cursor", 1, {"reversals": 6, "window_ms": 1500, "leg_px": 40}, thrashed_cursor
+    ),
+    Detector("quick_back", 1, {"window_ms": 5000}, quick_back),
+    Detector("form_abandonment", 1, {"fields": 1}, form_abandonment),
+    Detector(
+        "excessive_scrolling",
+        1,
+        {"reversals": 4, "window_ms": 20000, "leg_px": 200},
+        excessive_scrolling,
+    ),
+]
+
+
+def detect(
+    records: list[Record],
+    signals: Signals,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    only: Iterable[str] | None = None,
+) -> list[Record]:
+    """Every detector's friction records for one session, in time order; `thresholds`
+    overrides defaults by detector name."""
+    wanted = set(only) if only is not None else None
+    found: list[Record] = []
+    for detector in DETECTORS:
+        if wanted is not None and detector.name not in wanted:
+            continue
+        merged = {**detector.defaults, **((thresholds or {}).get(detector.name) or {})}
+        found += detector.detect(records, signals, merged)
+    return sorted(found, key=lambda r: r.ts)
