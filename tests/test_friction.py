@@ -66,12 +66,12 @@ def test_rage_clicks_and_their_lookalikes():
     assert only("rage_click", [click(1000), click(1600), click(2100)]) == []  # too slow
     assert only("rage_click", [click(1000), click(1200, 160), click(1400, 220)]) == []  # apart
     # A triple click on text selects a paragraph; a fourth click is not selection.
-    text = {"actionable": False, "selector": "p", "tag": "p"}
+    text: dict[str, Any] = {"actionable": False, "selector": "p", "tag": "p"}
     triple = [click(1000, **text), click(1150, **text), click(1300, **text)]
     assert only("rage_click", triple) == []
     assert len(only("rage_click", [*triple, click(1450, **text)])) == 1
     # A text field: repeated clicks place the caret and select words.
-    field = {"editable": True, "selector": "#name", "tag": "input"}
+    field: dict[str, Any] = {"editable": True, "selector": "#name", "tag": "input"}
     assert (
         only("rage_click", [click(1000, **field), click(1200, **field), click(1400, **field)]) == []
     )
