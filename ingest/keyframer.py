@@ -1,6 +1,7 @@
 """The keyframer: a background task of each server process that writes keyframes for
 the sessions it is recording (see `replay.keyframes`), one session at a time, whenever
-one has recorded `REPLAY_KEYFRAME_SECONDS` past its last keyframe. The work is done in a
+one has recorded `REPLAY_KEYFRAME_SECONDS` past its last keyframe, and computes their
+event-tracking records once they go quiet (see `replay.records`). The work is done in a
 child process (`keyframe_worker`), so that it never competes with ingest for the
 interpreter lock; `REPLAY_KEYFRAME_WORKER=thread` does it in a thread instead (tests that
 drive the application in-process use that). Where the mirror cannot write an exact
@@ -27,6 +28,7 @@ from ingest.threads import run_blocking
 from replay.keyframes import Advanced, advance_keyframes
 from replay.metrics import KEYFRAMES, MIRROR_SKIPPED, SNAPSHOT_REQUESTS
 from replay.models import Session
+from replay.records import track_session, tracking_due
 from replay.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
@@ -41,20 +43,28 @@ RECENT = timedelta(minutes=10)
 
 
 def due(session_ids: Iterable[str], interval_ms: int) -> list[str]:
-    """Sessions that recorded `interval_ms` past their last keyframe: those given (the
-    ones this process records) and those stored to in the last minutes."""
+    """Sessions that recorded `interval_ms` past their last keyframe, or whose
+    event-tracking records are due (`replay.records.tracking_due`): among those given
+    (the ones this process records) and those stored to in the last minutes."""
     since = Coalesce(F("keyframe_ms"), F("first_event_ms"))
-    recent = Q(pk__in=list(session_ids)) | Q(updated_at__gte=timezone.now() - RECENT)
-    return list(
-        Session.objects.filter(recent, last_event_ms__gte=since + interval_ms)
-        .order_by("keyframe_ms")
-        .values_list("pk", flat=True)[:100]
+    recent = Session.objects.filter(
+        Q(pk__in=list(session_ids)) | Q(updated_at__gte=timezone.now() - RECENT)
     )
+    keyframes = recent.filter(last_event_ms__gte=since + interval_ms).order_by("keyframe_ms")
+    ids = list(keyframes.values_list("pk", flat=True)[:100])
+    tracking = tracking_due(recent).order_by("tracked_at").values_list("pk", flat=True)[:100]
+    return ids + [pk for pk in tracking if pk not in ids]
 
 
 def advance(session_id: str, storage: Storage, interval_ms: int) -> Advanced | None:
-    session = Session.objects.filter(pk=session_id).first()
-    return None if session is None else advance_keyframes(session, storage, interval_ms)
+    """Keyframes, then event-tracking records if they are due."""
+    session = Session.objects.filter(pk=session_id).select_related("project").first()
+    if session is None:
+        return None
+    result = advance_keyframes(session, storage, interval_ms)
+    if tracking_due(Session.objects.filter(pk=session_id)).exists():
+        track_session(session, storage)
+    return result
 
 
 class WorkerGone(Exception):

@@ -27,7 +27,7 @@ from replay.access import (
     visible_sessions,
 )
 from replay.audit import Action, audit
-from replay.models import Segment, Session
+from replay.models import Segment, Session, TrackedEvent
 from replay.playback import dump_event
 from replay.redaction import RedactionError, Request, carry_out
 from replay.retention import user_sessions
@@ -189,6 +189,44 @@ def session_detail(request: HttpRequest, user: Any, session_id: str) -> HttpResp
     ]
     summary["gaps"] = [gap_summary(gap, session) for gap in session.gaps.all()]
     return JsonResponse(summary)
+
+
+# A record's link opens the player this long before the moment, so it is seen coming.
+LEAD_SECONDS = 1.0
+
+
+def tracked_summary(row: TrackedEvent, session: Session, request: HttpRequest) -> dict[str, Any]:
+    start = session.first_event_ms or row.ts
+    t = max(0.0, (row.ts - start) / 1000)
+    player = request.build_absolute_uri(reverse("player", args=[session.id]))
+    return {
+        "session": session.id,
+        "kind": row.kind,
+        "ts": row.ts,
+        "t": round(t, 3),
+        "url": row.url,
+        "name": row.name,
+        "selector": row.selector,
+        "text": row.text,
+        "detector": row.detector,
+        "data": row.data,
+        "link": f"{player}?t={max(0.0, t - LEAD_SECONDS):.1f}",
+    }
+
+
+@api("GET")
+def session_tracked(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
+    """The session's event-tracking records and friction moments, in time order, each
+    with a link to the player just before it."""
+    session = visible_sessions(user).get(pk=session_id)
+    rows = TrackedEvent.objects.filter(session=session).order_by("ts", "id")
+    return JsonResponse(
+        {
+            "records": [tracked_summary(row, session, request) for row in rows],
+            "tracked_seq": session.tracked_seq,
+            "complete": session.tracked_seq >= session.acked_seq,
+        }
+    )
 
 
 def _event_chunks(rows: list[Segment]) -> Iterator[bytes]:

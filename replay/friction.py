@@ -356,3 +356,21 @@ def detect(
         merged = {**detector.defaults, **((thresholds or {}).get(detector.name) or {})}
         found += detector.detect(records, signals, merged)
     return sorted(found, key=lambda r: r.ts)
+
+
+def thresholds_problem(value: Any) -> str | None:
+    """Why a project's threshold overrides cannot be used, or None."""
+    if not isinstance(value, dict):
+        return 'a map by detector, e.g. {"rage_click": {"clicks": 4}}'
+    known = {detector.name: detector.defaults for detector in DETECTORS}
+    for name, overrides in value.items():
+        if name not in known:
+            return f"no detector {name!r} (there are {', '.join(known)})"
+        if not isinstance(overrides, dict):
+            return f"{name}: a map of thresholds"
+        for key, number in overrides.items():
+            if key not in known[name]:
+                return f"{name}: no threshold {key!r} (there are {', '.join(known[name])})"
+            if isinstance(number, bool) or not isinstance(number, int | float) or number <= 0:
+                return f"{name}.{key}: a positive number"
+    return None

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from replay.friction import thresholds_problem
 from replay.privacy import (
     MAX_SELECTOR_CHARS,
     RecordingConfig,
@@ -124,6 +125,12 @@ class Project(models.Model):
         default=False,
         help_text="Record nothing for browsers that send Do Not Track or Global Privacy Control.",
     )
+    friction_thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Overrides of the friction detectors' thresholds, by detector, e.g. "
+        '{"rage_click": {"clicks": 4}} (README, "Friction").',
+    )
     retention_days = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -150,6 +157,9 @@ class Project(models.Model):
         problem = url_patterns_problem(self.excluded_urls)
         if problem:
             raise ValidationError({"excluded_urls": problem})
+        problem = thresholds_problem(self.friction_thresholds)
+        if problem:
+            raise ValidationError({"friction_thresholds": problem})
 
     def recording_config(self) -> RecordingConfig:
         """The privacy options its recorders follow (`replay.privacy`)."""
@@ -218,6 +228,12 @@ class Session(models.Model):
     keyframe_ms = models.BigIntegerField(
         null=True, blank=True, help_text="time of the last keyframe (or of the first event)"
     )
+    tracked_seq = models.BigIntegerField(
+        default=-1, help_text="the batches its event-tracking records were computed from"
+    )
+    tracked_at = models.DateTimeField(null=True, blank=True)
+    friction_count = models.IntegerField(default=0)
+    friction_score = models.FloatField(default=0.0, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -245,6 +261,36 @@ class Session(models.Model):
     def add_url(self, url: str) -> None:
         if url and (not self.urls or self.urls[-1] != url) and len(self.urls) < MAX_URLS:
             self.urls = [*self.urls, url]
+
+
+class TrackedEvent(models.Model):
+    """An event-tracking record (`replay.tracking`) or a friction moment
+    (`replay.friction`) of a session, computed from its stored events."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="tracked")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tracked")
+    tab = models.CharField(max_length=64, blank=True)
+    ts = models.BigIntegerField(help_text="epoch milliseconds")
+    kind = models.CharField(max_length=16)
+    name = models.CharField(
+        max_length=200, blank=True, help_text="the friction type, custom event name or error"
+    )
+    url = models.TextField(blank=True)
+    selector = models.CharField(max_length=1000, blank=True)
+    text = models.CharField(max_length=200, blank=True)
+    detector = models.CharField(max_length=64, blank=True, help_text="name@version")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["session", "ts", "id"]
+        indexes = [
+            models.Index(fields=["project", "kind", "ts"]),
+            models.Index(fields=["project", "kind", "name"]),
+            models.Index(fields=["session", "ts"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name or self.selector} at {self.ts}"
 
 
 class Segment(models.Model):

@@ -6,8 +6,9 @@ Each session is read from its start, through a DOM mirror (selectors are judged 
 the page as it stood at each event); every segment that holds a changed event is
 written again under its own key, and its row's size updated. Keyframes from the range's
 start on are derived from what was there before, so they are deleted and computed again
-from the rewritten segments. Events still arriving for a session while it is redacted
-are not covered: redact again once it has ended.
+from the rewritten segments, and so are the session's event-tracking records. Events
+still arriving for a session while it is redacted are not covered: redact again once it
+has ended.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from replay.codec import Event, PackedBatch, decode_segment, encode_segment, pac
 from replay.keyframes import advance_keyframes
 from replay.mirror import Mirror
 from replay.models import Keyframe, Project, Segment, Session
+from replay.records import track_session
 from replay.redactor import Redactor
 from replay.segments import MissingSegmentError, segment_rows
 from replay.selectors import SelectorError
@@ -218,6 +220,7 @@ def redact_session(
     if result.segments:
         result.sessions = 1
         result.keyframes = _recompute_keyframes(session, storage, start_ms, keyframe_interval_ms)
+        track_session(session, storage)  # the records name what the events now show
     return result
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/projects/<int:project_id>/redact", api.project_redact, name="api-project-redact"),
     path(f"api/sessions/{SESSION}", api.session_detail, name="api-session"),
     path(f"api/sessions/{SESSION}/share", api.session_share, name="api-session-share"),
+    path(f"api/sessions/{SESSION}/tracked", api.session_tracked, name="api-session-tracked"),
     path("api/users/<str:user_id>/sessions", api.user_sessions_view, name="api-user-sessions"),
     path(f"api/sessions/{SESSION}/events", api.session_events, name="api-session-events"),
     path(f"api/sessions/{SESSION}/manifest", api.session_manifest, name="api-session-manifest"),
