@@ -1,0 +1,142 @@
+"""Event-tracking records stored per session (replay/records.py): computed by the
+keyframer's pass once a session goes quiet, replaced whole when computed again
+(`manage.py reprocess`), read through the API, and gone with their session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.utils import timezone
+
+from ingest.keyframer import advance, due
+from replay.models import Session, TrackedEvent
+from replay.records import track_session
+from replay.segments import delete_session
+from replay.storage import get_storage
+from tests.support import load_recording
+from tests.test_api import bearer, token_for
+from tests.test_keyframes import store_at_pace
+
+pytestmark = pytest.mark.django_db
+
+SESSION = "session-records-01"
+
+
+@pytest.fixture
+def checkout(alices_shop):
+    store_at_pace(alices_shop, SESSION, load_recording("checkout"))
+    return Session.objects.select_related("project").get(pk=SESSION)
+
+
+def friction(session_id: str = SESSION) -> list[tuple[str, str]]:
+    rows = TrackedEvent.objects.filter(session_id=session_id, kind="friction").order_by("ts")
+    return [(row.name, row.selector) for row in rows]
+
+
+def test_records_are_stored_once_however_often_they_are_computed(checkout):
+    first = track_session(checkout, get_storage())
+    assert first.friction == 3
+    assert first.score == 2 + 3 + 2  # dead, rage, dead
+    again = track_session(checkout, get_storage())
+    assert again == first
+    assert TrackedEvent.objects.filter(session=checkout).count() == first.records
+    assert friction() == [
+        ("dead_click", "#buy"),
+        ("rage_click", "#buy"),
+        ("dead_click", "#buy"),
+    ]
+    session = Session.objects.get(pk=SESSION)
+    assert (session.friction_count, session.friction_score) == (3, 7.0)
+    assert session.tracked_seq == session.acked_seq
+    custom = TrackedEvent.objects.get(session=checkout, kind="custom")
+    assert (custom.name, custom.data["props"]["order"]) == ("purchase", "HS-10427")
+    clicks = TrackedEvent.objects.filter(session=checkout, kind="click", selector="#buy")
+    assert clicks.count() == 7
+    assert {c.text for c in clicks} == {"Buy now"}
+
+
+def test_the_keyframers_pass_computes_them_soon_and_again_once_the_session_goes_quiet(
+    checkout,
+):
+    assert SESSION in due([], interval_ms=10**9)  # never tracked: at the next pass
+    advance(SESSION, get_storage(), interval_ms=10**9)
+    assert len(friction()) == 3
+    assert SESSION not in due([], interval_ms=10**9)  # nothing new since
+    # More batches arrive while it records: not before it goes quiet (or two minutes).
+    more = {"acked_seq": checkout.acked_seq + 1, "updated_at": timezone.now()}
+    Session.objects.filter(pk=SESSION).update(**more)
+    assert SESSION not in due([], interval_ms=10**9)
+    Session.objects.filter(pk=SESSION).update(updated_at=timezone.now() - timedelta(seconds=30))
+    assert SESSION in due([], interval_ms=10**9)
+    Session.objects.filter(pk=SESSION).update(
+        updated_at=timezone.now(), tracked_at=timezone.now() - timedelta(minutes=3)
+    )
+    assert SESSION in due([], interval_ms=10**9)
+
+
+def test_the_api_lists_records_with_links_just_before_them(checkout, django_user_model):
+    track_session(checkout, get_storage())
+    response = Client().get(f"/api/sessions/{SESSION}/tracked", **bearer(token_for("alice")))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["complete"] is True
+    rage = next(r for r in body["records"] if r["name"] == "rage_click")
+    assert rage["kind"] == "friction"
+    assert rage["detector"] == "rage_click@1"
+    assert rage["t"] == pytest.approx(22.653)
+    assert rage["link"].endswith(f"/sessions/{SESSION}?t=21.7")
+    assert rage["data"]["clicks"] == 5
+    kinds = {r["kind"] for r in body["records"]}
+    assert kinds == {"pageview", "click", "input", "custom", "scroll", "friction"}
+    assert all("Jane" not in str(r) for r in body["records"] if r["kind"] == "input")
+    django_user_model.objects.create_user("mallory", password="mallory-password-1")
+    outsider = Client().get(f"/api/sessions/{SESSION}/tracked", **bearer(token_for("mallory")))
+    assert outsider.status_code == 404
+
+
+def test_reprocess_applies_a_projects_new_thresholds(checkout, alices_shop):
+    track_session(checkout, get_storage())
+    alices_shop.friction_thresholds = {"rage_click": {"clicks": 6}}
+    alices_shop.full_clean()
+    alices_shop.save()
+    out = StringIO()
+    call_command("reprocess", "--project", alices_shop.name, stdout=out)
+    assert "Reprocessed 1 sessions" in out.getvalue()
+    assert friction() == [("dead_click", "#buy"), ("dead_click", "#buy")]
+    call_command("reprocess", "--since", "2000-01-01T00:00Z", stdout=StringIO())
+    assert len(friction()) == 2  # the same again
+    with pytest.raises(CommandError, match="with a zone"):
+        call_command("reprocess", "--since", "2026-01-01")
+    with pytest.raises(CommandError, match="no project"):
+        call_command("reprocess", "--project", "nobody's")
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [
+        {"rage": {"clicks": 3}},
+        {"rage_click": {"taps": 3}},
+        {"rage_click": {"clicks": 0}},
+        {"rage_click": 3},
+        [],
+    ],
+)
+def test_thresholds_a_detector_cannot_use_are_refused(alices_shop, thresholds):
+    from django.core.exceptions import ValidationError
+
+    alices_shop.friction_thresholds = thresholds
+    with pytest.raises(ValidationError) as refused:
+        alices_shop.full_clean()
+    assert "friction_thresholds" in refused.value.message_dict
+
+
+def test_records_go_with_their_session(checkout):
+    track_session(checkout, get_storage())
+    assert TrackedEvent.objects.exists()
+    delete_session(checkout, get_storage())
+    assert not TrackedEvent.objects.exists()
