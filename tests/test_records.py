@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -31,6 +32,10 @@ SESSION = "session-records-01"
 def checkout(alices_shop):
     store_at_pace(alices_shop, SESSION, load_recording("checkout"))
     return Session.objects.select_related("project").get(pk=SESSION)
+
+
+def as_user(username: str) -> dict[str, Any]:
+    return dict(bearer(token_for(username)))
 
 
 def friction(session_id: str = SESSION) -> list[tuple[str, str]]:
@@ -81,7 +86,7 @@ def test_the_keyframers_pass_computes_them_soon_and_again_once_the_session_goes_
 
 def test_the_api_lists_records_with_links_just_before_them(checkout, django_user_model):
     track_session(checkout, get_storage())
-    response = Client().get(f"/api/sessions/{SESSION}/tracked", **bearer(token_for("alice")))
+    response = Client().get(f"/api/sessions/{SESSION}/tracked", **as_user("alice"))
     assert response.status_code == 200
     body = response.json()
     assert body["complete"] is True
@@ -95,7 +100,7 @@ def test_the_api_lists_records_with_links_just_before_them(checkout, django_user
     assert kinds == {"pageview", "click", "input", "custom", "scroll", "friction"}
     assert all("Jane" not in str(r) for r in body["records"] if r["kind"] == "input")
     django_user_model.objects.create_user("mallory", password="mallory-password-1")
-    outsider = Client().get(f"/api/sessions/{SESSION}/tracked", **bearer(token_for("mallory")))
+    outsider = Client().get(f"/api/sessions/{SESSION}/tracked", **as_user("mallory"))
     assert outsider.status_code == 404
 
 
