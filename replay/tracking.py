@@ -3,11 +3,8 @@ scroll depth, custom events, identify and errors. Pure: no Django, no IO.
 
 `Extractor` is fed the events of one session in order. It keeps the DOM mirror itself
 (the elements behind node ids are named from it, as they stood when the event
-happened) and returns the records each event produces. Clicks name their element
-the way a person would search for it later: tag, id, classes, visible text (none where
-the recorder masked it), a stable CSS selector and the chain of ancestors (mini nodes
-that `replay.selectors.Selector` matches, so a selector given later finds them).
-Inputs describe the field, never its value.
+happened) and returns the records each event produces. Clicks and inputs name their
+element as `replay.elements` describes it; inputs never carry the value.
 
 Beside the records, the extractor keeps the signals friction detectors need and the
 records do not carry (when the page changed, scrolled or was typed into, and where the
@@ -17,10 +14,18 @@ pointer went); `replay.friction` reads them.
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from replay.elements import (
+    ancestors,
+    describe,
+    element_text,
+    find,
+    label,
+    mini,
+    selector,
+)
 from replay.mirror import Mirror
 
 Event = dict[str, Any]
@@ -36,24 +41,14 @@ PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR = (
     "error",
 )
 # Custom events the recorder adds, and what they mean here.
-NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, PAUSED = (
+NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, PAUSED, CLICKABLE = (
     "replay/navigation",
     "replay/page",
     "replay/identify",
     "replay/error",
     "replay/paused",
+    "replay/clickable",
 )
-TEXT_CHARS = 100
-ANCESTORS = 12
-_MASKED = re.compile(r"^[*\s]*$")
-_SPACES = re.compile(r"\s+")
-_IDENT = re.compile(r"^-?[_a-zA-Z][-_a-zA-Z0-9]*$")
-_UNSTABLE_CLASS = re.compile(r"\d{3,}|^css-|^sc-|^jsx-|[_-][a-zA-Z0-9]{5,}$")
-_TEST_IDS = ("data-testid", "data-test", "data-cy", "data-qa")
-_ACTIONABLE_TAGS = {"a", "button", "select", "summary", "label", "option"}
-_ACTIONABLE_INPUTS = {"submit", "button", "reset", "checkbox", "radio", "image", "file"}
-_ACTIONABLE_ROLES = {"button", "link", "checkbox", "menuitem", "tab", "option", "switch"}
-_EDITABLE_INPUTS = {"", "text", "search", "email", "url", "tel", "password", "number"}
 
 
 @dataclass
@@ -73,76 +68,6 @@ class Signals:
     pointer: list[tuple[int, float, float]] = field(default_factory=list)  # (ts, x, y)
 
 
-def element_text(node: Node) -> str | None:
-    """The element's visible text, collapsed and cut to TEXT_CHARS; None when empty or
-    masked by the recorder."""
-    parts: list[str] = []
-    stack = [node]
-    size = 0
-    while stack and size < TEXT_CHARS * 4:
-        current = stack.pop()
-        if current.get("type") == 3:
-            text = str(current.get("textContent") or "")
-            parts.append(text)
-            size += len(text)
-        elif current.get("type") == 2 and str(current.get("tagName")) in {"style", "script"}:
-            continue
-        else:
-            stack.extend(reversed(current.get("childNodes") or []))
-    text = _SPACES.sub(" ", "".join(parts)).strip()
-    if not text or _MASKED.match(text):
-        return None
-    return text[:TEXT_CHARS]
-
-
-def _classes(node: Node) -> list[str]:
-    return str((node.get("attributes") or {}).get("class") or "").split()
-
-
-def mini(node: Node) -> Node:
-    """What a record keeps of an element: enough for selectors to match it later."""
-    attributes = node.get("attributes") or {}
-    kept = {
-        name: str(value)
-        for name, value in attributes.items()
-        if name in {"id", "class", "name", "type", "role", "href", "aria-label", *_TEST_IDS}
-        and isinstance(value, str | int | float)
-    }
-    if "href" in kept:
-        kept["href"] = kept["href"][:200]
-    return {"type": 2, "tagName": str(node.get("tagName", "")).lower(), "attributes": kept}
-
-
-def _part(node: Node, parent: Node | None) -> tuple[str, bool]:
-    """One step of a selector, and whether it is unique enough to stop at."""
-    attributes = node.get("attributes") or {}
-    tag = str(node.get("tagName", "")).lower()
-    element_id = attributes.get("id")
-    if (
-        isinstance(element_id, str)
-        and _IDENT.match(element_id)
-        and not re.search(r"\d{4,}", element_id)
-    ):
-        return f"#{element_id}", True
-    for name in _TEST_IDS:
-        value = attributes.get(name)
-        if isinstance(value, str) and value and '"' not in value:
-            return f'{tag}[{name}="{value}"]', True
-    part = tag + "".join(
-        f".{c}" for c in _classes(node)[:3] if _IDENT.match(c) and not _UNSTABLE_CLASS.search(c)
-    )
-    if parent is not None:
-        same = [
-            child
-            for child in parent.get("childNodes") or []
-            if child.get("type") == 2 and str(child.get("tagName", "")).lower() == tag
-        ]
-        if len(same) > 1:
-            at = next((i for i, child in enumerate(same) if child is node), 0)
-            part += f":nth-of-type({at + 1})"
-    return part, False
-
-
 class Extractor:
     """Records of one session's events, fed in order."""
 
@@ -156,46 +81,11 @@ class Extractor:
         self._meta: tuple[int, str] | None = None  # a Meta whose snapshot has not come yet
         self._viewed = False  # a page view was recorded since the last Meta
         self._last_click: tuple[Any, ...] | None = None
+        self._last_click_record: Record | None = None
+        self._clickable: tuple[int, Any] | None = None  # a reported listener, before its click
         # A page load's view, held until the recorder's `replay/page` (right after the
         # snapshot) gives its referrer and title, or until any other event.
         self._pending: Record | None = None
-
-    # -- naming elements --
-
-    def ancestors(self, node: Node) -> list[Node]:
-        chain: list[Node] = []
-        current = self.mirror.parents.get(node.get("id", -1))
-        while current is not None and current.get("type") == 2 and len(chain) < ANCESTORS:
-            chain.append(current)
-            current = self.mirror.parents.get(current.get("id", -1))
-        return chain
-
-    def selector(self, node: Node) -> str:
-        parts: list[str] = []
-        current: Node | None = node
-        while current is not None and current.get("type") == 2:
-            parent = self.mirror.parents.get(current.get("id", -1))
-            part, unique = _part(current, parent)
-            parts.append(part)
-            if unique or str(current.get("tagName", "")).lower() in {"body", "html"}:
-                break
-            current = parent
-        return " > ".join(reversed(parts))
-
-    def describe(self, node: Node) -> dict[str, Any]:
-        attributes = node.get("attributes") or {}
-        chain = self.ancestors(node)
-        return {
-            "tag": str(node.get("tagName", "")).lower(),
-            "id": str(attributes.get("id") or ""),
-            "classes": _classes(node),
-            "text": element_text(node),
-            "selector": self.selector(node),
-            "element": mini(node),
-            "ancestors": [mini(a) for a in chain],
-            "actionable": actionable(node, chain),
-            "editable": editable(node),
-        }
 
     # -- feeding --
 
@@ -245,7 +135,7 @@ class Extractor:
         again is a reload only if the recorder says so, with `replay/page`: rrweb also
         takes a Meta and a snapshot when asked to resynchronize.)"""
         document = self.mirror.document
-        if document is not None and (title := _find(document, "title")) is not None:
+        if document is not None and (title := find(document, "title")) is not None:
             self.title = element_text(title) or ""
         if self._meta is None:
             return []
@@ -301,6 +191,16 @@ class Extractor:
             return []
         if tag == IDENTIFY_TAG:
             return [Record(IDENTIFY, ts, self.url, {"user": str(payload.get("id", ""))})]
+        if tag == CLICKABLE:
+            # The page listens for clicks there (the recorder reports it in the click's
+            # millisecond, before or after rrweb's own click event).
+            node_id = payload.get("id")
+            last = self._last_click_record
+            if last is not None and last.ts == ts and last.data.get("node") == node_id:
+                last.data["actionable"] = True
+            else:
+                self._clickable = (ts, node_id)
+            return []
         if tag == ERROR_TAG:
             keep = ("message", "kind", "source", "line", "column", "stack")
             return [Record(ERROR, ts, self.url, {k: payload[k] for k in keep if k in payload})]
@@ -316,12 +216,16 @@ class Extractor:
         if at == self._last_click:
             return []  # a <label> passing the click to its field: one click, the label's
         self._last_click = at
-        described = self.describe(node)
+        described = describe(node, self.mirror.parents)
+        described["node"] = node.get("id")
+        if self._clickable == (ts, node.get("id")):
+            described["actionable"] = True
         left, top = self._page_scroll()
         x, y = data.get("x"), data.get("y")
         if isinstance(x, int | float) and isinstance(y, int | float):
             described.update(x=round(x + left), y=round(y + top))
-        return [Record(CLICK, ts, self.url, described)]
+        self._last_click_record = Record(CLICK, ts, self.url, described)
+        return [self._last_click_record]
 
     def _page_scroll(self) -> tuple[float, float]:
         document = self.mirror.document
@@ -357,64 +261,16 @@ class Extractor:
             "type": str(attributes.get("type") or ""),
             "name": str(attributes.get("name") or ""),
             "id": str(attributes.get("id") or ""),
-            "label": self._label(node),
-            "selector": self.selector(node),
+            "label": label(node, self.mirror.parents),
+            "selector": selector(node, self.mirror.parents),
             "element": mini(node),
-            "ancestors": [mini(a) for a in self.ancestors(node)],
+            "ancestors": [mini(a) for a in ancestors(node, self.mirror.parents)],
         }
         if "isChecked" in data and described["type"] in {"checkbox", "radio"}:
             described["checked"] = bool(data["isChecked"])
         return [Record(INPUT, ts, self.url, described)]
 
-    def _label(self, node: Node) -> str | None:
-        attributes = node.get("attributes") or {}
-        for name in ("aria-label", "placeholder", "title"):
-            value = attributes.get(name)
-            if isinstance(value, str) and value.strip() and not _MASKED.match(value):
-                return value.strip()[:TEXT_CHARS]
-        for ancestor in self.ancestors(node)[:2]:
-            if str(ancestor.get("tagName", "")).lower() == "label":
-                return element_text(ancestor)
-        return None
-
-
-def actionable(node: Node, ancestors: list[Node]) -> bool:
-    """Whether a click on it is expected to do something: a link, a button, a form
-    control, an element with a button-like role or a recorded click handler, or inside
-    one of those."""
-    for element in [node, *ancestors[:4]]:
-        attributes = element.get("attributes") or {}
-        tag = str(element.get("tagName", "")).lower()
-        if tag in _ACTIONABLE_TAGS and (tag != "a" or "href" in attributes):
-            return True
-        if tag == "input" and str(attributes.get("type") or "").lower() in _ACTIONABLE_INPUTS:
-            return True
-        if str(attributes.get("role") or "").lower() in _ACTIONABLE_ROLES:
-            return True
-        if "data-replay-clickable" in attributes:  # the recorder saw a click listener
-            return True
-    return False
-
-
-def editable(node: Node | dict[str, Any]) -> bool:
-    """A text-editing surface, where repeated clicks select text."""
-    attributes = node.get("attributes") or {}
-    tag = str(node.get("tagName", "")).lower()
-    if tag == "textarea" or attributes.get("contenteditable") in ("", "true"):
-        return True
-    return tag == "input" and str(attributes.get("type") or "").lower() in _EDITABLE_INPUTS
-
 
 def _is_page_event(event: Event) -> bool:
     data = event.get("data")
     return event.get("type") == 5 and isinstance(data, dict) and data.get("tag") == PAGE
-
-
-def _find(node: Node, tag: str) -> Node | None:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.get("type") == 2 and str(current.get("tagName", "")).lower() == tag:
-            return current
-        stack.extend(current.get("childNodes") or [])
-    return None

@@ -61,3 +61,15 @@ def test_readme_shows_the_two_commands_near_the_top():
     top = README[:600]
     assert "make run" in top
     assert "make test" in top
+
+
+def test_every_friction_detector_is_documented_with_its_version_and_defaults():
+    from replay.friction import DETECTORS
+
+    rows = {re.sub(r"`", "", row[0]): row for row in table_rows("**Friction detectors**")}
+    assert set(rows) == {detector.name for detector in DETECTORS}
+    for detector in DETECTORS:
+        _, version, thresholds, _ = rows[detector.name]
+        assert version == str(detector.version), detector.name
+        documented = dict(re.findall(r"`(\w+)` (\d+)", thresholds))
+        assert documented == {k: str(int(v)) for k, v in detector.defaults.items()}, detector.name

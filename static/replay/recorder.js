@@ -363,6 +363,7 @@
       loadScript('vendor/rrweb/rrweb.min.js'),
       loadScript('transport.js'),
       loadScript('errors.js'),
+      loadScript('listeners.js'),
       loadScript('privacy.js')
         .then(() => window.ReplayInternals.Privacy.fetchConfig(server, key))
         .then((fetched) => {
@@ -372,6 +373,9 @@
     .then(() => {
       watchNavigation();
       window.ReplayInternals.watchErrors((payload) => customEvent('replay/error', payload));
+      window.ReplayInternals.watchClickListeners((payload) => {
+        if (stopRecording) window.rrweb.record.addCustomEvent('replay/clickable', payload);
+      });
       window.addEventListener('pagehide', onPageHide);
       window.addEventListener('pageshow', (event) => {
         if (event.persisted) unloading = false;
