@@ -207,3 +207,37 @@ def test_malformed_events_produce_no_records_and_no_errors():
     ]
     records = extract(events)
     assert all(r.kind == "pageview" for r in records)
+
+
+def test_clicks_on_elements_the_page_listens_to_are_actionable_in_either_order():
+    card = {
+        "type": 2,
+        "tagName": "div",
+        "id": 7,
+        "attributes": {"class": "card"},
+        "childNodes": [{"type": 3, "textContent": "Fern", "id": 8}],
+    }
+
+    def clicked(ts: int) -> dict[str, Any]:
+        return {
+            "type": 3,
+            "timestamp": ts,
+            "data": {"source": 2, "type": 2, "id": 7, "x": 1, "y": 1},
+        }
+
+    listened = custom(0, "replay/clickable", {"id": 7})
+    events = [
+        meta(1000, "https://shop.example/"),
+        snapshot(1000, "Shop", [card]),
+        clicked(2000),  # nobody listens: not actionable
+        {**listened, "timestamp": 3000},  # reported before rrweb's click
+        clicked(3000),
+        clicked(4000),
+        {**listened, "timestamp": 4000},  # or after it
+    ]
+    clicks = [r for r in extract(events) if r.kind == "click"]
+    assert [(r.ts, r.data["actionable"]) for r in clicks] == [
+        (2000, False),
+        (3000, True),
+        (4000, True),
+    ]
