@@ -1,7 +1,8 @@
 /*
  * Which clicks land on something the page listens to, for dead-click detection (README,
  * "Event tracking and friction"): elements given a click, mousedown, mouseup or
- * pointerdown/up listener after this script loaded, or an onclick handler. A click on
+ * pointerdown/up listener after recorder.js ran (it notes them in `listened` from its
+ * first line, before this file loads), or an onclick handler. A click on
  * one of them, or on something up to four levels inside one, is reported as
  * {id: the rrweb id of the clicked node}. The page's root containers, where frameworks
  * listen for every click, do not count. Loaded by recorder.js.
@@ -9,22 +10,14 @@
 (function () {
   'use strict';
 
-  const TYPES = new Set(['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup']);
   const DEPTH = 5; // the clicked node and four ancestors
-  const listened = new WeakSet();
-
-  const original = EventTarget.prototype.addEventListener;
-  EventTarget.prototype.addEventListener = function (type, listener, options) {
-    if (TYPES.has(type) && this instanceof Element) listened.add(this);
-    return original.call(this, type, listener, options);
-  };
 
   function rootLike(element) {
     return element === document.body || element === document.documentElement ||
       element.parentElement === document.body;
   }
 
-  function watchClickListeners(report) {
+  function watchClickListeners(listened, report) {
     document.addEventListener('click', (event) => {
       const target = event.composedPath ? event.composedPath()[0] : event.target;
       let element = target instanceof Element ? target : null;

@@ -27,8 +27,17 @@
   const script = document.currentScript;
   if (!script || (window.replay && window.replay.flush)) return; // no src, or loaded twice
 
-  const SESSION_IDLE_MS = 30 * 60 * 1000;
-  const SESSION_MAX_MS = 12 * 60 * 60 * 1000;
+  // Elements the page listens to for clicks, from now on (listeners.js reports clicks
+  // on them): noted at once, as the page's own scripts add listeners as they load.
+  const listened = new WeakSet();
+  const addListener = EventTarget.prototype.addEventListener;
+  EventTarget.prototype.addEventListener = function (type, listener, options) {
+    if (/^(click|mouse(down|up)|pointer(down|up))$/.test(type) && this instanceof Element) {
+      listened.add(this);
+    }
+    return addListener.call(this, type, listener, options);
+  };
+
   const BATCH_INTERVAL_MS = 1000;
   const BATCH_MAX_EVENTS = 500;
   const BUFFER_BYTES = 5 * 1024 * 1024;
@@ -78,60 +87,15 @@
     });
   }
 
-  function randomId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, '');
-    let id = '';
-    for (let i = 0; i < 32; i++) id += Math.floor(Math.random() * 16).toString(16);
-    return id;
-  }
+  // -- session state (session.js), kept so the next page of this tab continues it --
 
-  // -- session state, kept in sessionStorage so the next page of this tab continues it --
-
-  function readState() {
-    try {
-      return JSON.parse(sessionStorage.getItem(storageKey) || 'null');
-    } catch (err) {
-      return null;
-    }
-  }
-
-  function freshState(previous) {
-    return {
-      session: randomId(),
-      tab: (previous && previous.tab) || randomId(),
-      nextSeq: 0,
-      acked: -1,
-      unacked: [],
-      gaps: [],
-      startedAt: null,
-      lastActivity: Date.now(),
-      user: previous ? previous.user : null,
-    };
-  }
-
-  function expired(saved, now) {
-    return (
-      now - saved.lastActivity > SESSION_IDLE_MS ||
-      (saved.startedAt !== null && now - saved.startedAt > SESSION_MAX_MS)
-    );
-  }
+  const store = () => window.ReplayInternals.SessionStore;
+  const readState = () => store().read(storageKey);
+  const freshState = (previous) => store().fresh(previous);
+  const expired = (saved, now) => store().expired(saved, now);
 
   function persist() {
-    if (unloading) return;
-    const plain = Object.assign({}, state, {
-      unacked: state.unacked.map((batch) => ({ seq: batch.seq, events: batch.events })),
-    });
-    try {
-      sessionStorage.setItem(storageKey, JSON.stringify(plain));
-    } catch (err) {
-      // Over quota: keep the session going without the tail; if this page goes away
-      // before the server acknowledges it, the server records the hole as a gap.
-      try {
-        sessionStorage.setItem(storageKey, JSON.stringify(Object.assign(plain, { unacked: [] })));
-      } catch (ignored) {
-        /* storage unavailable: the session simply ends with this page */
-      }
-    }
+    if (!unloading) store().save(storageKey, state);
   }
 
   function page() {
@@ -362,6 +326,7 @@
     .then(() => Promise.all([
       loadScript('vendor/rrweb/rrweb.min.js'),
       loadScript('transport.js'),
+      loadScript('session.js'),
       loadScript('errors.js'),
       loadScript('listeners.js'),
       loadScript('privacy.js')
@@ -373,7 +338,7 @@
     .then(() => {
       watchNavigation();
       window.ReplayInternals.watchErrors((payload) => customEvent('replay/error', payload));
-      window.ReplayInternals.watchClickListeners((payload) => {
+      window.ReplayInternals.watchClickListeners(listened, (payload) => {
         if (stopRecording) window.rrweb.record.addCustomEvent('replay/clickable', payload);
       });
       window.addEventListener('pagehide', onPageHide);

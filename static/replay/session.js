@@ -1,0 +1,68 @@
+/*
+ * A tab's recording session as the recorder keeps it in sessionStorage, so that the
+ * next page of the tab continues it with the same sequence numbers: reading it, starting
+ * a fresh one, knowing when it has expired (30 minutes idle, 12 hours in all), and saving
+ * it. Loaded by recorder.js.
+ */
+(function () {
+  'use strict';
+
+  const SESSION_IDLE_MS = 30 * 60 * 1000;
+  const SESSION_MAX_MS = 12 * 60 * 60 * 1000;
+
+  function randomId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, '');
+    let id = '';
+    for (let i = 0; i < 32; i++) id += Math.floor(Math.random() * 16).toString(16);
+    return id;
+  }
+
+  function read(key) {
+    try {
+      return JSON.parse(sessionStorage.getItem(key) || 'null');
+    } catch (err) {
+      return null;
+    }
+  }
+
+  function fresh(previous) {
+    return {
+      session: randomId(),
+      tab: (previous && previous.tab) || randomId(),
+      nextSeq: 0,
+      acked: -1,
+      unacked: [],
+      gaps: [],
+      startedAt: null,
+      lastActivity: Date.now(),
+      user: previous ? previous.user : null,
+    };
+  }
+
+  function expired(saved, now) {
+    return (
+      now - saved.lastActivity > SESSION_IDLE_MS ||
+      (saved.startedAt !== null && now - saved.startedAt > SESSION_MAX_MS)
+    );
+  }
+
+  function save(key, state) {
+    const plain = Object.assign({}, state, {
+      unacked: state.unacked.map((batch) => ({ seq: batch.seq, events: batch.events })),
+    });
+    try {
+      sessionStorage.setItem(key, JSON.stringify(plain));
+    } catch (err) {
+      // Over quota: keep the session going without the tail; if this page goes away
+      // before the server acknowledges it, the server records the hole as a gap.
+      try {
+        sessionStorage.setItem(key, JSON.stringify(Object.assign(plain, { unacked: [] })));
+      } catch (ignored) {
+        /* storage unavailable: the session simply ends with this page */
+      }
+    }
+  }
+
+  window.ReplayInternals = window.ReplayInternals || {};
+  window.ReplayInternals.SessionStore = { read, fresh, expired, save };
+})();
