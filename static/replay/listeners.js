@@ -5,16 +5,18 @@
  * first line, before this file loads), or an onclick handler. A click on
  * one of them, or on something up to four levels inside one, is reported as
  * {id: the rrweb id of the clicked node}. The page's root containers, where frameworks
- * listen for every click, do not count. Loaded by recorder.js.
+ * listen for every click, do not count for what is inside them. Loaded by recorder.js.
  */
 (function () {
   'use strict';
 
   const DEPTH = 5; // the clicked node and four ancestors
 
-  function rootLike(element) {
+  // Where frameworks listen for every click of the page: the document's root elements,
+  // and a container right under <body> (React's #root) seen from inside it.
+  function rootLike(element, depth) {
     return element === document.body || element === document.documentElement ||
-      element.parentElement === document.body;
+      (depth > 0 && element.parentElement === document.body);
   }
 
   function watchClickListeners(listened, report) {
@@ -22,7 +24,7 @@
       const target = event.composedPath ? event.composedPath()[0] : event.target;
       let element = target instanceof Element ? target : null;
       for (let depth = 0; element && depth < DEPTH; depth++, element = element.parentElement) {
-        if (rootLike(element)) return;
+        if (rootLike(element, depth)) return;
         if (listened.has(element) || typeof element.onclick === 'function') {
           const mirror = window.rrweb && window.rrweb.record && window.rrweb.record.mirror;
           const id = mirror ? mirror.getId(target) : -1;
