@@ -31,7 +31,7 @@ from replay.models import Segment, Session, TrackedEvent
 from replay.playback import dump_event
 from replay.redaction import RedactionError, Request, carry_out
 from replay.retention import user_sessions
-from replay.search import BadRequest, filter_sessions, number
+from replay.search import BadRequest, filter_sessions, number, order_sessions
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary, session_summary
@@ -86,7 +86,7 @@ def list_sessions(request: HttpRequest, user: Any) -> HttpResponse:
     if not 1 <= limit <= MAX_LIMIT or offset < 0:
         raise BadRequest(f"limit must be 1-{MAX_LIMIT} and offset >= 0")
     sessions = filter_sessions(visible_sessions(user), request).select_related("project")
-    page = list(sessions.order_by("-created_at", "id")[offset : offset + limit + 1])
+    page = list(order_sessions(sessions, request)[offset : offset + limit + 1])
     next_url = None
     if len(page) > limit:
         query = request.GET.copy()

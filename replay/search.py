@@ -2,18 +2,24 @@
 
 Query parameters: ``project`` (name), ``user`` (exact user id), ``url`` (part of any
 visited URL), ``since``/``until`` (ISO 8601, on the session's start), ``min_duration``/
-``max_duration`` (seconds).
+``max_duration`` (seconds), and from the sessions' event-tracking records: ``friction``
+(a friction type, or ``any``), ``clicked`` (part of a clicked element's selector or
+text), ``event`` (a custom event's name), ``error`` (part of an error's message).
+``sort=friction`` orders by friction score instead of newest first.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
-from replay.models import Session
+from replay.friction import DETECTORS
+from replay.models import Session, TrackedEvent
+
+FRICTION_TYPES = [detector.name for detector in DETECTORS]
 
 
 class BadRequest(Exception):
@@ -57,4 +63,37 @@ def filter_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QueryS
         sessions = sessions.filter(length_ms__gte=shortest * 1000)
     if (longest := number(request, "max_duration")) is not None:
         sessions = sessions.filter(length_ms__lte=longest * 1000)
+    return _by_records(sessions, request)
+
+
+def _by_records(sessions: QuerySet[Session], request: HttpRequest) -> QuerySet[Session]:
+    def having(condition: Q) -> QuerySet[Session]:
+        records = TrackedEvent.objects.filter(condition, session=OuterRef("pk"))
+        return sessions.filter(Exists(records))
+
+    if friction := request.GET.get("friction"):
+        if friction == "any":
+            sessions = sessions.filter(friction_count__gt=0)
+        elif friction in FRICTION_TYPES:
+            sessions = having(Q(kind="friction", name=friction))
+        else:
+            raise BadRequest(f"friction must be any or one of {', '.join(FRICTION_TYPES)}")
+    if clicked := request.GET.get("clicked"):
+        sessions = having(
+            Q(kind="click") & (Q(selector__icontains=clicked) | Q(text__icontains=clicked))
+        )
+    if event := request.GET.get("event"):
+        sessions = having(Q(kind="custom", name=event))
+    if error := request.GET.get("error"):
+        sessions = having(Q(kind="error", name__icontains=error))
     return sessions
+
+
+def order_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QuerySet[Session]:
+    """Newest first, or with ``sort=friction`` the most friction first."""
+    sort = request.GET.get("sort") or "newest"
+    if sort == "friction":
+        return sessions.order_by("-friction_score", "-created_at", "id")
+    if sort != "newest":
+        raise BadRequest("sort must be newest or friction")
+    return sessions.order_by("-created_at", "id")

@@ -55,6 +55,11 @@ def session_summary(session: Session, request: HttpRequest) -> dict[str, Any]:
         "acked_seq": session.acked_seq,
         "missing_batches": session.missing_batches,
         "completeness": round(session.completeness, 4),
+        "friction_count": session.friction_count,
+        "friction_score": session.friction_score,
+        "tracked_url": request.build_absolute_uri(
+            reverse("api-session-tracked", args=[session.id])
+        ),
         "cut_reason": session.cut_reason,
         "ended": session.ended,
         "user_agent": session.user_agent,

@@ -19,7 +19,7 @@ from replay.audit import Action, audit
 from replay.models import Project, normalize_origin
 from replay.redaction import RedactionError, carry_out
 from replay.redaction import Request as RedactionRequest
-from replay.search import BadRequest, filter_sessions
+from replay.search import FRICTION_TYPES, BadRequest, filter_sessions, order_sessions
 from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary
 
@@ -38,7 +38,11 @@ def session_list(request: HttpRequest) -> HttpResponse:
         sessions = filter_sessions(sessions, request)
     except BadRequest as exc:
         problem = str(exc)
-    page = Paginator(sessions.order_by("-created_at", "id"), 50).get_page(request.GET.get("page"))
+    try:
+        ordered = order_sessions(sessions, request)
+    except BadRequest as exc:
+        problem, ordered = str(exc), sessions.order_by("-created_at", "id")
+    page = Paginator(ordered, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context: dict[str, Any] = {
@@ -47,6 +51,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
         "filters": request.GET,
         "query": query.urlencode(),
         "projects": visible_projects(request.user),
+        "friction_types": FRICTION_TYPES,
     }
     return render(request, "replay/sessions.html", context)
 

@@ -145,3 +145,56 @@ def test_records_go_with_their_session(checkout):
     assert TrackedEvent.objects.exists()
     delete_session(checkout, get_storage())
     assert not TrackedEvent.objects.exists()
+
+
+def ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [s["id"] for s in response.json()["sessions"]]
+
+
+def test_sessions_are_found_by_what_happened_in_them(checkout, alices_shop):
+    from tests.test_tracking import custom, meta, snapshot
+
+    store_at_pace(alices_shop, "session-records-calm", load_recording("article"))
+    broken = [
+        meta(1_700_000_000_000, "https://shop.example/"),
+        snapshot(1_700_000_000_000, "Shop", []),
+        custom(1_700_000_001_000, "replay/error", {"kind": "error", "message": "TypeError: x"}),
+    ]
+    store_at_pace(alices_shop, "session-records-error", broken)
+    for session in Session.objects.select_related("project"):
+        track_session(session, get_storage())
+
+    def find(query: str) -> list[str]:
+        return ids(Client().get(f"/api/sessions?{query}", **as_user("alice")))
+
+    assert find("friction=rage_click") == [SESSION]
+    assert find("friction=any") == [SESSION]
+    assert find("friction=quick_back") == []
+    assert find("clicked=%23buy") == [SESSION]
+    assert find("clicked=buy%20now") == [SESSION]
+    assert find("clicked=%23nothing") == []
+    assert find("event=purchase") == [SESSION]
+    assert find("event=refund") == []
+    assert find("error=typeerror") == ["session-records-error"]
+    # The most friction first, whatever the order of recording.
+    assert find("sort=friction")[0] == SESSION
+    assert find("sort=newest")[0] != SESSION
+    bad = Client().get("/api/sessions?friction=grumpy", **as_user("alice"))
+    assert bad.status_code == 400
+    assert "rage_click" in bad.json()["error"]
+    assert Client().get("/api/sessions?sort=loudest", **as_user("alice")).status_code == 400
+    summary = Client().get(f"/api/sessions/{SESSION}", **as_user("alice")).json()
+    assert (summary["friction_count"], summary["friction_score"]) == (3, 7.0)
+
+
+def test_the_session_list_shows_and_filters_friction(checkout, alice):
+    track_session(checkout, get_storage())
+    client = Client()
+    client.force_login(alice)
+    page = client.get("/sessions?friction=rage_click&sort=friction").content.decode()
+    assert f"/sessions/{SESSION}" in page
+    assert 'class="num friction some"' in page
+    assert '<option value="rage_click" selected>Rage click</option>' in page
+    empty = client.get("/sessions?friction=quick_back").content.decode()
+    assert f"/sessions/{SESSION}" not in empty

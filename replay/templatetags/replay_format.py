@@ -28,3 +28,9 @@ def path_only(url: str) -> str:
     parts = urlsplit(url or "")
     shown = parts.path or "/"
     return shown + ("?" + parts.query if parts.query else "")
+
+
+@register.filter
+def friction_label(name: str) -> str:
+    """rage_click -> Rage click."""
+    return name.replace("_", " ").capitalize()
