@@ -72,6 +72,7 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
         "session": session.id,
         "manifestUrl": reverse("api-session-manifest", args=[session.id]),
         "shareUrl": reverse("api-session-share", args=[session.id]),
+        "trackedUrl": reverse("api-session-tracked", args=[session.id]),
         "start": start,
         "durationMs": session.duration_ms,
         "gaps": [gap_summary(gap, session) for gap in gaps],

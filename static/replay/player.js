@@ -309,7 +309,11 @@
       now: now,
       openedMs: performance.now() - began,
       held: () => replayer.service.state.context.events,
+      playing: isPlaying,
+      totalMs: totalMs,
+      mark: mark,
     };
+    document.dispatchEvent(new CustomEvent('replay:ready'));
     loop();
   }
 

@@ -1,0 +1,49 @@
+"""The player's moments in Chromium: the session's records marked on the timeline and
+listed beside the replay; choosing one plays it from a second before, and "only
+friction" jumps from one friction moment to the next."""
+
+from __future__ import annotations
+
+import pytest
+
+from replay.models import Session
+from replay.records import track_session
+from replay.storage import get_storage
+from tests.recording import log_in
+from tests.support import load_recording
+from tests.test_keyframes import store_at_pace
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+SESSION = "session-moments-01"
+
+
+def test_moments_are_listed_marked_and_one_click_away(daphne, alices_shop, alice, page):
+    store_at_pace(alices_shop, SESSION, load_recording("checkout"))
+    track_session(Session.objects.select_related("project").get(pk=SESSION), get_storage())
+    log_in(page, daphne, "alice", "alice-password-1")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{daphne.url}/sessions/{SESSION}?t=0")
+    page.wait_for_selector("#moments[data-ready=true]")
+
+    assert page.locator(".timeline-marks .mark.moment.friction").count() == 3
+    items = page.locator("#moments .moment")
+    texts = items.all_inner_texts()
+    assert any("Rage click" in t and "#buy" in t and "Buy now" in t for t in texts)
+    assert any("Page view" in t for t in texts)
+    assert any("Event" in t and "purchase" in t for t in texts)
+    rage = page.locator("#moments .moment.friction", has_text="Rage click")
+    assert rage.locator("a").get_attribute("href").endswith(f"/sessions/{SESSION}?t=21.7")
+    page.screenshot(path=str(daphne.log_path.parent / "moments.png"))
+
+    rage.locator("a").click()
+    page.wait_for_function("() => window.replayPlayer.now() > 21000")
+    assert 21000 < page.evaluate("window.replayPlayer.now()") < 24000
+    assert page.url.endswith(f"/sessions/{SESSION}?t=0")  # played in place, no reload
+
+    page.check("#only-friction")
+    assert page.locator("#moments .moment").count() == 3
+    page.evaluate("window.replayPlayer.seek(0, true)")
+    # From the start, "only friction" skips to a second before the first dead click.
+    page.wait_for_function("() => window.replayPlayer.now() > 19500", timeout=5000)
+    assert page.evaluate("window.replayPlayer.now()") < 26000
