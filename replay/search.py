@@ -36,7 +36,7 @@ def number(request: HttpRequest, name: str, default: float | None = None) -> flo
         raise BadRequest(f"{name} must be a number") from None
 
 
-def _moment(request: HttpRequest, name: str) -> datetime | None:
+def moment(request: HttpRequest, name: str) -> datetime | None:
     raw = request.GET.get(name)
     if not raw:
         return None
@@ -54,9 +54,9 @@ def filter_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QueryS
         sessions = sessions.filter(user_id=user)
     if url := request.GET.get("url"):
         sessions = sessions.filter(urls__icontains=url)
-    if since := _moment(request, "since"):
+    if since := moment(request, "since"):
         sessions = sessions.filter(created_at__gte=since)
-    if until := _moment(request, "until"):
+    if until := moment(request, "until"):
         sessions = sessions.filter(created_at__lt=until)
     sessions = sessions.annotate(length_ms=F("last_event_ms") - F("first_event_ms"))
     if (shortest := number(request, "min_duration")) is not None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from replay import api, views
+from replay import api, events_api, views
 from replay.health import healthz
 from replay.metrics import metrics_view
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("demo/", views.demo, name="demo"),
     path("projects/<int:project_id>/redact", views.project_redact, name="project-redact"),
     path("api/sessions", api.list_sessions, name="api-sessions"),
+    path("api/events", events_api.list_events, name="api-events"),
     path("api/projects/<int:project_id>/redact", api.project_redact, name="api-project-redact"),
     path(f"api/sessions/{SESSION}", api.session_detail, name="api-session"),
     path(f"api/sessions/{SESSION}/share", api.session_share, name="api-session-share"),

@@ -198,3 +198,41 @@ def test_the_session_list_shows_and_filters_friction(checkout, alice):
     assert '<option value="rage_click" selected>Rage click</option>' in page
     empty = client.get("/sessions?friction=quick_back").content.decode()
     assert f"/sessions/{SESSION}" not in empty
+
+
+def test_records_across_sessions_as_json_pages_or_csv(checkout, django_user_model):
+    import csv
+    import io
+
+    track_session(checkout, get_storage())
+
+    def get(query: str, user: str = "alice") -> Any:
+        return Client().get(f"/api/events?{query}", **as_user(user))
+
+    friction = get("kind=friction").json()
+    assert [e["name"] for e in friction["events"]] == ["dead_click", "rage_click", "dead_click"]
+    assert friction["next"] is None
+    first = friction["events"][0]
+    assert first["session"] == SESSION
+    assert first["project"] == "Alice's shop"
+    assert first["link"].endswith(f"/sessions/{SESSION}?t=19.8")
+    assert len(get("kind=click&selector=%23buy").json()["events"]) == 7
+    assert len(get("kind=custom,identify&name=purchase").json()["events"]) == 1
+    assert get("url=nowhere.example").json()["events"] == []
+    assert get("since=2100-01-01T00:00Z").json()["events"] == []
+    paged = get("kind=click&limit=5").json()
+    assert len(paged["events"]) == 5
+    assert "offset=5" in paged["next"]
+
+    exported = get("kind=friction&format=csv")
+    assert exported["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert [row["name"] for row in rows] == ["dead_click", "rage_click", "dead_click"]
+    assert rows[1]["selector"] == "#buy"
+    assert 'rel="next"' in get("kind=click&limit=5&format=csv")["Link"]
+
+    assert get("kind=mood").status_code == 400
+    assert get("limit=5000").status_code == 400
+    assert get("format=xml").status_code == 400
+    django_user_model.objects.create_user("mallory", password="mallory-password-1")
+    assert get("kind=friction", user="mallory").json()["events"] == []
