@@ -16,9 +16,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from replay import playback
+from replay import playback, sharing
 from replay.access import (
     administered_projects,
     administers,
@@ -27,7 +28,7 @@ from replay.access import (
     visible_sessions,
 )
 from replay.audit import Action, audit
-from replay.models import Segment, Session, TrackedEvent
+from replay.models import Segment, Session, ShareLink, TrackedEvent
 from replay.playback import dump_event
 from replay.redaction import RedactionError, Request, carry_out
 from replay.retention import user_sessions
@@ -150,16 +151,45 @@ def project_redact(request: HttpRequest, user: Any, project_id: int) -> HttpResp
 
 @api("POST")
 def session_share(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
-    """A link to the session at a moment, for a bug report; the audit log notes it."""
+    """With {"t": seconds}: a link to the session at a moment, for people who can see it.
+    With {"start", "end"} (and "expires" or "expires_in"): a public link to that time
+    window, for anyone holding it (`replay.sharing`). The audit log notes both."""
     session = visible_sessions(user).select_related("project").get(pk=session_id)
     try:
         body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError
+    except ValueError:
+        return error(400, 'send {"t": seconds} or {"start": seconds, "end": seconds}')
+    if "start" in body or "end" in body:
+        share = sharing.create(session, user, body)
+        described = sharing.describe(share, request)
+        window = {"start": described["start"], "end": described["end"]}
+        audit(user, Action.SHARE, session.project, session.id, public=True, **window)
+        return JsonResponse(described, status=201)
+    try:
         at = max(0.0, float(body.get("t", 0)))
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError):
         return error(400, 'send {"t": seconds from the start}')
     url = request.build_absolute_uri(reverse("player", args=[session.id])) + f"?t={at:.1f}"
     audit(user, Action.SHARE, session.project, session.id, t=round(at, 1))
     return JsonResponse({"url": url})
+
+
+@api("DELETE")
+def share_revoke(request: HttpRequest, user: Any, token: str) -> HttpResponse:
+    """Revoke a public share link: its creator or the project's admins."""
+    share = ShareLink.objects.select_related("session__project").filter(token=token).first()
+    if share is None or not visible_sessions(user).filter(pk=share.session_id).exists():
+        return error(404, "no such share link")
+    project = share.session.project
+    if share.created_by_id != user.pk and not administers(user, project):
+        return error(403, "only who shared it or the project's admins may revoke it")
+    if share.revoked_at is None:
+        share.revoked_at = timezone.now()
+        share.save(update_fields=["revoked_at"])
+        audit(user, Action.SHARE, project, share.session_id, revoked=True)
+    return HttpResponse(status=204)
 
 
 @api("GET", "DELETE")

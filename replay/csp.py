@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -60,3 +61,13 @@ class ContentSecurityPolicyMiddleware:
         if html and HEADER not in response and not request.path.startswith("/admin/"):
             response[HEADER] = policy()
         return response
+
+
+def recorded_origins(session: Any) -> list[str]:
+    """The origins a session was recorded on that its project allows: where the player
+    may load the replayed page's assets from."""
+    from replay.models import normalize_origin
+
+    urls = [session.first_url, *session.urls]
+    recorded = {normalize_origin(url) for url in urls if url}
+    return [o for o in recorded if o is not None and session.project.allows_origin(o)]

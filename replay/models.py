@@ -293,6 +293,32 @@ class TrackedEvent(models.Model):
         return f"{self.kind} {self.name or self.selector} at {self.ts}"
 
 
+def new_share_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ShareLink(models.Model):
+    """A link that opens a time window of a session without logging in, until it
+    expires or is revoked (`replay.sharing`)."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_share_token)
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="shares")
+    start_ms = models.BigIntegerField(help_text="the window's start, epoch milliseconds")
+    end_ms = models.BigIntegerField(help_text="the window's end, epoch milliseconds")
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"share of {self.session_id}"
+
+
 class Segment(models.Model):
     """One stored object holding the batches `seq_start`..`seq_end` of a session."""
 

@@ -42,7 +42,7 @@ def dump_event(event: Event) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=json_value)
 
 
-def _events_response(events: list[Event]) -> HttpResponse:
+def events_response(events: list[Event]) -> HttpResponse:
     body = "[" + ",".join(dump_event(e) for e in events) + "]"
     response = HttpResponse(body, content_type="application/json")
     # A segment never changes once written; keep it a little, on this viewer's side.
@@ -109,11 +109,11 @@ def segment_events(session: Session, seq_start: int, request: HttpRequest) -> Ht
     if data is None:
         raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
     batches = decode_segment(data).batches
-    return _events_response([e for b in batches if b.seq >= first for e in b.events])
+    return events_response([e for b in batches if b.seq >= first for e in b.events])
 
 
 def keyframe_events(session: Session, after_seq: int) -> HttpResponseBase:
     frame = Keyframe.objects.filter(session=session, after_seq=after_seq).first()
     if frame is None:
         return JsonResponse({"error": "no such keyframe"}, status=404)
-    return _events_response(load_keyframe(frame, get_storage()))
+    return events_response(load_keyframe(frame, get_storage()))

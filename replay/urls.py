@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from replay import api, events_api, views
+from replay import api, events_api, sharing, views
 from replay.health import healthz
 from replay.metrics import metrics_view
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path("projects", views.project_list, name="projects"),
     path("projects/<int:project_id>/audit", views.project_audit, name="project-audit"),
     path("demo/", views.demo, name="demo"),
+    path("s/<str:token>", sharing.share_player, name="share"),
+    path("s/<str:token>/manifest", sharing.share_manifest, name="share-manifest"),
+    path("s/<str:token>/segments/<int:seq_start>", sharing.share_segment, name="share-segment"),
+    path("s/<str:token>/keyframes/<int:after_seq>", sharing.share_keyframe, name="share-keyframe"),
+    path("api/shares/<str:token>", api.share_revoke, name="api-share"),
     path("projects/<int:project_id>/redact", views.project_redact, name="project-redact"),
     path("api/sessions", api.list_sessions, name="api-sessions"),
     path("api/events", events_api.list_events, name="api-events"),

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from replay import csp
 from replay.access import administered_projects, visible_projects, visible_sessions
 from replay.audit import Action, audit
-from replay.models import Project, normalize_origin
+from replay.models import Project
 from replay.redaction import RedactionError, carry_out
 from replay.redaction import Request as RedactionRequest
 from replay.search import FRICTION_TYPES, BadRequest, filter_sessions, order_sessions
@@ -81,9 +81,7 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
         request, "replay/player.html", {"session": session, "config": config, "gaps": gaps}
     )
     # The replayed page may load its own assets, from where it was recorded.
-    recorded = {normalize_origin(url) for url in [session.first_url, *session.urls] if url}
-    allowed = [o for o in recorded if o is not None and session.project.allows_origin(o)]
-    response[csp.HEADER] = csp.policy(allowed)
+    response[csp.HEADER] = csp.policy(csp.recorded_origins(session))
     return response
 
 

@@ -129,6 +129,7 @@
     follow();
   }
 
+  if (!config.trackedUrl) return; // a public share link shows the replay only
   if (window.replayPlayer) start();
   else document.addEventListener('replay:ready', start, { once: true });
 })();

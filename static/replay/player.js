@@ -227,6 +227,56 @@
     return ((clientX - box.left) / box.width) * totalMs;
   }
 
+  async function postShare(body) {
+    // The server hands out links, and its audit log notes who shared what.
+    const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || '';
+    const shared = await fetch(config.shareUrl, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf },
+      body: JSON.stringify(body),
+    });
+    if (!shared.ok) throw new Error('share refused: ' + shared.status);
+    return (await shared.json()).url;
+  }
+
+  function flash(id, text, back) {
+    $(id).textContent = text;
+    setTimeout(() => ($(id).textContent = back), 2500);
+  }
+
+  function wireSharing() {
+    $('copy-link').addEventListener('click', async () => {
+      const url = new URL(location.href);
+      url.searchParams.set('t', (now() / 1000).toFixed(1));
+      history.replaceState(null, '', url);
+      try {
+        await navigator.clipboard.writeText(await postShare({ t: now() / 1000 }));
+        flash('copy-link', 'Link copied', 'Copy link at this moment');
+      } catch (err) {
+        flash('copy-link', 'Link in the address bar', 'Copy link at this moment');
+      }
+    });
+    $('share-moment').addEventListener('click', async () => {
+      // The half minute around the playhead, for anyone holding the link (7 days).
+      const at = now() / 1000;
+      const start = Math.max(0, at - 15);
+      try {
+        const url = await postShare({ start: start, end: Math.max(at + 15, start + 1) });
+        $('share-moment').dataset.url = url;
+        $('share-moment').title = url;
+        try {
+          await navigator.clipboard.writeText(url);
+          flash('share-moment', 'Public link copied', 'Share this moment');
+        } catch (err) {
+          flash('share-moment', 'Link: see the tooltip', 'Share this moment');
+        }
+      } catch (err) {
+        flash('share-moment', 'Could not share: ' + err.message, 'Share this moment');
+      }
+    });
+  }
+
   function wireControls() {
     playButton.disabled = false;
     playButton.addEventListener('click', toggle);
@@ -253,27 +303,7 @@
         seek(now() + (e.key === 'ArrowRight' ? 5000 : -5000), isPlaying());
       }
     });
-    $('copy-link').addEventListener('click', async () => {
-      const url = new URL(location.href);
-      url.searchParams.set('t', (now() / 1000).toFixed(1));
-      history.replaceState(null, '', url);
-      try {
-        // The server hands out the link, and its audit log notes who shared what.
-        const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || '';
-        const shared = await fetch(config.shareUrl, {
-          method: 'POST',
-          credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf },
-          body: JSON.stringify({ t: now() / 1000 }),
-        });
-        if (!shared.ok) throw new Error('share refused: ' + shared.status);
-        await navigator.clipboard.writeText((await shared.json()).url);
-        $('copy-link').textContent = 'Link copied';
-      } catch (err) {
-        $('copy-link').textContent = 'Link in the address bar';
-      }
-      setTimeout(() => ($('copy-link').textContent = 'Copy link at this moment'), 2000);
-    });
+    if (config.shareUrl) wireSharing(); // not on a public share link
     window.addEventListener('resize', fit);
   }
 
