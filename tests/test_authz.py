@@ -45,9 +45,11 @@ READS = {  # path: status for outsider, viewer, admin
     f"/api/sessions/{SESSION}/events": (404, 200, 200),
     f"/api/sessions/{SESSION}/manifest": (404, 200, 200),
     f"/api/sessions/{SESSION}/segments/0": (404, 200, 200),
+    f"/api/sessions/{SESSION}/tracked": (404, 200, 200),
     "/sessions": (200, 200, 200),
     "/projects": (200, 200, 200),
     "/api/sessions": (200, 200, 200),
+    "/api/events": (200, 200, 200),  # each sees the records of their projects only
 }
 ROLES = ("outsider", "viewer", "admin")
 
@@ -87,6 +89,21 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
         )
         assert response.status_code == status, role
     assert response.json()["url"].endswith(f"/sessions/{SESSION}?t=12.5")
+    # Public share links: viewers and admins may make one; revoking is for who made it
+    # and the project's admins.
+    for role, status in zip(ROLES, (404, 201, 201), strict=True):
+        response = Client().post(
+            f"/api/sessions/{SESSION}/share",
+            data={"start": 1, "end": 5},
+            content_type="application/json",
+            **api_as(people[role]),
+        )
+        assert response.status_code == status, role
+    token = response.json()["token"]
+    revoke = f"/api/shares/{token}"
+    assert Client().delete(revoke, **api_as(people["outsider"])).status_code == 404
+    assert Client().delete(revoke, **api_as(people["viewer"])).status_code == 403
+    assert Client().delete(revoke, **api_as(people["admin"])).status_code == 204
     # Redacting: admins only (viewers may not; outsiders do not see the project).
     for role, status in zip(ROLES, (404, 403, 200), strict=True):
         response = Client().post(
