@@ -77,6 +77,7 @@ class Extractor:
         self.title = ""
         self.signals = Signals()
         self.depth = 0.0  # the page view's deepest scroll: bottom edge of the viewport, px
+        self.page_height = 0  # the page's height, when the recorder said
         self._typing: int | None = None  # the field of the current run of input events
         self._meta: tuple[int, str] | None = None  # a Meta whose snapshot has not come yet
         self._viewed = False  # a page view was recorded since the last Meta
@@ -152,7 +153,7 @@ class Extractor:
         records: list[Record] = []
         if previous and self.depth:
             records.append(self._depth_record(ts))
-        self.url, self.depth, self._typing = href, 0.0, None
+        self.url, self.depth, self._typing, self.page_height = href, 0.0, None, 0
         if title:
             self.title = title
         data = {"how": how, "referrer": previous, "title": self.title}
@@ -160,8 +161,12 @@ class Extractor:
         return records
 
     def _depth_record(self, ts: int) -> Record:
-        _, height = self.mirror.viewport
-        return Record(SCROLL, ts, self.url, {"depth_px": round(self.depth), "viewport": height})
+        _, viewport = self.mirror.viewport
+        data: dict[str, Any] = {"depth_px": round(self.depth), "viewport": viewport}
+        if self.page_height > 0:  # as the recorder measured the page
+            data["page_height"] = self.page_height
+            data["percent"] = min(100, round(self.depth / self.page_height * 100))
+        return Record(SCROLL, ts, self.url, data)
 
     def close(self, ts: int) -> list[Record]:
         """The session's end (or the end of what is stored): a held page view, and the
@@ -176,9 +181,12 @@ class Extractor:
         if tag == NAVIGATION:
             how = str(payload.get("kind", "navigation"))
             title = str(payload.get("title") or "")
-            return self._page_view(ts, str(payload.get("href", "")), how, title)
+            records = self._page_view(ts, str(payload.get("href", "")), how, title)
+            self.page_height = _height(payload)
+            return records
         if tag == PAGE:
             self.title = str(payload.get("title") or self.title)
+            self.page_height = _height(payload) or self.page_height
             view, self._pending = self._pending, None
             if view is not None:
                 view.data["title"] = self.title
@@ -269,6 +277,11 @@ class Extractor:
         if "isChecked" in data and described["type"] in {"checkbox", "radio"}:
             described["checked"] = bool(data["isChecked"])
         return [Record(INPUT, ts, self.url, described)]
+
+
+def _height(payload: dict[str, Any]) -> int:
+    height = payload.get("height")
+    return int(height) if isinstance(height, int | float) and height > 0 else 0
 
 
 def _is_page_event(event: Event) -> bool:

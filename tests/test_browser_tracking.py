@@ -163,6 +163,8 @@ def check_friction(records: list[dict[str, Any]], daphne: Any, session_id: str, 
     assert {"identify", "custom", "input", "error", "click", "scroll"} <= kinds
     errors = sorted(r["data"]["kind"] for r in records if r["kind"] == "error")
     assert errors == ["console", "error"]
+    depths = [r["data"] for r in records if r["kind"] == "scroll"]
+    assert any(0 < d.get("percent", 0) <= 100 for d in depths)
     field = next(r for r in records if r["kind"] == "input")
     assert (field["data"]["label"], field["selector"]) == ("Email", "#email")
     assert "x@example.com" not in json.dumps(records)

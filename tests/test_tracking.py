@@ -241,3 +241,21 @@ def test_clicks_on_elements_the_page_listens_to_are_actionable_in_either_order()
         (3000, True),
         (4000, True),
     ]
+
+
+def test_scroll_depth_is_a_share_of_the_page_when_the_recorder_measured_it():
+    events = [
+        meta(1000, "https://shop.example/"),
+        snapshot(1000, "Shop", []),
+        custom(1001, "replay/page", {"load": True, "height": 2800}),
+        {"type": 3, "timestamp": 2000, "data": {"source": 3, "id": 1, "x": 0, "y": 700}},
+        custom(
+            3000, "replay/navigation", {"href": "https://shop.example/cart", "kind": "pushState"}
+        ),
+        {"type": 3, "timestamp": 4000, "data": {"source": 3, "id": 1, "x": 0, "y": 100}},
+    ]
+    depths = [r.data for r in extract(events) if r.kind == "scroll"]
+    assert depths == [
+        {"depth_px": 1400, "viewport": 700, "page_height": 2800, "percent": 50},
+        {"depth_px": 800, "viewport": 700},  # the recorder did not say how tall this one is
+    ]

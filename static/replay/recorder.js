@@ -214,6 +214,7 @@
         href: location.href,
         kind: kind,
         title: document.title,
+        height: document.documentElement.scrollHeight,
       });
     }
   }
@@ -248,6 +249,7 @@
     window.rrweb.record.addCustomEvent('replay/page', {
       referrer: document.referrer,
       title: document.title,
+      height: document.documentElement.scrollHeight, // for scroll depth as a share
       load: !pageRecorded,
     });
     pageRecorded = true;
