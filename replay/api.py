@@ -32,7 +32,7 @@ from replay.models import Segment, Session, ShareLink, TrackedEvent
 from replay.playback import dump_event
 from replay.redaction import RedactionError, Request, carry_out
 from replay.retention import user_sessions
-from replay.search import BadRequest, filter_sessions, number, order_sessions
+from replay.search import BadRequest, filter_sessions, order_sessions, page_of
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary, session_summary
@@ -82,20 +82,10 @@ def api(*methods: str) -> Callable[[View], View]:
 
 @api("GET")
 def list_sessions(request: HttpRequest, user: Any) -> HttpResponse:
-    limit = int(number(request, "limit", 50) or 0)
-    offset = int(number(request, "offset", 0) or 0)
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise BadRequest(f"limit must be 1-{MAX_LIMIT} and offset >= 0")
     sessions = filter_sessions(visible_sessions(user), request).select_related("project")
-    page = list(order_sessions(sessions, request)[offset : offset + limit + 1])
-    next_url = None
-    if len(page) > limit:
-        query = request.GET.copy()
-        query["offset"] = str(offset + limit)
-        next_url = request.build_absolute_uri("?" + query.urlencode())
-    return JsonResponse(
-        {"sessions": [session_summary(s, request) for s in page[:limit]], "next": next_url}
-    )
+    ordered = order_sessions(sessions, request)
+    page, next_url = page_of(ordered, request, default=50, largest=MAX_LIMIT)
+    return JsonResponse({"sessions": [session_summary(s, request) for s in page], "next": next_url})
 
 
 @api("DELETE")

@@ -23,7 +23,7 @@ from django.urls import reverse
 from replay.access import visible_projects
 from replay.api import api
 from replay.models import TrackedEvent
-from replay.search import BadRequest, moment, number
+from replay.search import BadRequest, moment, page_of
 
 KINDS = {"pageview", "click", "input", "scroll", "custom", "identify", "error", "friction"}
 MAX_LIMIT = 1000
@@ -93,20 +93,11 @@ def _row(record: TrackedEvent, request: HttpRequest) -> dict[str, Any]:
 
 @api("GET")
 def list_events(request: HttpRequest, user: Any) -> HttpResponse:
-    limit = int(number(request, "limit", 100) or 0)
-    offset = int(number(request, "offset", 0) or 0)
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise BadRequest(f"limit must be 1-{MAX_LIMIT} and offset >= 0")
     wants_csv = request.GET.get("format") == "csv"
     if request.GET.get("format") not in (None, "", "json", "csv"):
         raise BadRequest("format must be json or csv")
-    page = list(_records(request, user)[offset : offset + limit + 1])
-    next_url = None
-    if len(page) > limit:
-        query = request.GET.copy()
-        query["offset"] = str(offset + limit)
-        next_url = request.build_absolute_uri("?" + query.urlencode())
-    rows = [_row(record, request) for record in page[:limit]]
+    page, next_url = page_of(_records(request, user), request, default=100, largest=MAX_LIMIT)
+    rows = [_row(record, request) for record in page]
     if not wants_csv:
         return JsonResponse({"events": rows, "next": next_url})
     out = io.StringIO()

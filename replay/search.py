@@ -11,8 +11,9 @@ text), ``event`` (a custom event's name), ``error`` (part of an error's message)
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
@@ -97,3 +98,23 @@ def order_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QuerySe
     if sort != "newest":
         raise BadRequest("sort must be newest or friction")
     return sessions.order_by("-created_at", "id")
+
+
+T = TypeVar("T", bound=Model)
+
+
+def page_of(
+    items: QuerySet[T], request: HttpRequest, *, default: int, largest: int
+) -> tuple[list[T], str | None]:
+    """One page of ``limit`` items from ``offset`` (query parameters), and the URL of
+    the next page (None on the last)."""
+    limit = int(number(request, "limit", default) or 0)
+    offset = int(number(request, "offset", 0) or 0)
+    if not 1 <= limit <= largest or offset < 0:
+        raise BadRequest(f"limit must be 1-{largest} and offset >= 0")
+    page = list(items[offset : offset + limit + 1])
+    if len(page) <= limit:
+        return page, None
+    query = request.GET.copy()
+    query["offset"] = str(offset + limit)
+    return page[:limit], request.build_absolute_uri("?" + query.urlencode())

@@ -27,8 +27,7 @@
   const script = document.currentScript;
   if (!script || (window.replay && window.replay.flush)) return; // no src, or loaded twice
 
-  // Elements the page listens to for clicks, from now on (listeners.js reports clicks
-  // on them): noted at once, as the page's own scripts add listeners as they load.
+  // Elements the page listens to for clicks (listeners.js reports clicks on them).
   const listened = new WeakSet();
   const addListener = EventTarget.prototype.addEventListener;
   EventTarget.prototype.addEventListener = function (type, listener, options) {
