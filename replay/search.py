@@ -4,8 +4,8 @@ Query parameters: ``project`` (name), ``user`` (exact user id), ``url`` (part of
 visited URL), ``since``/``until`` (ISO 8601, on the session's start), ``min_duration``/
 ``max_duration`` (seconds), and from the sessions' event-tracking records: ``friction``
 (a friction type, or ``any``), ``clicked`` (part of a clicked element's selector or
-text), ``event`` (a custom event's name), ``error`` (part of an error's message).
-``sort=friction`` orders by friction score instead of newest first.
+text, or a CSS selector its element matches), ``event`` (a custom event's name),
+``error`` (part of an error's message). ``sort=friction`` orders by friction score instead of newest first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from replay.friction import DETECTORS
 from replay.models import Session, TrackedEvent
+from replay.selectors import Selector, SelectorError
 
 FRICTION_TYPES = [detector.name for detector in DETECTORS]
 
@@ -80,14 +81,42 @@ def _by_records(sessions: QuerySet[Session], request: HttpRequest) -> QuerySet[S
         else:
             raise BadRequest(f"friction must be any or one of {', '.join(FRICTION_TYPES)}")
     if clicked := request.GET.get("clicked"):
-        sessions = having(
-            Q(kind="click") & (Q(selector__icontains=clicked) | Q(text__icontains=clicked))
-        )
+        sessions = _clicked(sessions, clicked)
     if event := request.GET.get("event"):
         sessions = having(Q(kind="custom", name=event))
     if error := request.GET.get("error"):
         sessions = having(Q(kind="error", name__icontains=error))
     return sessions
+
+
+# Clicks examined when `clicked` is a CSS selector (matched in Python against each click's
+# element and ancestors, newest first).
+SELECTOR_SCAN = 20_000
+
+
+def _clicked(sessions: QuerySet[Session], wanted: str) -> QuerySet[Session]:
+    """Sessions with a click whose selector or text contains `wanted`, or, when it is a
+    CSS selector, whose element matches it (`replay.selectors`, against the element and
+    the ancestors each click record keeps)."""
+    clicks = TrackedEvent.objects.filter(kind="click", session=OuterRef("pk"))
+    by_text = Exists(clicks.filter(Q(selector__icontains=wanted) | Q(text__icontains=wanted)))
+    try:
+        selector = Selector(wanted)
+    except SelectorError:
+        return sessions.filter(by_text)
+    candidates = (
+        TrackedEvent.objects.filter(kind="click", session__in=sessions.values("pk"))
+        .order_by("-ts")
+        .values_list("session_id", "data")[:SELECTOR_SCAN]
+    )
+    matched = {
+        session_id
+        for session_id, data in candidates
+        if isinstance(data, dict)
+        and isinstance(data.get("element"), dict)
+        and selector.matches(data["element"], data.get("ancestors") or [])
+    }
+    return sessions.filter(by_text | Q(pk__in=matched))
 
 
 def order_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QuerySet[Session]:

@@ -174,6 +174,10 @@ def test_sessions_are_found_by_what_happened_in_them(checkout, alices_shop):
     assert find("clicked=%23buy") == [SESSION]
     assert find("clicked=buy%20now") == [SESSION]
     assert find("clicked=%23nothing") == []
+    # A CSS selector, matched against each click's element and its ancestors.
+    assert find("clicked=form%20button.primary") == [SESSION]
+    assert find("clicked=%23checkout-form%20%3E%20div%20%3E%20button") == [SESSION]
+    assert find("clicked=aside%20button") == []
     assert find("event=purchase") == [SESSION]
     assert find("event=refund") == []
     assert find("error=typeerror") == ["session-records-error"]
