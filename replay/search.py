@@ -5,7 +5,8 @@ visited URL), ``since``/``until`` (ISO 8601, on the session's start), ``min_dura
 ``max_duration`` (seconds), and from the sessions' event-tracking records: ``friction``
 (a friction type, or ``any``), ``clicked`` (part of a clicked element's selector or
 text, or a CSS selector its element matches), ``event`` (a custom event's name),
-``error`` (part of an error's message). ``sort=friction`` orders by friction score instead of newest first.
+``error`` (part of an error's message). ``sort=friction`` orders by friction score
+instead of newest first.
 """
 
 from __future__ import annotations
