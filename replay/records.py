@@ -25,9 +25,12 @@ from replay.storage import Storage
 from replay.tracking import CLICK, CUSTOM, ERROR, INPUT, Extractor, Record
 
 # Records of a session are computed once it has been quiet this long, and at least this
-# often while it goes on recording.
+# often while it goes on recording: each pass reads the session from its start, so a
+# large session is done less often while it records.
 QUIET = timedelta(seconds=10)
 EVERY = timedelta(minutes=2)
+LARGE_BYTES = 10 * 1024 * 1024
+EVERY_LARGE = timedelta(minutes=20)
 # How much each kind of friction weighs in a session's friction score.
 WEIGHTS = {
     "rage_click": 3.0,
@@ -52,8 +55,12 @@ def tracking_due(sessions: QuerySet[Session]) -> QuerySet[Session]:
     were last tracked long ago."""
     now = timezone.now()
     behind = Q(tracked_seq__lt=F("acked_seq")) & Q(first_event_ms__isnull=False)
+    small = Q(stored_bytes__lt=LARGE_BYTES)
     waited = (
-        Q(updated_at__lte=now - QUIET) | Q(tracked_at__isnull=True) | Q(tracked_at__lte=now - EVERY)
+        Q(updated_at__lte=now - QUIET)
+        | Q(tracked_at__isnull=True)
+        | (small & Q(tracked_at__lte=now - EVERY))
+        | Q(tracked_at__lte=now - EVERY_LARGE)
     )
     return sessions.filter(behind & waited)
 

@@ -240,3 +240,17 @@ def test_records_across_sessions_as_json_pages_or_csv(checkout, django_user_mode
     assert get("format=xml").status_code == 400
     django_user_model.objects.create_user("mallory", password="mallory-password-1")
     assert get("kind=friction", user="mallory").json()["events"] == []
+
+
+def test_a_large_session_is_computed_less_often_while_it_records(checkout):
+    from replay.records import LARGE_BYTES
+
+    track_session(checkout, get_storage())
+    busy = {"acked_seq": checkout.acked_seq + 1, "updated_at": timezone.now()}
+    three_minutes = timezone.now() - timedelta(minutes=3)
+    Session.objects.filter(pk=SESSION).update(**busy, tracked_at=three_minutes)
+    assert SESSION in due([], interval_ms=10**9)
+    Session.objects.filter(pk=SESSION).update(stored_bytes=LARGE_BYTES)
+    assert SESSION not in due([], interval_ms=10**9)  # 20 minutes for this one
+    Session.objects.filter(pk=SESSION).update(tracked_at=timezone.now() - timedelta(minutes=21))
+    assert SESSION in due([], interval_ms=10**9)
