@@ -14,7 +14,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any
 
 from replay.tracking import CLICK, ERROR, INPUT, PAGE_VIEW, Record, Signals
@@ -68,6 +68,12 @@ def _changed_between(changes: list[int], start: int, end: int) -> bool:
     return at < len(changes) and changes[at] <= end
 
 
+def _any_within(times: list[int], start: int, end: int) -> bool:
+    """Whether any of the sorted `times` is in [start, end]."""
+    at = bisect_left(times, start)
+    return at < len(times) and times[at] <= end
+
+
 # -- rage click --
 
 
@@ -82,7 +88,7 @@ def rage_click(records: list[Record], signals: Signals, t: Thresholds) -> list[R
     while at < len(clicks):
         first = clicks[at]
         run = [first]
-        for click in clicks[at + 1 :]:
+        for click in islice(clicks, at + 1, None):
             if click.ts - first.ts > t["window_ms"] or click.url != first.url:
                 break
             if _distance(first, click) > t["radius_px"]:
@@ -125,7 +131,7 @@ def dead_click(records: list[Record], signals: Signals, t: Thresholds) -> list[R
         if click.ts + window > end:
             continue
         quiet = not _changed_between(signals.changes, click.ts, click.ts + window)
-        if not quiet or any(click.ts < v <= click.ts + window for v in views):
+        if not quiet or _any_within(views, click.ts + 1, click.ts + window):
             continue
         burst = (
             last is not None
@@ -146,9 +152,11 @@ def dead_click(records: list[Record], signals: Signals, t: Thresholds) -> list[R
 def error_click(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
     """An error within `window_ms` after a click (the first error after each click)."""
     errors = [r for r in records if r.kind == ERROR]
+    times = [e.ts for e in errors]
     found = []
     for click in _clicks(records):
-        after = next((e for e in errors if 0 <= e.ts - click.ts <= t["window_ms"]), None)
+        at = bisect_left(times, click.ts)
+        after = errors[at] if at < len(errors) and times[at] - click.ts <= t["window_ms"] else None
         if after is not None:
             found.append(_friction("error_click", 1, click, error=after.data.get("message")))
     return found
@@ -167,7 +175,7 @@ def thrashed_cursor(records: list[Record], signals: Signals, t: Thresholds) -> l
     window, wanted = t["window_ms"], int(t["reversals"])
     while at + wanted <= len(turns):
         start, end = turns[at], turns[at + wanted - 1]
-        if end - start <= window and not any(start <= c <= end for c in clicks):
+        if end - start <= window and not _any_within(clicks, start, end):
             url = _url_at(records, start)
             found.append(
                 Record(
@@ -301,7 +309,7 @@ def excessive_scrolling(records: list[Record], signals: Signals, t: Thresholds) 
     at = 0
     while at + wanted <= len(turns):
         start, end = turns[at], turns[at + wanted - 1]
-        same_page = not any(start < v <= end for v in views)
+        same_page = not _any_within(views, start + 1, end)
         if end - start <= t["window_ms"] and same_page:
             found.append(
                 Record(
@@ -349,6 +357,7 @@ def detect(
     """Every detector's friction records for one session, in time order; `thresholds`
     overrides defaults by detector name."""
     wanted = set(only) if only is not None else None
+    records = sorted(records, key=lambda r: r.ts)  # the detectors search by time
     found: list[Record] = []
     for detector in DETECTORS:
         if wanted is not None and detector.name not in wanted:
