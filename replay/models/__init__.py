@@ -1,0 +1,31 @@
+"""Projects, sessions and the index of their stored segments, and what is derived from
+them. The events themselves live in storage (see `replay.segments`); the database holds
+what is needed to find, list and authorize them."""
+
+from replay.models.projects import (
+    ApiToken,
+    AuditEntry,
+    Project,
+    new_project_key,
+    normalize_origin,
+    token_digest,
+)
+from replay.models.records import ShareLink, TrackedEvent, new_share_token
+from replay.models.sessions import MAX_URLS, Gap, Keyframe, Segment, Session
+
+__all__ = [
+    "MAX_URLS",
+    "ApiToken",
+    "AuditEntry",
+    "Gap",
+    "Keyframe",
+    "Project",
+    "Segment",
+    "Session",
+    "ShareLink",
+    "TrackedEvent",
+    "new_project_key",
+    "new_share_token",
+    "normalize_origin",
+    "token_digest",
+]

@@ -1,0 +1,149 @@
+"""Sessions and the index of their stored segments, keyframes and gaps. The events
+themselves live in storage (see `replay.segments`)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from replay.models.projects import Project
+
+MAX_URLS = 200
+
+
+class Session(models.Model):
+    """One browser tab's visit: it survives page loads in that tab.
+
+    `acked_seq` is the highest batch sequence number below which every batch is in
+    durable storage (or recorded as a gap); it only grows."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
+    tab = models.CharField(max_length=64, blank=True)
+    user_id = models.CharField(max_length=200, blank=True, db_index=True)
+    user_agent = models.TextField(blank=True)
+    viewport_width = models.PositiveIntegerField(null=True, blank=True)
+    viewport_height = models.PositiveIntegerField(null=True, blank=True)
+    urls = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)  # retention, keyframer
+    first_event_ms = models.BigIntegerField(null=True, blank=True)
+    last_event_ms = models.BigIntegerField(null=True, blank=True)
+    acked_seq = models.BigIntegerField(default=-1)
+    event_count = models.BigIntegerField(default=0)
+    received_bytes = models.BigIntegerField(default=0, help_text="msgpack bytes of the events")
+    stored_bytes = models.BigIntegerField(default=0, help_text="bytes of the segment objects")
+    segment_count = models.IntegerField(default=0)
+    missing_batches = models.BigIntegerField(
+        default=0, help_text="batches recorded as gaps (dropped, never sent, refused)"
+    )
+    gap_open = models.BooleanField(default=False, help_text="a gap waits for its end time")
+    cut_reason = models.CharField(
+        max_length=200, blank=True, help_text="why the server stopped storing this session"
+    )
+    ended = models.BooleanField(default=False, help_text="the recorder ended it on purpose")
+    keyframe_ms = models.BigIntegerField(
+        null=True, blank=True, help_text="time of the last keyframe (or of the first event)"
+    )
+    tracked_seq = models.BigIntegerField(
+        default=-1, help_text="the batches its event-tracking records were computed from"
+    )
+    tracked_at = models.DateTimeField(null=True, blank=True)
+    friction_count = models.IntegerField(default=0)
+    friction_score = models.FloatField(default=0.0, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def duration_ms(self) -> int:
+        if self.first_event_ms is None or self.last_event_ms is None:
+            return 0
+        return self.last_event_ms - self.first_event_ms
+
+    @property
+    def completeness(self) -> float:
+        """The share of the session's batches that are stored, from 0 to 1."""
+        total = self.acked_seq + 1
+        return 1.0 if total <= 0 else max(0.0, (total - self.missing_batches) / total)
+
+    @property
+    def first_url(self) -> str:
+        return self.urls[0] if self.urls else ""
+
+    def add_url(self, url: str) -> None:
+        if url and (not self.urls or self.urls[-1] != url) and len(self.urls) < MAX_URLS:
+            self.urls = [*self.urls, url]
+
+
+class Segment(models.Model):
+    """One stored object holding the batches `seq_start`..`seq_end` of a session."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="segments")
+    seq_start = models.BigIntegerField()
+    seq_end = models.BigIntegerField()
+    first_ts = models.BigIntegerField(null=True)
+    last_ts = models.BigIntegerField(null=True)
+    event_count = models.IntegerField()
+    received_bytes = models.IntegerField()
+    size = models.IntegerField(help_text="stored bytes")
+    key = models.CharField(max_length=300)
+    keyframe = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq_start"], name="segment_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Keyframe(models.Model):
+    """A synthesized full snapshot of the page after batch `after_seq`: opening the
+    session at `timestamp` or later needs this object and the segments after it."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="keyframes")
+    after_seq = models.BigIntegerField()
+    timestamp = models.BigIntegerField()
+    key = models.CharField(max_length=300)
+    size = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "after_seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "after_seq"], name="keyframe_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Gap(models.Model):
+    """Batches that will never arrive, and why."""
+
+    class Reason(models.TextChoices):
+        CLIENT_DROPPED = "client-dropped", "dropped by the recorder"
+        SEQUENCE_HOLE = "sequence-hole", "missing from the stream"
+        SESSION_LIMIT = "session-limit", "cut by the session size limit"
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="gaps")
+    seq_start = models.BigIntegerField()
+    seq_end = models.BigIntegerField()
+    start_ms = models.BigIntegerField(null=True, help_text="last event before the gap")
+    end_ms = models.BigIntegerField(null=True, help_text="first event after it; open if null")
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq_start"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.seq_start}-{self.seq_end} {self.reason}"
