@@ -1,15 +1,25 @@
 """Computing and storing a session's event-tracking records and friction moments.
 
-`track_session` reads the session's stored events from the start, runs the extractor
-(`replay.tracking`) and the friction detectors (`replay.friction`, with the project's
-thresholds), and replaces the session's rows in one transaction, so running it again
-(after more events arrived, or after a detector changed: `manage.py reprocess`) leaves
-exactly one set of records. The keyframer calls it for sessions that went quiet or
-have not been tracked for a while (`tracking_due`).
+`track_session` runs the extractor (`replay.tracking`) over the session's stored events
+and the friction detectors (`replay.friction`, with the project's thresholds) over all
+its records, and stores the result in one transaction. The keyframer calls it for
+sessions that went quiet or have not been tracked for a while (`tracking_due`).
+
+A pass costs what is new, not the whole session: after each pass the extractor (its DOM
+mirror, its state and its signals) and the records so far are saved beside the
+segments as a checkpoint, and the next pass feeds only the batches after it. Records
+that may still change while the session goes on (a page view's scroll depth so far, a
+page view waiting for its title) are stored as provisional and replaced by every pass,
+and so is the friction, which the detectors compute again over all records. Without a
+usable checkpoint (the first pass, `manage.py reprocess`, a redaction, a checkpoint from
+another version) the session is computed from its start and its rows replaced whole.
 """
 
 from __future__ import annotations
 
+import contextlib
+import pickle
+import zlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,10 +28,11 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from replay.codec import decode_segment
 from replay.friction import FRICTION, detect
 from replay.models import Session, TrackedEvent
-from replay.segments import iter_events
-from replay.storage import Storage
+from replay.segments import MissingSegmentError, segment_rows, session_prefix
+from replay.storage import Storage, StorageError
 from replay.tracking import CLICK, CUSTOM, ERROR, INPUT, Extractor, Record
 
 # Records of a session are computed once it has been quiet this long, and at least this
@@ -65,21 +76,98 @@ def tracking_due(sessions: QuerySet[Session]) -> QuerySet[Session]:
     return sessions.filter(behind & waited)
 
 
-def compute(session: Session, storage: Storage) -> list[Record]:
-    """Every record and friction moment of the session's stored events, in time order."""
-    extractor = Extractor()
-    records: list[Record] = []
-    last = None
-    for event in iter_events(session, storage):
-        records += extractor.feed(event)
-        stamp = event.get("timestamp")
-        if isinstance(stamp, int | float):
-            last = int(stamp)
-    if last is not None:
-        records += extractor.close(last)
+# Bumped whenever the extractor's state changes shape: older checkpoints are not used.
+CHECKPOINT_VERSION = 1
+CHECKPOINT_NAME = "tracking.ckpt"
+
+
+def checkpoint_key(session_id: str) -> str:
+    return f"{session_prefix(session_id)}{CHECKPOINT_NAME}"
+
+
+@dataclass
+class Checkpoint:
+    """Where the last pass stopped: the extractor after batch `seq`, and every record
+    (not friction, not provisional) it produced up to there. Written by this server
+    beside the session's segments and read only by it."""
+
+    version: int
+    seq: int
+    last_ts: int | None
+    extractor: Extractor
+    records: list[Record]
+
+
+def _load_checkpoint(session: Session, storage: Storage) -> Checkpoint | None:
+    data = storage.get(checkpoint_key(session.pk))
+    if data is None:
+        return None
+    try:
+        checkpoint = pickle.loads(zlib.decompress(data))
+    except Exception:  # a damaged or foreign object: compute from the start
+        return None
+    if not isinstance(checkpoint, Checkpoint) or checkpoint.version != CHECKPOINT_VERSION:
+        return None
+    return checkpoint
+
+
+def _save_checkpoint(session: Session, storage: Storage, checkpoint: Checkpoint) -> None:
+    try:
+        storage.put(checkpoint_key(session.pk), zlib.compress(pickle.dumps(checkpoint), 1))
+    except StorageError:  # an older checkpoint disagrees with the rows: the next pass
+        with contextlib.suppress(StorageError):  # starts over either way
+            storage.delete(checkpoint_key(session.pk))
+
+
+def _batches_after(session: Session, storage: Storage, after: int, until: int) -> Any:
+    """The stored batches with seq in (after, until], in order, each once."""
+    last = after
+    for row in segment_rows(session):
+        if row.seq_end <= last:
+            continue
+        if row.seq_start > until:
+            break
+        data = storage.get(row.key)
+        if data is None:
+            raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
+        for batch in decode_segment(data).batches:
+            if last < batch.seq <= until:
+                last = batch.seq
+                yield batch
+
+
+@dataclass
+class Pass:
+    new: list[Record]  # records of the batches fed in this pass
+    provisional: list[Record]
+    friction: list[Record]
+    seq: int  # the last batch fed
+    whole: bool  # computed from the session's start
+
+
+def _run(session: Session, storage: Storage, until: int, *, whole: bool) -> tuple[Pass, Checkpoint]:
+    checkpoint = None if whole else _load_checkpoint(session, storage)
+    if checkpoint is not None and checkpoint.seq != session.tracked_seq:
+        checkpoint = None  # rows and checkpoint disagree: start over
+    if checkpoint is None:
+        checkpoint = Checkpoint(CHECKPOINT_VERSION, -1, None, Extractor(), [])
+        whole = True
+    extractor = checkpoint.extractor
+    new: list[Record] = []
+    for batch in _batches_after(session, storage, checkpoint.seq, until):
+        for event in batch.events:
+            new += extractor.feed(event)
+            stamp = event.get("timestamp")
+            if isinstance(stamp, int | float):
+                checkpoint.last_ts = int(stamp)
+        checkpoint.seq = batch.seq
+    checkpoint.records += new
+    provisional = extractor.provisional(checkpoint.last_ts) if checkpoint.last_ts else []
+    for record in provisional:
+        record.data["provisional"] = True
     thresholds = session.project.friction_thresholds or {}
-    friction = detect(records, extractor.signals, thresholds)
-    return sorted([*records, *friction], key=lambda r: r.ts)
+    friction = detect([*checkpoint.records, *provisional], extractor.signals, thresholds)
+    return Pass(new, provisional, friction, checkpoint.seq, whole), checkpoint
 
 
 def _row(session: Session, record: Record) -> TrackedEvent:
@@ -107,23 +195,32 @@ def _row(session: Session, record: Record) -> TrackedEvent:
     )
 
 
-def track_session(session: Session, storage: Storage) -> Tracked:
-    """Compute the session's records and replace its rows with them."""
-    acked = Session.objects.filter(pk=session.pk).values_list("acked_seq", flat=True).first()
-    if acked is None:
+def track_session(session: Session, storage: Storage, *, whole: bool = False) -> Tracked:
+    """Bring the session's rows up to what is stored: from the last checkpoint, or with
+    `whole` (or without a usable checkpoint) from the start, replacing every row."""
+    fresh = Session.objects.filter(pk=session.pk).select_related("project").first()
+    if fresh is None:
         return Tracked(0, 0, 0.0)
-    records = compute(session, storage)
-    friction = [r for r in records if r.kind == FRICTION]
-    score = sum(WEIGHTS.get(str(r.data.get("type")), 1.0) for r in friction)
+    done, checkpoint = _run(fresh, storage, fresh.acked_seq, whole=whole)
+    score = sum(WEIGHTS.get(str(r.data.get("type")), 1.0) for r in done.friction)
     with transaction.atomic():
-        if not Session.objects.select_for_update().filter(pk=session.pk).exists():
+        if not Session.objects.select_for_update().filter(pk=fresh.pk).exists():
             return Tracked(0, 0, 0.0)  # deleted meanwhile
-        TrackedEvent.objects.filter(session=session).delete()
-        TrackedEvent.objects.bulk_create([_row(session, r) for r in records], batch_size=500)
-        Session.objects.filter(pk=session.pk).update(
-            tracked_seq=acked,
+        rows = TrackedEvent.objects.filter(session=fresh)
+        if done.whole:
+            rows.delete()
+            added = checkpoint.records
+        else:
+            rows.filter(Q(kind=FRICTION) | Q(data__provisional=True)).delete()
+            added = done.new
+        fresh_rows = [*added, *done.provisional, *done.friction]
+        TrackedEvent.objects.bulk_create([_row(fresh, r) for r in fresh_rows], batch_size=500)
+        Session.objects.filter(pk=fresh.pk).update(
+            tracked_seq=done.seq,
             tracked_at=timezone.now(),
-            friction_count=len(friction),
+            friction_count=len(done.friction),
             friction_score=score,
         )
-    return Tracked(len(records), len(friction), score)
+    _save_checkpoint(fresh, storage, checkpoint)
+    total = TrackedEvent.objects.filter(session=fresh).count()
+    return Tracked(total, len(done.friction), score)

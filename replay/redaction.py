@@ -220,7 +220,7 @@ def redact_session(
     if result.segments:
         result.sessions = 1
         result.keyframes = _recompute_keyframes(session, storage, start_ms, keyframe_interval_ms)
-        track_session(session, storage)  # the records name what the events now show
+        track_session(session, storage, whole=True)  # records name what the events show now
     return result
 
 

@@ -14,6 +14,7 @@ pointer went); `replay.friction` reads them.
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,8 +172,14 @@ class Extractor:
     def close(self, ts: int) -> list[Record]:
         """The session's end (or the end of what is stored): a held page view, and the
         open page view's scroll depth."""
-        records = [self._pending] if self._pending is not None else []
+        records = self.provisional(ts)
         self._pending = None
+        return records
+
+    def provisional(self, ts: int) -> list[Record]:
+        """What `close` would give now, without closing: for records computed while the
+        session may go on (the held page view and the depth read so far)."""
+        records = [copy.deepcopy(self._pending)] if self._pending is not None else []
         return records + ([self._depth_record(ts)] if self.url and self.depth else [])
 
     def _custom(self, ts: int, data: dict[str, Any]) -> list[Record]:

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         records = friction = 0
         try:
             for session in progress(chosen, len(chosen), "sessions"):
-                done = track_session(session, storage)
+                done = track_session(session, storage, whole=True)
                 records += done.records
                 friction += done.friction
         except StorageError as exc:
