@@ -11,7 +11,6 @@ from functools import wraps
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
@@ -121,7 +120,6 @@ def project_redact(request: HttpRequest, user: Any, project_id: int) -> HttpResp
             user,
             get_storage(),
             via="api",
-            keyframe_interval_ms=round(settings.REPLAY_KEYFRAME_SECONDS * 1000),
         )
     except RedactionError as exc:
         return error(400, str(exc))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils.dateparse import parse_datetime
@@ -159,7 +160,7 @@ def redact_session(
     *,
     start_ms: int | None = None,
     end_ms: int | None = None,
-    keyframe_interval_ms: int = 30_000,
+    keyframe_interval_ms: int | None = None,
 ) -> Redacted:
     """Rewrite one session's segments (and keyframes) with the events recorded between
     `start_ms` and `end_ms` (epoch milliseconds, inclusive; None: unbounded) redacted."""
@@ -219,7 +220,8 @@ def redact_session(
             result.segments += 1
     if result.segments:
         result.sessions = 1
-        result.keyframes = _recompute_keyframes(session, storage, start_ms, keyframe_interval_ms)
+        interval = keyframe_interval_ms or round(settings.REPLAY_KEYFRAME_SECONDS * 1000)
+        result.keyframes = _recompute_keyframes(session, storage, start_ms, interval)
         track_session(session, storage, whole=True)  # records name what the events show now
     return result
 
@@ -244,7 +246,7 @@ def redact_each(
     storage: Storage,
     request: Request,
     *,
-    keyframe_interval_ms: int = 30_000,
+    keyframe_interval_ms: int | None = None,
 ) -> Iterator[tuple[Session, Redacted]]:
     """Redact the sessions one after another, saying how each went."""
     redactor = request.redactor()
@@ -274,7 +276,7 @@ def carry_out(
     storage: Storage,
     *,
     via: str,
-    keyframe_interval_ms: int = 30_000,
+    keyframe_interval_ms: int | None = None,
     limit: int | None = MAX_SESSIONS_PER_REQUEST,
     wrap: Wrap | None = None,
 ) -> Redacted:

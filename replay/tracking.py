@@ -42,12 +42,11 @@ PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR = (
     "error",
 )
 # Custom events the recorder adds, and what they mean here.
-NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, PAUSED, CLICKABLE = (
+NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, CLICKABLE = (
     "replay/navigation",
     "replay/page",
     "replay/identify",
     "replay/error",
-    "replay/paused",
     "replay/clickable",
 )
 

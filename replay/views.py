@@ -132,7 +132,6 @@ def project_redact(request: HttpRequest, project_id: int) -> HttpResponse:
             request.user,
             get_storage(),
             via="the audit page",
-            keyframe_interval_ms=round(settings.REPLAY_KEYFRAME_SECONDS * 1000),
         )
     except (RedactionError, StorageError) as exc:
         return project_audit(request, project.pk, {"failure": str(exc), "form": form})

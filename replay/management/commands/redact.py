@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from replay.management.progress import progress
@@ -55,7 +54,6 @@ class Command(BaseCommand):
                 None,
                 get_storage(),
                 via="manage.py redact",
-                keyframe_interval_ms=round(settings.REPLAY_KEYFRAME_SECONDS * 1000),
                 limit=None,
                 wrap=lambda items, total: progress(items, total, "sessions"),
             )
