@@ -4,9 +4,6 @@ PORT ?= 8000
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Daphne refuses WebSocket messages above this before the app sees them; keep it above
-# REPLAY_MAX_FRAME_BYTES so oversized frames get the documented 4413 instead of 1009.
-WS_MAX_MESSAGE ?= 67108864
 
 .PHONY: run test lint typecheck pytest pytest-scaleout clean
 
@@ -14,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+$(VENV)/.runtime: pyproject.toml ingest/_values.c | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
@@ -29,8 +26,7 @@ node_modules/.installed: package.json package-lock.json
 run: $(VENV)/.runtime node_modules/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap --url http://$(HOST):$(PORT)
-	$(BIN)/daphne -b $(HOST) -p $(PORT) --websocket-max-message-size $(WS_MAX_MESSAGE) \
-		--websocket-max-frame-size $(WS_MAX_MESSAGE) replay.asgi:application
+	$(BIN)/python -m ingest.server -b $(HOST) -p $(PORT) replay.asgi:application
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -22,7 +22,7 @@ from dataclasses import astuple, dataclass, field, fields
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from ingest.plan import GapClaim, Plan, Received, plan_commit
@@ -136,16 +136,34 @@ def commit_many(
 ) -> list[Committed | Exception]:
     """Store what each request has above its session's `acked_seq`; for each request,
     the session's new `acked_seq` (and why it was cut, if it is), or the exception that
-    stopped it (StorageError, SessionGone). Database errors propagate."""
-    results: list[Committed | Exception | None] = [None] * len(requests)
-    waiting = list(range(len(requests)))
+    stopped it (StorageError, SessionGone, or whatever failed while storing that session
+    alone: one session's failure never fails another's). Requests for the same session
+    (a connection closing as the one taking it over resends the same batches) are
+    merged and get the same answer. A database that cannot be reached fails them all."""
+    merged: dict[str, list[int]] = {}
+    for index, request in enumerate(requests):
+        merged.setdefault(request.session_id, []).append(index)
+    unique = [
+        CommitRequest(
+            session_id,
+            [r for i in indexes for r in requests[i].received],
+            [c for i in indexes for c in requests[i].claims],
+        )
+        for session_id, indexes in merged.items()
+    ]
+    results: list[Committed | Exception | None] = [None] * len(unique)
+    waiting = list(range(len(unique)))
     for _ in range(MAX_ATTEMPTS):
         if not waiting:
             break
-        waiting = _attempt(requests, waiting, results, storage, max_session_bytes)
+        waiting = _attempt(unique, waiting, results, storage, max_session_bytes)
     for index in waiting:
         results[index] = StorageError(f"gave up after {MAX_ATTEMPTS} write races")
-    return [r if r is not None else StorageError("not committed") for r in results]
+    answers: list[Committed | Exception] = [StorageError("not committed")] * len(requests)
+    for result, indexes in zip(results, merged.values(), strict=True):
+        for index in indexes:
+            answers[index] = result if result is not None else StorageError("not committed")
+    return answers
 
 
 def _attempt(
@@ -170,7 +188,11 @@ def _attempt(
             continue
         unique = {r.batch.seq: r for r in request.received}
         ordered = [unique[seq] for seq in sorted(unique)]
-        plan = plan_commit(session, ordered, request.claims, max_session_bytes)
+        try:
+            plan = plan_commit(session, ordered, request.claims, max_session_bytes)
+        except Exception as exc:
+            results[index] = _failed(session.pk, exc)
+            continue
         if plan.new_acked == session.acked_seq and not plan.gaps:
             results[index] = Committed(session.acked_seq)
             continue
@@ -180,15 +202,21 @@ def _attempt(
     ready = [s for s in staged if results[s.index] is None]
     if not ready:
         return []
-    with transaction.atomic():
-        locked = dict(
-            Session.objects.select_for_update()
-            .filter(pk__in=[s.session.pk for s in ready])
-            .order_by("pk")
-            .values_list("pk", "acked_seq")
-        )
-        winners = [s for s in ready if locked.get(s.session.pk) == s.session.acked_seq]
-        _index(winners)
+    try:
+        winners = _index_if_unmoved(ready)
+    except (OperationalError, InterfaceError):
+        raise  # the database itself is out of reach: every session waits for it
+    except Exception:
+        # Something in one session's rows failed the round's transaction: index each
+        # session in a transaction of its own, so that only that one fails.
+        winners = []
+        for entry in ready:
+            try:
+                winners += _index_if_unmoved([entry])
+            except (OperationalError, InterfaceError):
+                raise
+            except Exception as exc:
+                results[entry.index] = _failed(entry.session.pk, exc)
     won = {id(entry) for entry in winners}
     lost = [entry for entry in ready if id(entry) not in won]
     for entry in lost:
@@ -196,7 +224,27 @@ def _attempt(
             _discard_unindexed(entry.segment, storage)
     for entry in winners:
         results[entry.index] = Committed(entry.plan.new_acked, entry.plan.cut_reason)
-    return [entry.index for entry in lost]
+    return [entry.index for entry in lost if results[entry.index] is None]
+
+
+def _failed(session_id: str, exc: Exception) -> Exception:
+    log.error("storing a session failed", extra={"session": session_id}, exc_info=exc)
+    return exc
+
+
+def _index_if_unmoved(entries: list[_Staged]) -> list[_Staged]:
+    """Index the entries whose rows nobody moved since they were read, in one
+    transaction; the winners."""
+    with transaction.atomic():
+        locked = dict(
+            Session.objects.select_for_update()
+            .filter(pk__in=[s.session.pk for s in entries])
+            .order_by("pk")
+            .values_list("pk", "acked_seq")
+        )
+        winners = [s for s in entries if locked.get(s.session.pk) == s.session.acked_seq]
+        _index(winners)
+    return winners
 
 
 def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
@@ -222,6 +270,13 @@ def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
     return segment, data
 
 
+def _encode_or_fail(entry: _Staged) -> tuple[SegmentRow, bytes] | Exception | None:
+    try:
+        return _encode(entry)
+    except Exception as exc:
+        return exc
+
+
 def _write_segments(
     staged: list[_Staged], storage: Storage, results: list[Committed | Exception | None]
 ) -> None:
@@ -229,11 +284,16 @@ def _write_segments(
     a failure stops only its own request. Compression releases the interpreter lock, so
     encoding in the pool uses the other cores."""
     encoded = (
-        list(_encoders.map(_encode, staged)) if len(staged) > 1 else [_encode(s) for s in staged]
+        list(_encoders.map(_encode_or_fail, staged))
+        if len(staged) > 1
+        else [_encode_or_fail(s) for s in staged]
     )
-    writing = [
-        (entry, pair) for entry, pair in zip(staged, encoded, strict=True) if pair is not None
-    ]
+    writing = []
+    for entry, pair in zip(staged, encoded, strict=True):
+        if isinstance(pair, Exception):
+            results[entry.index] = _failed(entry.session.pk, pair)
+        elif pair is not None:
+            writing.append((entry, pair))
     errors = storage.put_many([(segment.key, data) for _, (segment, data) in writing])
     for (entry, (segment, _)), error in zip(writing, errors, strict=True):
         if error is None:

@@ -24,12 +24,13 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from ingest import protocol
 from ingest.cleaning import clean_packed, clean_packed_with, clean_pool, clean_received, drop_pool
 from ingest.cleaning import needed as cleaning_needed
-from ingest.commit import SessionCut, SessionGone
+from ingest.commit import SessionCut
+from ingest.failures import Refusal, refusal
 from ingest.limits import TokenBucket
 from ingest.plan import GapClaim, Received
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
@@ -45,8 +46,6 @@ log = logging.getLogger(__name__)
 
 # Frames larger than this are decoded in a worker thread, not on the event loop.
 _INLINE_DECODE_BYTES = 128 * 1024
-# Refusals after which the recorder must not reconnect for this session.
-_FINAL = {CloseCode.UNKNOWN_KEY, CloseCode.FORBIDDEN, CloseCode.TAKEN_OVER}
 
 
 def limits() -> protocol.Limits:
@@ -62,6 +61,7 @@ def _open(hello: Hello, origin: str | None, user_agent: str) -> Opened:
     return open_session(
         project,
         hello["session"],
+        secret=hello.get("secret"),
         tab=hello["tab"],
         page=hello["page"],
         user=hello.get("user"),
@@ -101,7 +101,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
     async def _expect_hello(self) -> None:
         await asyncio.sleep(settings.REPLAY_HELLO_TIMEOUT)
         if self.writer is None:
-            await self._fail(CloseCode.HELLO_TIMEOUT, "no hello in time")
+            await self._fail(ProtocolError(CloseCode.HELLO_TIMEOUT, "no hello in time"))
 
     async def _watch_idle(self) -> None:
         """Closes a connection that has gone quiet: idle tabs should not hold sockets."""
@@ -109,7 +109,8 @@ class IngestConsumer(AsyncWebsocketConsumer):
         while not self.closing:
             quiet = time.monotonic() - self.last_frame
             if quiet >= idle:
-                await self._fail(CloseCode.HELLO_TIMEOUT, f"idle for {idle:g} seconds")
+                reason = f"idle for {idle:g} seconds"
+                await self._fail(ProtocolError(CloseCode.HELLO_TIMEOUT, reason))
                 return
             await asyncio.sleep(idle - quiet)
 
@@ -134,15 +135,8 @@ class IngestConsumer(AsyncWebsocketConsumer):
                 raise ProtocolError(CloseCode.MALFORMED, "frames must be binary msgpack")
             frame = await self._parse(bytes_data)
             await self._handle(frame, len(bytes_data))
-        except ProtocolError as exc:
-            await self._fail(exc.code, exc.reason)
-        except SessionCut as exc:
-            await self._fail(CloseCode.TOO_LARGE, exc.reason, retry=False)
-        except (StorageError, DatabaseError):
-            log.warning("storage unavailable", extra=self.log_extra, exc_info=True)
-            await self._fail(CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later")
-        except SessionGone:
-            await self._fail(CloseCode.FORBIDDEN, "the session was deleted")
+        except Exception as exc:  # whatever went wrong, this connection alone is closed
+            await self._fail(exc)
 
     async def _parse(self, data: bytes) -> ClientFrame:
         options = {
@@ -207,7 +201,9 @@ class IngestConsumer(AsyncWebsocketConsumer):
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._watchdog = asyncio.create_task(self._watch_idle())
-        welcome = protocol.welcome(opened.session_id, opened.acked, limits(), opened.config)
+        welcome = protocol.welcome(
+            opened.session_id, opened.acked, limits(), opened.config, opened.secret
+        )
         await self._send_frame(welcome)
 
     async def _clean(self, received: Received, scrubber: Scrubber | None) -> Received:
@@ -251,7 +247,9 @@ class IngestConsumer(AsyncWebsocketConsumer):
         """Another connection of this session said hello: it owns the session now."""
         if event["by"] != self.channel_name and not self.closing:
             metrics.TAKEOVERS.inc()
-            await self._fail(CloseCode.TAKEN_OVER, "a newer connection took over this session")
+            await self._fail(
+                ProtocolError(CloseCode.TAKEN_OVER, "a newer connection took over this session")
+            )
 
     async def session_snapshot(self, event: dict[str, Any]) -> None:
         """The keyframer cannot synthesize a keyframe: ask the recorder for a snapshot."""
@@ -264,23 +262,25 @@ class IngestConsumer(AsyncWebsocketConsumer):
             await self._send_frame(protocol.ack(seq))
 
     async def _writer_failed(self, exc: BaseException) -> None:
-        if isinstance(exc, SessionGone):
-            await self._fail(CloseCode.FORBIDDEN, "the session was deleted")
-        elif isinstance(exc, SessionCut):
-            await self._fail(CloseCode.TOO_LARGE, exc.reason, retry=False)
-        else:
-            log.warning("flush failed", extra=self.log_extra, exc_info=exc)
-            await self._fail(CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later")
+        await self._fail(exc)
 
-    async def _fail(self, code: CloseCode, reason: str, *, retry: bool | None = None) -> None:
+    async def _fail(self, exc: BaseException) -> None:
+        """Close this connection as `ingest.failures` says `exc` must be told."""
         if self.closing:
             return
+        refused = refusal(exc)
+        if refused.code is None:
+            log.error("ingest connection failed", extra=self.log_extra, exc_info=exc)
+        elif isinstance(exc, StorageError) or refused.code == CloseCode.STORAGE_UNAVAILABLE:
+            log.warning("storage unavailable", extra=self.log_extra, exc_info=exc)
+        await self._close(refused)
+
+    async def _close(self, refused: Refusal) -> None:
         self.closing = True
-        metrics.REJECTIONS.labels(code=str(int(code))).inc()
+        metrics.REJECTIONS.labels(code=str(refused.close_code)).inc()
         log.info(
             "closing ingest connection",
-            extra={**self.log_extra, "code": int(code), "reason": reason},
+            extra={**self.log_extra, "code": refused.close_code, "reason": refused.reason},
         )
-        retry = code not in _FINAL if retry is None else retry
-        await self._send_frame(protocol.error(code, reason, retry=retry))
-        await self.close(code=int(code))
+        await self._send_frame(protocol.error(refused.body()))
+        await self.close(code=refused.close_code)

@@ -17,24 +17,26 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
-from django.db import DatabaseError
 
 from ingest import protocol
 from ingest.cleaning import clean_received
-from ingest.commit import CommitRequest, SessionCut, SessionGone, commit
+from ingest.commit import CommitRequest, SessionCut, commit
+from ingest.failures import refusal
 from ingest.plan import Received
-from ingest.protocol import HTTP_STATUS, CloseCode, HttpBatch, ProtocolError
+from ingest.protocol import CloseCode, HttpBatch, ProtocolError
 from ingest.sessions import authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from replay import metrics
+from replay.models import Project
 from replay.privacy import RecordingConfig
-from replay.storage import StorageError, get_storage
+from replay.storage import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -42,28 +44,63 @@ JSON_TYPES = {"application/json", "text/plain"}
 MSGPACK_TYPES = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
 
 
-def parse_body(content_type: str, body: bytes) -> HttpBatch:
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bytes | None]:
+    """The body's fields and its events as msgpack bytes; for a JSON body the events stay
+    among the fields (None here), packed once the key is checked (`parse_http_batch`)."""
     media_type = content_type.split(";")[0].strip().lower()
     if media_type in JSON_TYPES:
         try:
-            raw = json.loads(body)
+            raw = json.loads(body, parse_constant=_no_constant)
+        except RecursionError:
+            raise ProtocolError(CloseCode.MALFORMED, "the JSON nests too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ProtocolError(CloseCode.MALFORMED, f"not valid JSON: {exc}") from None
-    elif media_type in MSGPACK_TYPES:
-        raw = protocol.unpack(body)
-    else:
-        raise ProtocolError(
-            CloseCode.MALFORMED, "Content-Type must be application/msgpack or application/json"
-        )
-    return protocol.parse_http_batch(raw, max_events=settings.REPLAY_MAX_BATCH_EVENTS)
+        if not isinstance(raw, dict):
+            raise ProtocolError(CloseCode.MALFORMED, "the body must be a map")
+        return raw, None
+    if media_type in MSGPACK_TYPES:
+        return protocol.read_frame(body)
+    raise ProtocolError(
+        CloseCode.MALFORMED, "Content-Type must be application/msgpack or application/json"
+    )
 
 
-def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> int:
-    """Open (or continue) the session and commit the batch; the new `acked_seq`."""
-    project = authorize(batch["key"], origin)
+def parse_http_batch(fields: dict[str, Any], events: bytes | None) -> HttpBatch:
+    if events is None:
+        events = protocol.pack_json_events(fields.get("events"))
+    return protocol.parse_http_batch(fields, events, max_events=settings.REPLAY_MAX_BATCH_EVENTS)
+
+
+def key_of(fields: dict[str, Any]) -> str:
+    key = fields.get("key")
+    if not isinstance(key, str) or len(key) > 200:
+        raise ProtocolError(CloseCode.UNKNOWN_KEY, "unknown or disabled project key")
+    return key
+
+
+@dataclass(frozen=True)
+class Stored:
+    acked: int
+    session: str
+    secret: str  # a new session's secret, when this batch started one
+
+    def answer(self) -> dict[str, Any]:
+        if not self.secret:
+            return {"acked": self.acked}
+        return {"acked": self.acked, "session": self.session, "secret": self.secret}
+
+
+def store(project: Project, batch: HttpBatch, user_agent: str, size: int) -> Stored:
+    """Continue the session (or start one, see `ingest.sessions.open_session`) and
+    commit the batch."""
     opened = open_session(
         project,
         batch["session"],
+        secret=batch.get("secret"),
         tab=batch["tab"],
         page=batch.get("page"),
         user=batch.get("user"),
@@ -81,29 +118,32 @@ def store(batch: HttpBatch, origin: str | None, user_agent: str, size: int) -> i
         raise committed
     if committed.cut_reason:
         raise SessionCut(committed.cut_reason)
-    return committed.acked
+    return Stored(committed.acked, opened.session_id, opened.secret)
 
 
 def answer_headers(
-    scope: dict[str, Any], *, content_type: bool = True, cache: bytes = b"no-store"
+    scope: dict[str, Any],
+    *,
+    content_type: bool = True,
+    cache: bytes = b"no-store",
+    allowed_origin: str | None = None,
 ) -> list[tuple[bytes, bytes]]:
-    headers = [(b"cache-control", cache)]
+    """`allowed_origin`: the request's origin once the project allows it; only then may
+    the page read the answer (CORS)."""
+    headers = [(b"cache-control", cache), (b"vary", b"Origin")]
     if content_type:
         headers.append((b"content-type", b"application/json"))
-    origin = scope_header(scope, b"origin")
-    if origin:
-        # The project check happens on the request itself (the key is in it); echoing
-        # the origin only lets the page read the answer.
-        headers += [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"vary", b"Origin"),
-        ]
+    if allowed_origin:
+        headers.append((b"access-control-allow-origin", allowed_origin.encode("latin-1")))
     return headers
 
 
 class BatchConsumer(AsyncHttpConsumer):
     received_bytes = 0
     refused = False
+    # The request's Origin once the key's project allows it: answers from then on may
+    # be read by the page; refusals before that (a wrong key or origin) may not.
+    allowed_origin: str | None = None
 
     async def http_request(self, message: dict[str, Any]) -> None:
         chunk = message.get("body", b"")
@@ -111,28 +151,35 @@ class BatchConsumer(AsyncHttpConsumer):
         if self.received_bytes > settings.REPLAY_MAX_FRAME_BYTES:
             if not self.refused:
                 self.refused = True
-                await self._answer_error(CloseCode.TOO_LARGE, "body is larger than the frame limit")
+                await self._refuse(
+                    ProtocolError(CloseCode.TOO_LARGE, "body is larger than the frame limit")
+                )
             if not message.get("more_body"):
                 raise StopConsumer()
             return
         await super().http_request(message)
 
-    def _headers(self, content_type: bool = True) -> list[tuple[bytes, bytes]]:
-        return answer_headers(self.scope, content_type=content_type)
-
     async def _answer(self, status: int, payload: dict[str, Any]) -> None:
-        await self.send_response(status, json.dumps(payload).encode(), headers=self._headers())
+        headers = answer_headers(self.scope, allowed_origin=self.allowed_origin)
+        await self.send_response(status, json.dumps(payload).encode(), headers=headers)
 
-    async def _answer_error(self, code: CloseCode, reason: str, *, retry: bool = True) -> None:
-        metrics.REJECTIONS.labels(code=str(int(code))).inc()
-        error = {"code": int(code), "reason": reason, "retry": retry}
-        await self._answer(HTTP_STATUS[code], {"error": error})
+    async def _refuse(self, exc: BaseException) -> None:
+        refused = refusal(exc)
+        if refused.code is None:
+            log.error("batch request failed", exc_info=exc)
+        metrics.REJECTIONS.labels(code=str(refused.close_code)).inc()
+        await self._answer(refused.status, {"error": refused.body()})
 
     async def handle(self, body: bytes) -> None:
         method = self.scope.get("method", "")
         if method == "OPTIONS":
+            # A preflight carries no key to check; the post that follows is checked.
             headers = [
-                *self._headers(content_type=False),
+                *answer_headers(
+                    self.scope,
+                    content_type=False,
+                    allowed_origin=scope_header(self.scope, b"origin"),
+                ),
                 (b"access-control-allow-methods", b"POST"),
                 (b"access-control-allow-headers", b"Content-Type"),
                 (b"access-control-max-age", b"86400"),
@@ -140,27 +187,20 @@ class BatchConsumer(AsyncHttpConsumer):
             await self.send_response(204, b"", headers=headers)
             return
         if method != "POST":
-            await self._answer(405, {"error": {"code": 405, "reason": "use POST"}})
+            await self._answer(405, {"error": {"code": 405, "reason": "use POST", "retry": False}})
             return
         origin = scope_header(self.scope, b"origin")
         try:
-            batch = parse_body(scope_header(self.scope, b"content-type") or "", body)
-            acked = await run_blocking(
-                store, batch, origin, scope_header(self.scope, b"user-agent") or "", len(body)
-            )
-        except ProtocolError as exc:
-            await self._answer_error(exc.code, exc.reason)
-        except (StorageError, DatabaseError):
-            log.warning("storage unavailable", exc_info=True)
-            await self._answer_error(
-                CloseCode.STORAGE_UNAVAILABLE, "storage is unavailable, retry later"
-            )
-        except SessionGone:
-            await self._answer_error(CloseCode.FORBIDDEN, "the session was deleted", retry=False)
-        except SessionCut as exc:
-            await self._answer_error(CloseCode.TOO_LARGE, exc.reason, retry=False)
+            fields, events = parse_body(scope_header(self.scope, b"content-type") or "", body)
+            project = await run_blocking(authorize, key_of(fields), origin)
+            self.allowed_origin = origin
+            batch = parse_http_batch(fields, events)
+            user_agent = scope_header(self.scope, b"user-agent") or ""
+            stored = await run_blocking(store, project, batch, user_agent, len(body))
+        except Exception as exc:  # every request gets an answer, whatever went wrong
+            await self._refuse(exc)
         else:
-            await self._answer(200, {"acked": acked})
+            await self._answer(200, stored.answer())
 
 
 # Page loads within this many seconds reuse the browser's copy of a project's options;
@@ -195,23 +235,18 @@ class ConfigConsumer(AsyncHttpConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         key = (query.get("key") or [""])[0]
         # Browsers send no Origin with a same-origin GET; the Referer names the page.
-        origin = scope_header(self.scope, b"origin") or _origin_of(
-            scope_header(self.scope, b"referer")
-        )
+        origin = scope_header(self.scope, b"origin")
+        page_origin = origin or _origin_of(scope_header(self.scope, b"referer"))
         try:
-            config = await run_blocking(recording_config, key, origin)
-        except ProtocolError as exc:
-            await self._error(exc.code, exc.reason, retry=False)
-        except DatabaseError:
-            log.warning("database unavailable", exc_info=True)
-            await self._error(CloseCode.STORAGE_UNAVAILABLE, "unavailable, retry later")
+            config = await run_blocking(recording_config, key, page_origin)
+        except Exception as exc:
+            refused = refusal(exc)
+            if refused.code is None:
+                log.error("config request failed", exc_info=exc)
+            metrics.REJECTIONS.labels(code=str(refused.close_code)).inc()
+            payload = json.dumps({"error": refused.body()}).encode()
+            await self.send_response(refused.status, payload, headers=answer_headers(self.scope))
         else:
             cache = f"private, max-age={CONFIG_MAX_AGE_SECONDS}".encode()
-            headers = answer_headers(self.scope, cache=cache)
+            headers = answer_headers(self.scope, cache=cache, allowed_origin=origin)
             await self.send_response(200, json.dumps(config).encode(), headers=headers)
-
-    async def _error(self, code: CloseCode, reason: str, *, retry: bool = True) -> None:
-        metrics.REJECTIONS.labels(code=str(int(code))).inc()
-        error = {"code": int(code), "reason": reason, "retry": retry}
-        payload = json.dumps({"error": error}).encode()
-        await self.send_response(HTTP_STATUS[code], payload, headers=answer_headers(self.scope))

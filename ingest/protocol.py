@@ -14,10 +14,14 @@ from typing import Any, Literal, NotRequired, TypedDict
 import msgpack
 
 from ingest.scan import EventScan, ScanError, scan_events
+from ingest.values import ValueProblem, checked
 from replay.privacy import RecordingConfig
 
 PROTOCOL_VERSION = 1
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # whole strings only: see _session_id
+# Batch numbers: far more than a 12-hour session sends, and within every column type.
+MAX_SEQ = 2**31 - 1
+MAX_VIEWPORT = 100_000  # pixels
 
 
 class CloseCode(IntEnum):
@@ -72,6 +76,7 @@ class Hello(TypedDict):
     page: Page
     sdk: str
     user: NotRequired[str]
+    secret: NotRequired[str]  # absent: a recorder older than session secrets
 
 
 class BatchFrame(TypedDict):
@@ -106,6 +111,7 @@ class HttpBatch(TypedDict):
     scan: EventScan
     page: NotRequired[Page]
     user: NotRequired[str]
+    secret: NotRequired[str]
 
 
 class Limits(TypedDict):
@@ -127,16 +133,16 @@ def _string(frame: dict[str, Any], name: str, *, max_length: int = 2048) -> str:
     return value
 
 
-def _integer(frame: dict[str, Any], name: str, *, minimum: int) -> int:
+def _integer(frame: dict[str, Any], name: str, *, minimum: int, maximum: int = MAX_SEQ) -> int:
     value = frame.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise _fail(f"{name} must be an integer >= {minimum}")
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise _fail(f"{name} must be an integer from {minimum} to {maximum}")
     return value
 
 
 def _session_id(frame: dict[str, Any], name: str) -> str:
     value = _string(frame, name)
-    if not SESSION_ID.match(value):
+    if not SESSION_ID.fullmatch(value):
         raise _fail(f"{name} must be 8-64 characters of A-Z a-z 0-9 _ -")
     return value
 
@@ -152,16 +158,21 @@ def parse_page(raw: object) -> Page:
         if not isinstance(viewport, dict):
             raise _fail("page.viewport must be a map")
         page["viewport"] = {
-            "width": _integer(viewport, "width", minimum=0),
-            "height": _integer(viewport, "height", minimum=0),
+            "width": _integer(viewport, "width", minimum=0, maximum=MAX_VIEWPORT),
+            "height": _integer(viewport, "height", minimum=0, maximum=MAX_VIEWPORT),
         }
     return page
 
 
-def scan(packed: bytes, *, max_events: int) -> EventScan:
-    """`scan_events`, with its refusals as protocol errors."""
+def checked_events(packed: bytes, *, max_events: int) -> tuple[bytes, EventScan]:
+    """A batch's events as they are stored (`ingest.values`: what JSON cannot carry is
+    refused or normalized) and what `scan_events` found in them; refusals as protocol
+    errors."""
     try:
-        return scan_events(packed, max_events=max_events)
+        packed = checked(packed)
+        return packed, scan_events(packed, max_events=max_events)
+    except ValueProblem as exc:
+        raise _fail(str(exc)) from None
     except ScanError as exc:
         raise ProtocolError(
             CloseCode.TOO_LARGE if exc.too_large else CloseCode.MALFORMED, str(exc)
@@ -170,18 +181,6 @@ def scan(packed: bytes, *, max_events: int) -> EventScan:
 
 def _no_extensions(code: int, data: bytes) -> object:
     raise ValueError(f"msgpack extension type {code} is not accepted")
-
-
-def unpack(data: bytes) -> dict[str, Any]:
-    """One msgpack map, or ProtocolError(4400). Extension types are refused: events
-    must be what JSON can carry."""
-    try:
-        frame = msgpack.unpackb(data, raw=False, ext_hook=_no_extensions)
-    except (ValueError, TypeError, msgpack.UnpackException) as exc:
-        raise _fail(f"not valid msgpack: {exc}") from None
-    if not isinstance(frame, dict):
-        raise _fail("a frame must be a msgpack map")
-    return frame
 
 
 def read_frame(data: bytes) -> tuple[dict[str, Any], bytes | None]:
@@ -231,17 +230,15 @@ def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> Client
         }
         if frame.get("user") is not None:
             hello["user"] = _string(frame, "user", max_length=200)
+        if frame.get("secret") is not None:
+            hello["secret"] = _string(frame, "secret", max_length=100)
         return hello
     if kind == "batch":
         seq = _integer(frame, "seq", minimum=0)
         if events is None:
             raise _fail("events must be a list")
-        return {
-            "type": "batch",
-            "seq": seq,
-            "packed": events,
-            "scan": scan(events, max_events=max_events),
-        }
+        packed, scanned = checked_events(events, max_events=max_events)
+        return {"type": "batch", "seq": seq, "packed": packed, "scan": scanned}
     if kind == "gap":
         start = _integer(frame, "from", minimum=0)
         end = _integer(frame, "to", minimum=start)
@@ -251,25 +248,38 @@ def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> Client
     raise _fail(f"unknown frame type {kind!r}")
 
 
-def parse_http_batch(body: object, *, max_events: int) -> HttpBatch:
-    if not isinstance(body, dict):
-        raise _fail("the body must be a map")
-    events = body.get("events")
+def pack_json_events(events: object) -> bytes:
+    """Events decoded from JSON, as msgpack. A lone surrogate (which ``JSON.stringify``
+    writes for a broken JavaScript string) is packed as its code unit, for
+    `ingest.values` to normalize as it does the same string sent as msgpack."""
     if not isinstance(events, list):
         raise _fail("events must be a list")
-    packed = msgpack.packb(events, use_bin_type=True)
+    try:
+        packed: bytes = msgpack.packb(events, use_bin_type=True, unicode_errors="surrogatepass")
+    except (OverflowError, ValueError, TypeError) as exc:  # 2**70, nesting past msgpack's
+        raise _fail(f"events cannot be stored: {exc}") from None
+    return packed
+
+
+def parse_http_batch(body: dict[str, Any], events: bytes | None, *, max_events: int) -> HttpBatch:
+    """A batch posted over HTTP: its fields, and its events as msgpack bytes."""
+    if events is None:
+        raise _fail("events must be a list")
+    packed, scanned = checked_events(events, max_events=max_events)
     batch: HttpBatch = {
         "key": _string(body, "key", max_length=200),
         "session": _session_id(body, "session"),
         "tab": _session_id(body, "tab"),
         "seq": _integer(body, "seq", minimum=0),
         "packed": packed,
-        "scan": scan(packed, max_events=max_events),
+        "scan": scanned,
     }
     if body.get("page") is not None:
         batch["page"] = parse_page(body["page"])
     if body.get("user") is not None:
         batch["user"] = _string(body, "user", max_length=200)
+    if body.get("secret") is not None:
+        batch["secret"] = _string(body, "secret", max_length=100)
     return batch
 
 
@@ -280,12 +290,22 @@ def pack(frame: dict[str, Any]) -> bytes:
     return packed
 
 
-def welcome(session: str, acked: int, limits: Limits, config: RecordingConfig) -> bytes:
+def welcome(
+    session: str, acked: int, limits: Limits, config: RecordingConfig, secret: str = ""
+) -> bytes:
     """`config`: the project's privacy options (`replay.privacy`), which the recorder
-    follows from this connection on."""
-    return pack(
-        {"type": "welcome", "session": session, "acked": acked, "limits": limits, "config": config}
-    )
+    follows from this connection on. `secret`: given when this hello started a new
+    session (`session`), the credential the recorder needs to continue it."""
+    frame: dict[str, Any] = {
+        "type": "welcome",
+        "session": session,
+        "acked": acked,
+        "limits": limits,
+        "config": config,
+    }
+    if secret:
+        frame["secret"] = secret
+    return pack(frame)
 
 
 def ack(seq: int) -> bytes:
@@ -297,6 +317,7 @@ def snapshot() -> bytes:
     return pack({"type": "snapshot"})
 
 
-def error(code: CloseCode, reason: str, *, retry: bool = True) -> bytes:
-    """`retry` false tells the recorder not to reconnect for this session."""
-    return pack({"type": "error", "code": int(code), "reason": reason, "retry": retry})
+def error(body: dict[str, object]) -> bytes:
+    """The `error` frame sent before closing: `code`, `reason`, and `retry` (false tells
+    the recorder not to reconnect for this session), as `ingest.failures` decides."""
+    return pack({"type": "error", **body})

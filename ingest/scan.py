@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 import msgpack
 
+# Timestamps are milliseconds since 1970; beyond these bounds a clock is wrong or a
+# client is hostile, and a date made from the number could not be shown.
+MAX_TIMESTAMP_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+
 NAVIGATION_TAG = "replay/navigation"
 IDENTIFY_TAG = "replay/identify"
 FULL_SNAPSHOT, META, CUSTOM = 2, 4, 5
@@ -39,8 +43,11 @@ class EventScan:
     snapshot: bool = False  # holds a full snapshot (a page load or checkout)
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _timestamp(value: object) -> bool:
+    """A number of milliseconds from 1970 to 2100 (NaN compares false, so fails)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return 0 <= value <= MAX_TIMESTAMP_MS
 
 
 def _facts(kind: int, data: object) -> tuple[str | None, str | None]:
@@ -96,8 +103,8 @@ def scan_events(packed: bytes, *, max_events: int) -> EventScan:
                     reader.skip()
             if not isinstance(kind, int) or isinstance(kind, bool):
                 raise ScanError(f"event {index} has no integer type")
-            if not _number(stamp):
-                raise ScanError(f"event {index} has no numeric timestamp")
+            if not _timestamp(stamp):
+                raise ScanError(f"event {index} has no timestamp in milliseconds from 1970 to 2100")
             assert isinstance(stamp, int | float)
             snapshot = snapshot or kind == FULL_SNAPSHOT
             first = stamp if first is None or stamp < first else first

@@ -39,7 +39,7 @@ class ProjectAdmin(ByProject, admin.ModelAdmin[Project]):
     filter_horizontal = ["members", "admins"]
     fieldsets = [
         (None, {"fields": ["name", "key", "enabled", "allowed_origins", "created_at"]}),
-        ("People", {"fields": ["members", "admins"]}),
+        ("People", {"fields": ["members", "admins", "viewers_share_publicly"]}),
         (
             "Recording (sent to every recorder; pages pick changes up within a minute)",
             {
@@ -106,7 +106,8 @@ class SessionAdmin(ByProject, admin.ModelAdmin[Session]):
     search_fields = ["id", "user_id"]
     date_hierarchy = "created_at"
     inlines = [SegmentInline, GapInline]
-    readonly_fields = [f.name for f in Session._meta.fields]
+    exclude = ["secret_digest"]
+    readonly_fields = [f.name for f in Session._meta.fields if f.name != "secret_digest"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

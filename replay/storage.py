@@ -114,7 +114,11 @@ class FolderStorage:
         # between processes and threads (mkstemp's random names cost more than the write).
         suffix = f".tmp-{os.getpid()}-{threading.get_ident()}"
         for index, (key, data) in enumerate(items):
-            path = self._path(key)
+            try:
+                path = self._path(key)
+            except ValueError as exc:
+                results[index] = StorageError(str(exc))
+                continue
             tmp = str(path.parent / f".{path.name}{suffix}")
             try:
                 self._folder_for(path)
@@ -191,6 +195,8 @@ def _attempt(put: Callable[[str, bytes], None], key: str, data: bytes) -> Storag
         put(key, data)
     except StorageError as exc:
         return exc
+    except ValueError as exc:  # a key storage cannot take fails only its own object
+        return StorageError(str(exc))
     return None
 
 

@@ -47,19 +47,62 @@ def unpack(data: bytes | str) -> dict[str, Any]:
 
 
 def hello(
-    key: str, session: str, *, acked: int = -1, url: str = "https://shop.alice.example/"
+    key: str,
+    session: str = "new-session",
+    *,
+    secret: str | None = "",
+    acked: int = -1,
+    url: str = "https://shop.alice.example/",
 ) -> bytes:
-    return pack(
-        {
-            "type": "hello",
-            "key": key,
-            "session": session,
-            "tab": "tab-" + session[:20],
-            "acked": acked,
-            "page": {"url": url, "referrer": "", "viewport": {"width": 1280, "height": 800}},
-            "sdk": "tests/1",
-        }
+    """A recorder's hello: continuing `session` with its `secret`, or (with no secret,
+    the default) starting a new one, whose id and secret the welcome gives. `secret`
+    None is a recorder older than session secrets."""
+    frame: dict[str, Any] = {
+        "type": "hello",
+        "key": key,
+        "session": session,
+        "tab": "tab-" + session[:20],
+        "acked": acked,
+        "page": {"url": url, "referrer": "", "viewport": {"width": 1280, "height": 800}},
+        "sdk": "tests/1",
+    }
+    if secret is not None:
+        frame["secret"] = secret
+    return pack(frame)
+
+
+# Secrets of the sessions tests started under ids of their choosing (`session_secret`).
+_SECRETS: dict[str, str] = {}
+
+
+def start_session(project: Any, session_id: str, **fields: Any) -> str:
+    """Start the session `session_id` as a hello does (ingest's own code), under this id
+    rather than one the server draws, so that a test can name it; its secret."""
+    from ingest.sessions import open_session
+
+    opened = open_session(
+        project,
+        session_id,
+        secret=None,
+        tab=fields.pop("tab", "tab-00000001"),
+        page=fields.pop("page", None),
+        user=fields.pop("user", None),
+        user_agent=fields.pop("user_agent", "pytest"),
+        new_id=session_id,
     )
+    _SECRETS[session_id] = opened.secret
+    return opened.secret
+
+
+def session_secret(key: str, session_id: str) -> str:
+    """The secret that continues `session_id` of the project with `key`, starting the
+    session first if it does not exist yet."""
+    from replay.models import Project, Session
+
+    if session_id in _SECRETS and Session.objects.filter(pk=session_id).exists():
+        return _SECRETS[session_id]
+    page = {"url": "https://shop.alice.example/"}  # as `hello` says
+    return start_session(Project.objects.get(key=key), session_id, page=page)
 
 
 def batch(seq: int, events: list[dict[str, Any]]) -> bytes:
@@ -67,7 +110,8 @@ def batch(seq: int, events: list[dict[str, Any]]) -> bytes:
 
 
 class DaphneServer:
-    """`daphne replay.asgi:application` in a subprocess, on a free loopback port."""
+    """`python -m ingest.server replay.asgi:application` (Daphne, with ingest's limits)
+    in a subprocess, on a free loopback port."""
 
     def __init__(
         self,
@@ -103,15 +147,11 @@ class DaphneServer:
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "ingest.server",
                 "-b",
                 "127.0.0.1",
                 "-p",
                 str(self.port),
-                "--websocket-max-message-size",
-                str(64 * 1024 * 1024),
-                "--websocket-max-frame-size",
-                str(64 * 1024 * 1024),
                 *([] if self.access_log else ["--verbosity", "0"]),
                 "replay.asgi:application",
             ],
@@ -160,14 +200,11 @@ def record(
     from ingest.commit import commit_batches
     from ingest.plan import Received
     from ingest.scan import scan_events
-    from ingest.sessions import open_session
     from replay.codec import pack_batch
     from replay.storage import get_storage
 
     events = load_recording(recording)
-    open_session(
-        project, session_id, tab="tab-00000001", page={"url": url}, user=user, user_agent="pytest"
-    )
+    start_session(project, session_id, page={"url": url}, user=user)
     received = []
     for seq, part in enumerate(batches_of(events, 30)):
         packed = pack_batch(seq, part).packed
@@ -182,11 +219,19 @@ class ResendingClient:
     is down), says hello, and resends everything above the `welcome`'s `acked`."""
 
     def __init__(
-        self, url: str, key: str, session: str, origin: str = "https://shop.alice.example"
+        self,
+        url: str,
+        key: str,
+        session: str = "new-session",
+        secret: str = "",
+        origin: str = "https://shop.alice.example",
     ):
+        """Continues `session` with its `secret`, or (with none) starts a new session and
+        keeps the id and secret the welcome gives, as the recorder does."""
         self.url = url
         self.key = key
         self.session = session
+        self.secret = secret
         self.origin = origin
         self.unacked: dict[int, list[dict[str, Any]]] = {}
         self.next_seq = 0
@@ -203,10 +248,13 @@ class ResendingClient:
                 ws = connect(
                     self.url, origin=Origin(self.origin), max_size=None, open_timeout=2, legacy=True
                 )
-                ws.send(hello(self.key, self.session, acked=self.acked))
+                ws.send(hello(self.key, self.session, secret=self.secret, acked=self.acked))
                 welcome = unpack(ws.recv(timeout=5))
                 if welcome["type"] != "welcome":
                     raise ConnectionError(f"refused: {welcome}")
+                if welcome["session"] != self.session:
+                    assert not self.secret, "the server did not continue the session"
+                    self.session, self.secret = welcome["session"], welcome["secret"]
                 break
             except (OSError, TimeoutError, ConnectionError, EOFError) as exc:
                 if time.monotonic() > deadline:

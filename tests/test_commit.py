@@ -12,19 +12,18 @@ from django.db import connection
 
 from ingest.commit import commit_batches
 from ingest.plan import GapClaim, Received
-from ingest.sessions import open_session
 from replay.codec import pack_batch
 from replay.models import Gap, Segment, Session
 from replay.segments import iter_events
 from replay.storage import get_storage
-from tests.support import batches_of, load_recording
+from tests.support import batches_of, load_recording, start_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LIMIT = 10**9
 
 
 def start(project: Any, session_id: str) -> None:
-    open_session(project, session_id, tab="tab-00000001", page=None, user=None, user_agent="")
+    start_session(project, session_id)
 
 
 def received(parts: list[list[dict[str, Any]]], seqs: Iterable[int]) -> list[Received]:

@@ -14,7 +14,7 @@ from replay.asgi import application
 from replay.models import Gap, Session
 from replay.segments import iter_events
 from replay.storage import get_storage
-from tests.support import batch, batches_of, hello, load_recording, pack, unpack
+from tests.support import batch, batches_of, hello, load_recording, pack, session_secret, unpack
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,9 +38,12 @@ async def receive(comm: WebsocketCommunicator) -> dict[str, Any]:
 async def open_session(
     comm: WebsocketCommunicator, key: str, session: str, acked: int = -1
 ) -> dict[str, Any]:
+    """Say hello on `comm` for the session named `session`, started under that name if
+    it is new (tests/support.py, `session_secret`)."""
     connected, _ = await comm.connect()
     assert connected
-    await comm.send_to(bytes_data=hello(key, session, acked=acked))
+    secret = await sync_to_async(session_secret)(key, session)
+    await comm.send_to(bytes_data=hello(key, session, secret=secret, acked=acked))
     welcome = await receive(comm)
     assert welcome["type"] == "welcome"
     return welcome
@@ -246,16 +249,27 @@ async def test_keys_and_origins_are_checked(alices_shop, case, expected):
     assert not await sync_to_async(Session.objects.filter(pk="session-keys-001").exists)()
 
 
-async def test_a_session_of_another_project_is_not_joined(alices_shop, bobs_blog):
+async def test_a_hello_starts_a_session_whose_secret_alone_continues_it(alices_shop):
     comm = connect()
-    await open_session(comm, alices_shop.key, "session-owned-01")
+    await comm.connect()
+    await comm.send_to(bytes_data=hello(alices_shop.key, "chosen-by-the-tab"))
+    welcome = await receive(comm)
+    session, secret = welcome["session"], welcome["secret"]
+    assert session != "chosen-by-the-tab"  # the server names new sessions
+    assert welcome["acked"] == -1
+    await comm.send_to(bytes_data=batch(0, load_recording("checkout")[:10]))
+    await wait_for_ack(comm, 0)
     await comm.disconnect()
-    intruder = connect(b"https://bob.example")
-    await intruder.connect()
-    await intruder.send_to(bytes_data=hello(bobs_blog.key, "session-owned-01"))
-    error, code = await expect_refusal(intruder)
-    assert code == 4403
-    assert "another project" in error["reason"]
+
+    again = connect()
+    await again.connect()
+    await again.send_to(bytes_data=hello(alices_shop.key, session, secret=secret))
+    welcome = await receive(again)
+    assert (welcome["session"], welcome["acked"]) == (session, 0)
+    assert "secret" not in welcome  # said once, when the session started
+    await again.disconnect()
+    row = await sync_to_async(Session.objects.get)(pk=session)
+    assert secret not in row.secret_digest  # only its digest is kept
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,15 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from replay.models import ApiToken, Session
-from tests.support import DaphneServer, batch, batches_of, hello, load_recording, unpack
+from tests.support import (
+    DaphneServer,
+    batch,
+    batches_of,
+    hello,
+    load_recording,
+    session_secret,
+    unpack,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaleout]
 
@@ -29,8 +37,9 @@ ORIGIN = "https://shop.alice.example"
 def open_ws(
     server: DaphneServer, key: str, session: str, origin: str = ORIGIN
 ) -> Iterator[tuple[ClientConnection, dict[str, Any]]]:
+    secret = session_secret(key, session)
     with connect(server.ws_url, origin=Origin(origin), max_size=None, open_timeout=10) as ws:
-        ws.send(hello(key, session))
+        ws.send(hello(key, session, secret=secret))
         yield ws, unpack(ws.recv(timeout=10))
 
 
@@ -134,10 +143,12 @@ def test_batches_over_http_are_stored_once_and_acknowledged(daphne, alice, alice
     events = load_recording("routes")
     parts = batches_of(events, 20)
 
+    started: dict[str, str] = {"session": "new-session-1", "secret": ""}
+
     def post(seq: int, content_type: str) -> dict[str, Any]:
         body = {
             "key": alices_shop.key,
-            "session": "session-http-0001",
+            **started,
             "tab": "tab-000000001",
             "seq": seq,
             "events": parts[seq],
@@ -154,12 +165,16 @@ def test_batches_over_http_are_stored_once_and_acknowledged(daphne, alice, alice
         assert headers["access-control-allow-origin"] == ORIGIN
         return dict(json.loads(answer))
 
-    assert post(0, "text/plain;charset=UTF-8") == {"acked": 0}
+    # The first batch starts a session: the answer names it and gives its secret.
+    first = post(0, "text/plain;charset=UTF-8")
+    assert first["acked"] == 0
+    assert first["session"] != "new-session-1"
+    started.update(session=first["session"], secret=first["secret"])
     assert post(1, "application/msgpack") == {"acked": 1}
     assert post(1, "application/json") == {"acked": 1}  # a resend is acknowledged again
     assert post(2, "application/json") == {"acked": 2}
-    assert exported(daphne, alice, "session-http-0001") == events
-    assert Session.objects.get(pk="session-http-0001").urls[0] == ORIGIN + "/"
+    assert exported(daphne, alice, started["session"]) == events
+    assert Session.objects.get(pk=started["session"]).urls[0] == ORIGIN + "/"
 
 
 @pytest.mark.parametrize(
@@ -198,7 +213,7 @@ def test_bad_http_batches_are_refused_with_their_code(daphne, alices_shop, case,
     answer_status, _, answer = http(daphne, "/ingest/batch", data=data, headers=headers)
     assert answer_status == status
     assert json.loads(answer)["error"]["code"] == code
-    assert not Session.objects.filter(pk="session-http-bad1", acked_seq__gte=0).exists()
+    assert not Session.objects.filter(acked_seq__gte=0).exists()  # nothing was stored
 
 
 def test_cors_preflight_allows_posting_from_a_site(daphne):

@@ -27,6 +27,7 @@ from tests.support import (
     flood,
     hello,
     load_recording,
+    session_secret,
     unpack,
 )
 from tests.test_daphne import ORIGIN, exported
@@ -41,7 +42,7 @@ def test_kill_9_mid_session_loses_and_doubles_nothing(start_daphne, alice, alice
     events = load_recording("spa")
     parts = batches_of(events, 8)
     kill_at = sorted(rng.sample(range(2, len(parts) - 2), 2))
-    client = ResendingClient(server.ws_url, alices_shop.key, f"session-kill-{trial:05d}")
+    client = ResendingClient(server.ws_url, alices_shop.key)
     for seq, part in enumerate(parts):
         client.send(part)
         if seq in kill_at:
@@ -51,14 +52,14 @@ def test_kill_9_mid_session_loses_and_doubles_nothing(start_daphne, alice, alice
             server.start()
     client.wait_until_acked()
     client.close()
-    assert exported(server, alice, f"session-kill-{trial:05d}") == events
+    assert exported(server, alice, client.session) == events
 
 
 def test_a_client_moving_to_another_process_loses_nothing(start_daphne, alice, alices_shop):
     first, second = start_daphne(), start_daphne()
     events = load_recording("checkout")
     parts = batches_of(events, 10)
-    client = ResendingClient(first.ws_url, alices_shop.key, "session-move-0001")
+    client = ResendingClient(first.ws_url, alices_shop.key)
     for part in parts[: len(parts) // 2]:
         client.send(part)
     first.kill()  # the load balancer sends the reconnect elsewhere
@@ -66,7 +67,7 @@ def test_a_client_moving_to_another_process_loses_nothing(start_daphne, alice, a
     for part in parts[len(parts) // 2 :]:
         client.send(part)
     client.wait_until_acked()
-    assert exported(second, alice, "session-move-0001") == events
+    assert exported(second, alice, client.session) == events
 
 
 @pytest.mark.s3
@@ -83,7 +84,7 @@ def test_storage_outage_is_4503_then_everything_is_stored(
     server = start_daphne()
     events = load_recording("routes")
     parts = batches_of(events, 5)
-    client = ResendingClient(server.ws_url, alices_shop.key, "session-outage-01")
+    client = ResendingClient(server.ws_url, alices_shop.key)
     for part in parts[:4]:
         client.send(part)
     client.wait_until_acked()
@@ -99,7 +100,7 @@ def test_storage_outage_is_4503_then_everything_is_stored(
     proxy.start()
     client.wait_until_acked(timeout=60)
     client.close()
-    assert exported(server, alice, "session-outage-01") == events
+    assert exported(server, alice, client.session) == events
     proxy.stop()
 
 
@@ -114,14 +115,16 @@ def test_a_newer_connection_on_another_process_takes_the_session_over(
     other = start_daphne()
     events = load_recording("checkout")
     parts = batches_of(events, 30)
+    secret = session_secret(alices_shop.key, "session-handover")
     with connect(holding.ws_url, origin=Origin(ORIGIN)) as old:
-        old.send(hello(alices_shop.key, "session-handover"))
+        old.send(hello(alices_shop.key, "session-handover", secret=secret))
         assert unpack(old.recv(timeout=10))["type"] == "welcome"
         old.send(batch(0, parts[0]))
         old.send(batch(1, parts[1]))
         time.sleep(0.3)  # both are buffered in the first process, none acknowledged
 
-        client = ResendingClient(other.ws_url, alices_shop.key, "session-handover")
+        # A duplicate of the tab: the same session, with the same secret.
+        client = ResendingClient(other.ws_url, alices_shop.key, "session-handover", secret)
         for part in parts:
             client.send(part)
         client.wait_until_acked()
@@ -153,11 +156,14 @@ def test_a_flooding_client_does_not_slow_the_others(start_daphne, alice, alices_
     latencies: list[float] = []
     with contextlib.ExitStack() as stack:
         calm = []
-        for n in range(3):  # recording before the flood starts
+        sessions = []
+        for _ in range(3):  # recording before the flood starts
             ws = stack.enter_context(connect(server.ws_url, origin=Origin(ORIGIN)))
-            ws.send(hello(alices_shop.key, f"session-calm-{n:05d}"))
-            assert unpack(ws.recv(timeout=10))["type"] == "welcome"
+            ws.send(hello(alices_shop.key))
+            welcome = unpack(ws.recv(timeout=10))
+            assert welcome["type"] == "welcome"
             calm.append(ws)
+            sessions.append(welcome["session"])
         flooder = spawn.Process(target=flood, args=(server.ws_url, alices_shop.key, stop, refusals))
         flooder.start()
         try:
@@ -186,5 +192,5 @@ def test_a_flooding_client_does_not_slow_the_others(start_daphne, alice, alices_
     ordered = sorted(latencies)
     assert ordered[int(len(ordered) * 0.9)] < 0.5 + 1.0
     assert ordered[-1] < 0.5 + 2.0
-    for n in range(3):
-        assert exported(server, alice, f"session-calm-{n:05d}") == events
+    for session in sessions:
+        assert exported(server, alice, session) == events

@@ -11,14 +11,13 @@ import pytest
 from ingest.commit import commit_batches
 from ingest.plan import Received
 from ingest.scan import scan_events
-from ingest.sessions import open_session
 from replay.codec import decode_segment, pack_batch
 from replay.keyframes import advance_keyframes, keyframe_key, load_keyframe
 from replay.models import Keyframe, Segment, Session
 from replay.segments import iter_events
 from replay.storage import get_storage
 from tests.replayer import open_oracle, picture
-from tests.support import load_recording
+from tests.support import load_recording, start_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,7 +32,7 @@ def store_at_pace(
 ) -> list[dict[str, Any]]:
     """Store events as the server does at real pace: a batch and a segment per second
     of recording time."""
-    open_session(project, session_id, tab="tab-00000001", page=None, user=None, user_agent="")
+    start_session(project, session_id)
     start = events[0]["timestamp"]
     seconds: dict[int, list[dict[str, Any]]] = {}
     for event in events:

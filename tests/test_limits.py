@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 
 from ingest.limits import KeyedBuckets, TokenBucket
 from replay.models import Gap, Session
-from tests.support import batch, hello, load_recording
+from tests.support import batch, hello, load_recording, session_secret
 from tests.test_consumer import (
     connect,
     expect_refusal,
@@ -104,7 +104,8 @@ async def test_a_session_past_its_byte_limit_is_cut_and_says_so(alices_shop, set
 
     later = connect()
     await later.connect()
-    await later.send_to(bytes_data=hello(alices_shop.key, "session-cut-0001"))
+    secret = await sync_to_async(session_secret)(alices_shop.key, "session-cut-0001")
+    await later.send_to(bytes_data=hello(alices_shop.key, "session-cut-0001", secret=secret))
     error, code = await expect_refusal(later)
     assert (error["code"], error["retry"]) == (4413, False)
 

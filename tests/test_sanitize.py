@@ -119,14 +119,15 @@ async def test_ingest_stores_the_hostile_recording_harmless_even_without_scrubbi
     comm = connect()
     connected, _ = await comm.connect()
     assert connected
-    await comm.send_to(bytes_data=hello(alices_shop.key, "session-hostile-ingest"))
-    assert (await receive(comm))["type"] == "welcome"
+    await comm.send_to(bytes_data=hello(alices_shop.key))
+    welcome = await receive(comm)
+    assert welcome["type"] == "welcome"
     await comm.send_to(bytes_data=batch(0, hostile.recording()))
     await comm.send_to(bytes_data=batch(1, load_recording("spa")))
     await wait_for_ack(comm, 1)
     await comm.disconnect()
 
-    events = await sync_to_async(stored)("session-hostile-ingest")
+    events = await sync_to_async(stored)(welcome["session"])
     count = len(hostile.recording())
     assert_harmless(events[:count])
     assert events[count:] == load_recording("spa")  # an ordinary recording, exactly

@@ -126,6 +126,11 @@ class Project(models.Model):
         help_text="Overrides of the friction detectors' thresholds, by detector, e.g. "
         '{"rage_click": {"clicks": 4}} (README, "Friction").',
     )
+    viewers_share_publicly = models.BooleanField(
+        default=False,
+        help_text="Viewers may make public share links (anyone holding one watches without "
+        "logging in); admins always may.",
+    )
     retention_days = models.PositiveIntegerField(
         null=True,
         blank=True,

@@ -19,6 +19,12 @@ class Session(models.Model):
     id = models.CharField(primary_key=True, max_length=64)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sessions")
     tab = models.CharField(max_length=64, blank=True)
+    secret_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the secret its recording tab holds; only that tab may continue "
+        "it (blank: started by a recorder older than the secret)",
+    )
     user_id = models.CharField(max_length=200, blank=True, db_index=True)
     user_agent = models.TextField(blank=True)
     viewport_width = models.PositiveIntegerField(null=True, blank=True)

@@ -27,7 +27,10 @@
 
   function fresh(previous) {
     return {
+      // The server names a new session and gives the secret that continues it (the
+      // first welcome); until then the id is only this tab's placeholder.
       session: randomId(),
+      secret: '',
       tab: (previous && previous.tab) || randomId(),
       nextSeq: 0,
       acked: -1,

@@ -101,7 +101,25 @@
         sdk: 'replay-js/1',
       };
       if (this.state.user) frame.user = this.state.user;
+      // A session started by a recorder older than secrets has none, and says so by
+      // sending none.
+      if (typeof this.state.secret === 'string') frame.secret = this.state.secret;
       return frame;
+    }
+
+    /** The server's answer names the session this tab records into. A different one
+     *  than asked for is a new session (the first of this tab, or one the server
+     *  started because it could not continue ours): keep its secret, the only thing
+     *  that lets a later page of this tab continue it. True when it replaced a session
+     *  this tab had recorded into, whose page the new one must snapshot again. */
+    adopt(session, secret) {
+      if (!session || session === this.state.session) return false;
+      const replaced = this.state.nextSeq > 0;
+      this.state.session = session;
+      this.state.secret = secret || '';
+      this.state.startedAt = null;
+      this.options.persist();
+      return replaced;
     }
 
     receive(data) {
@@ -112,6 +130,7 @@
         return;
       }
       if (frame.type === 'welcome') {
+        const replaced = this.adopt(frame.session, frame.secret);
         this.ready = true;
         this.welcomed = true;
         this.attempts = 0;
@@ -121,6 +140,7 @@
         this.pump();
         this.resyncWhenDrained();
         this.options.onReady(frame.config || null);
+        if (replaced) this.options.resync();
       } else if (frame.type === 'ack') {
         this.acknowledge(frame.seq);
       } else if (frame.type === 'snapshot') {
@@ -281,6 +301,7 @@
       const body = JSON.stringify({
         key: this.options.key,
         session: this.state.session,
+        secret: this.state.secret,
         tab: this.state.tab,
         seq: batch.seq,
         events: batch.events,
@@ -298,7 +319,9 @@
           this.posting = false;
           if (ok) {
             this.attempts = 0;
+            const replaced = this.adopt(answer.session, answer.secret);
             this.acknowledge(answer.acked);
+            if (replaced) this.options.resync();
             this.post();
           } else if (answer.error && answer.error.retry === false) {
             this.stop();
@@ -336,11 +359,15 @@
     /** pagehide: hand the unacknowledged tail to sendBeacon, which outlives the page.
      *  What does not fit stays in sessionStorage for the next page of this tab. */
     beacon() {
+      // Nothing to hand over before the server has named this tab's session: a beacon's
+      // answer is never read, so it could not learn the name.
+      if (this.state.secret === '') return;
       let budget = BEACON_MAX_BYTES;
       for (const batch of this.state.unacked) {
         const body = JSON.stringify({
           key: this.options.key,
           session: this.state.session,
+          secret: this.state.secret,
           tab: this.state.tab,
           seq: batch.seq,
           events: batch.events,
