@@ -77,7 +77,7 @@ def parse_http_batch(fields: dict[str, Any], events: bytes | None) -> HttpBatch:
 
 def key_of(fields: dict[str, Any]) -> str:
     key = fields.get("key")
-    if not isinstance(key, str) or len(key) > 200:
+    if not isinstance(key, str) or len(key) > 200 or not key.isascii():
         raise ProtocolError(CloseCode.UNKNOWN_KEY, "unknown or disabled project key")
     return key
 

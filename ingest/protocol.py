@@ -130,6 +130,11 @@ def _string(frame: dict[str, Any], name: str, *, max_length: int = 2048) -> str:
         raise _fail(f"{name} must be a string")
     if len(value) > max_length:
         raise _fail(f"{name} is longer than {max_length} characters")
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate, from a JSON body
+            raise _fail(f"{name} is not valid Unicode") from None
     return value
 
 
@@ -206,6 +211,8 @@ def read_frame(data: bytes) -> tuple[dict[str, Any], bytes | None]:
                 raise _fail("frame keys must be strings")
     except msgpack.OutOfData:
         raise _fail("the frame is truncated") from None
+    except msgpack.StackError:
+        raise _fail("the frame nests deeper than msgpack reads") from None
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise _fail(f"not valid msgpack: {exc}") from None
     if reader.tell() != len(data):

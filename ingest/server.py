@@ -93,6 +93,15 @@ class LimitedRequest(WebRequest):
         self._stop_deadline()
         super().connectionLost(reason)
 
+    def handle_exception(self, exception: BaseException) -> None:
+        if self._response_started:
+            # The answer is half sent (an export streaming out when a read failed): the
+            # only honest end is to break the connection, so the client sees it failed
+            # rather than waiting for the rest.
+            self.channel.transport.abortConnection()
+            return
+        super().handle_exception(exception)
+
     def _stop_deadline(self) -> None:
         if self._deadline is not None and self._deadline.active():
             self._deadline.cancel()

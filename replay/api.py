@@ -150,6 +150,8 @@ def session_share(request: HttpRequest, user: Any, session_id: str) -> HttpRespo
     except ValueError:
         return error(400, 'send {"t": seconds} or {"start": seconds, "end": seconds}')
     if "start" in body or "end" in body:
+        if not sharing.may_share_publicly(user, session):
+            return error(403, "only the project's admins may make public links (see the project)")
         share = sharing.create(session, user, body)
         described = sharing.describe(share, request)
         window = {"start": described["start"], "end": described["end"]}

@@ -199,7 +199,11 @@ def decode_segment(data: bytes) -> Segment:
         raise CodecError(f"segment body is not valid zstd: {exc}") from exc
     try:
         with gc_paused():
-            rows = msgpack.unpackb(raw_body, raw=False, strict_map_key=False)
+            # Ingest stores only valid UTF-8 (`ingest.values`); what was stored before it
+            # did is read with each invalid sequence replaced, not refused.
+            rows = msgpack.unpackb(
+                raw_body, raw=False, strict_map_key=False, unicode_errors="replace"
+            )
         batches = [Batch(seq=seq, events=events) for seq, events in rows]
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise CodecError(f"segment body is unreadable: {exc}") from exc

@@ -11,8 +11,6 @@ event name or error message, exactly), ``url`` and ``selector`` (parts of them),
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +22,7 @@ from replay.access import visible_projects
 from replay.api import api
 from replay.models import TrackedEvent
 from replay.search import BadRequest, moment, page_of
+from replay.spreadsheets import csv_text
 
 KINDS = {"pageview", "click", "input", "scroll", "custom", "identify", "error", "friction"}
 MAX_LIMIT = 1000
@@ -100,11 +99,7 @@ def list_events(request: HttpRequest, user: Any) -> HttpResponse:
     rows = [_row(record, request) for record in page]
     if not wants_csv:
         return JsonResponse({"events": rows, "next": next_url})
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(csv_text(COLUMNS, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="events.csv"'
     if next_url:
         response["Link"] = f'<{next_url}>; rel="next"'

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 import msgpack
@@ -30,23 +31,44 @@ from replay.summaries import gap_summary
 
 def json_value(value: object) -> str | None:
     """msgpack can carry what JSON cannot: binary strings come out as base64, extension
-    values as null. (The recorder never sends either; a hand-made client might.)"""
+    values as null. Ingest refuses both (`ingest.values`); only what was stored before
+    it did can hold them."""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    if isinstance(value, msgpack.ExtType):
+    if isinstance(value, msgpack.ExtType | msgpack.Timestamp):
         return None
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def dump_event(event: Event) -> str:
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=json_value)
+    """One event as JSON text. NaN and infinities, which JSON has no words for (ingest
+    makes them null; older recordings may hold them), are written as null too."""
+    try:
+        return json.dumps(
+            event, separators=(",", ":"), ensure_ascii=False, default=json_value, allow_nan=False
+        )
+    except ValueError:
+        return dump_event(_finite(event))
 
 
-def events_response(events: list[Event]) -> HttpResponse:
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+# A segment never changes once written; a viewer's browser may keep it a little.
+KEEP_PRIVATELY = "private, max-age=300"
+
+
+def events_response(events: list[Event], cache: str = KEEP_PRIVATELY) -> HttpResponse:
     body = "[" + ",".join(dump_event(e) for e in events) + "]"
     response = HttpResponse(body, content_type="application/json")
-    # A segment never changes once written; keep it a little, on this viewer's side.
-    response["Cache-Control"] = "private, max-age=300"
+    response["Cache-Control"] = cache
     return response
 
 

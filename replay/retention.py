@@ -22,6 +22,10 @@ from replay.storage import Storage
 # Objects of a live session that no row points to yet may be a write in flight: only
 # sessions idle this long have their unindexed objects deleted.
 ORPHAN_GRACE = timedelta(hours=1)
+# A session lasts 12 hours at most (README, "Recording model"). One that has stored
+# nothing a day after it started (its connections closed before a batch arrived, or
+# every commit of it failed) never will.
+EMPTY_GRACE = timedelta(days=1)
 
 
 def retention_days(project: Project) -> int:
@@ -41,6 +45,13 @@ def expired_sessions(now: datetime) -> QuerySet[Session]:
     if not due:
         return Session.objects.none()
     return Session.objects.filter(due).order_by("updated_at")
+
+
+def empty_sessions(now: datetime) -> QuerySet[Session]:
+    """Sessions started over `EMPTY_GRACE` ago that never stored a batch or a gap."""
+    return Session.objects.filter(
+        acked_seq=-1, segment_count=0, created_at__lt=now - EMPTY_GRACE
+    ).order_by("created_at")
 
 
 def user_sessions(user_id: str, projects: Iterable[Project] | None = None) -> QuerySet[Session]:

@@ -10,6 +10,7 @@ before that opening point, nothing after the end, nothing of any other session.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from replay import csp
+from replay.access import administers
 from replay.audit import Action, audit
 from replay.codec import decode_segment
 from replay.keyframes import load_keyframe
@@ -38,6 +40,12 @@ class Gone(Exception):
     """The link expired or was revoked."""
 
 
+def may_share_publicly(user: Any, session: Session) -> bool:
+    """Public links are for the project's admins, and for its viewers when the project
+    lets them (`Project.viewers_share_publicly`)."""
+    return session.project.viewers_share_publicly or administers(user, session.project)
+
+
 def create(session: Session, user: Any, body: dict[str, Any]) -> ShareLink:
     """A share of `session` from {"start", "end"} (seconds from the session's start) and
     an optional "expires" (ISO 8601 with a zone) or "expires_in" (seconds)."""
@@ -48,11 +56,16 @@ def create(session: Session, user: Any, body: dict[str, Any]) -> ShareLink:
         start = float(body["start"])
         end = float(body["end"])
     except (KeyError, TypeError, ValueError):
-        raise BadRequest(
-            'send {"start": seconds, "end": seconds} from the session\'s start'
-        ) from None
+        start = end = math.nan
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise BadRequest('send {"start": seconds, "end": seconds} from the session\'s start')
     if not 0 <= start < end:
         raise BadRequest("start must be at least 0 and before end")
+    # The window ends with the session at the latest (a number past it means the end).
+    duration = (last - first) / 1000
+    if start > duration:
+        raise BadRequest("start is after the session's end")
+    end = min(end, duration)
     expires = _expiry(body)
     return ShareLink.objects.create(
         session=session,
@@ -210,7 +223,8 @@ def share_segment(request: HttpRequest, token: str, seq_start: int) -> HttpRespo
         for event in batch.events
         if opening <= _stamp(event) <= share.end_ms
     ]
-    return events_response(events)
+    # Not kept by the browser: a revoked link must stop working at once.
+    return events_response(events, cache="no-store")
 
 
 def _stamp(event: dict[str, Any]) -> float:
@@ -226,7 +240,7 @@ def share_keyframe(request: HttpRequest, token: str, after_seq: int) -> HttpResp
     _, frame = _opening(share)
     if frame is None or frame.after_seq != after_seq:
         return JsonResponse({"error": "not part of this share"}, status=404)
-    return events_response(load_keyframe(frame, get_storage()))
+    return events_response(load_keyframe(frame, get_storage()), cache="no-store")
 
 
 def share_player(request: HttpRequest, token: str) -> HttpResponse:

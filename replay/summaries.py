@@ -12,9 +12,14 @@ from replay.models import Gap, Session
 
 
 def iso_ms(ms: int | None) -> str | None:
+    """The moment as ISO 8601, or None when there is none or no calendar can show it
+    (ingest refuses such timestamps now; sessions stored before it did may hold them)."""
     if ms is None:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def gap_summary(gap: Gap, session: Session) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from replay import csp
+from replay import csp, sharing
 from replay.access import administered_projects, visible_projects, visible_sessions
 from replay.audit import Action, audit
 from replay.models import Project
@@ -77,9 +77,13 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
         "durationMs": session.duration_ms,
         "gaps": [gap_summary(gap, session) for gap in gaps],
     }
-    response = render(
-        request, "replay/player.html", {"session": session, "config": config, "gaps": gaps}
-    )
+    context = {
+        "session": session,
+        "config": config,
+        "gaps": gaps,
+        "public_links": sharing.may_share_publicly(request.user, session),
+    }
+    response = render(request, "replay/player.html", context)
     # The replayed page may load its own assets, from where it was recorded.
     response[csp.HEADER] = csp.policy(csp.recorded_origins(session))
     return response

@@ -13,11 +13,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from ingest.commit import commit_batches
+from ingest.plan import Received
+from ingest.scan import scan_events
+from replay.codec import pack_batch
 from replay.keyframes import advance_keyframes
 from replay.models import Keyframe, Project, Segment, Session
 from replay.segments import iter_events, session_prefix
-from replay.storage import Storage, get_storage
-from tests.support import record
+from replay.storage import Storage, StorageError, get_storage
+from tests.support import load_recording, record, start_session
 from tests.test_api import bearer, token_for
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +127,29 @@ def test_forget_only_in_the_projects_named(alices_shop, bobs_blog):
         "Deleted 1 sessions of user 'user-9'."
     )
     assert list(Session.objects.values_list("pk", flat=True)) == ["session-u9-a"]
+
+
+def test_purge_deletes_sessions_that_never_stored_anything(alices_shop, segment_folder):
+    # One session said hello and every commit of it failed (its folder could not be
+    # made), another said hello and went away; a third stored its recording.
+    start_session(alices_shop, "session-never-01")
+    blocked = segment_folder / session_prefix("session-never-01")
+    blocked.parent.mkdir(parents=True)
+    blocked.write_bytes(b"")  # a file where the session's folder must go
+    packed = pack_batch(0, load_recording("routes")[:5]).packed
+    part = [Received.scanned(0, packed, scan_events(packed, max_events=100), 100)]
+    with pytest.raises(StorageError):
+        commit_batches("session-never-01", part, get_storage(), max_session_bytes=10**9)
+    blocked.unlink()
+    start_session(alices_shop, "session-never-02")
+    events = record(alices_shop, "session-stored-01", "routes")
+    assert Session.objects.get(pk="session-never-01").acked_seq == -1
+
+    # A session lasts 12 hours at most: a day old and still empty, it never records.
+    assert run("purge") == "Deleted 0 sessions and 0 orphan objects."
+    a_day_ago = timezone.now() - timedelta(days=1, minutes=1)
+    Session.objects.update(created_at=a_day_ago, updated_at=a_day_ago)
+    assert run("purge") == "Deleted 2 sessions and 0 orphan objects."
+    assert list(Session.objects.values_list("pk", flat=True)) == ["session-stored-01"]
+    stored = Session.objects.get(pk="session-stored-01")
+    assert list(iter_events(stored, get_storage())) == events

@@ -43,6 +43,23 @@ def normalize_origin(origin: str) -> str | None:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+# An Origin header as browsers send it: a scheme, a host, perhaps a port, and nothing
+# more. Anything else (a user name, a backslash, a path) is refused rather than parsed:
+# "https://evil.com\\@shop.example" names shop.example to a URL parser and evil.com to a
+# browser.
+_ORIGIN_HEADER = re.compile(
+    r"(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?", re.IGNORECASE
+)
+
+
+def origin_header(value: str) -> str | None:
+    """The normalized origin an ``Origin`` header names, or None if it is not exactly
+    ``scheme://host[:port]``."""
+    if not _ORIGIN_HEADER.fullmatch(value):
+        return None
+    return normalize_origin(value)
+
+
 class Project(models.Model):
     """A site that records into this server. Its public key goes into the embed
     snippet; only pages served from one of `allowed_origins` may use it."""
@@ -179,7 +196,7 @@ class Project(models.Model):
         """Exact origins, ``scheme://*.domain`` for any subdomain, or ``*`` for any."""
         if "*" in self.allowed_origins:
             return True
-        wanted = normalize_origin(origin or "")
+        wanted = origin_header(origin or "")
         if wanted is None:
             return False
         for allowed in self.allowed_origins:

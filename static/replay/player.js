@@ -257,6 +257,7 @@
         flash('copy-link', 'Link in the address bar', 'Copy link at this moment');
       }
     });
+    if (!$('share-moment')) return; // public links are not this viewer's to make
     $('share-moment').addEventListener('click', async () => {
       // The half minute around the playhead, for anyone holding the link (7 days).
       const at = now() / 1000;

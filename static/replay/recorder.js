@@ -304,6 +304,12 @@
     begin(previous);
   }
 
+  /** Recording, into a session the server has named (its first answer gave the secret;
+   *  a session of an older recorder has none and was named long ago). */
+  function named() {
+    return started && state !== null && state.secret !== '';
+  }
+
   function stop() {
     if (!state) return;
     stopRecordingOnly();
@@ -382,10 +388,10 @@
       return ready.then(stop);
     },
     sessionId() {
-      return started && state ? state.session : null;
+      return named() ? state.session : null;
     },
     replayUrl() {
-      if (!started || !state) return null;
+      if (!named()) return null;
       const seconds = state.startedAt ? Math.max(0, (Date.now() - state.startedAt) / 1000) : 0;
       return server + '/sessions/' + state.session + '?t=' + seconds.toFixed(1);
     },

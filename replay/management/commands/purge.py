@@ -6,15 +6,16 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from replay.management.progress import progress
-from replay.retention import delete_sessions, expired_sessions, orphan_objects
+from replay.retention import delete_sessions, empty_sessions, expired_sessions, orphan_objects
 from replay.storage import StorageError, get_storage
 
 
 class Command(BaseCommand):
     help = (
         "Delete the sessions older than their project's retention (REPLAY_RETENTION_DAYS "
-        "or the project's own), with everything stored for them, and stored objects no "
-        "row points to. Safe to run from cron, and to run again after an interruption."
+        "or the project's own), with everything stored for them; sessions that stored "
+        "nothing in the day after they started; and stored objects no row points to. "
+        "Safe to run from cron, and to run again after an interruption."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -24,6 +25,7 @@ class Command(BaseCommand):
         now = timezone.now()
         storage = get_storage()
         expired = list(expired_sessions(now))
+        expired += [s for s in empty_sessions(now) if s.pk not in {e.pk for e in expired}]
         try:
             if options["dry_run"]:
                 orphans = list(orphan_objects(storage, now))
