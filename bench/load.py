@@ -1,7 +1,7 @@
 """Many recorders at once against one Daphne process: sessions held, events/s, ack
 latency, server memory per session, and events lost.
 
-Starts `daphne replay.asgi:application` on the embedded defaults (SQLite and a local
+Starts the server (`python -m ingest.server`) on the embedded defaults (SQLite and a local
 folder, in a temporary directory) and N simulated recorders on loopback. Each replays a
 corpus recording from tests/fixtures (checkout, spa, article, routes in turn) as the
 recorder sends it: one batch per second of recording time, at real pace (or, with
@@ -89,6 +89,7 @@ class Recorder:
     latencies: list[tuple[float, float]] = field(default_factory=list)  # (sent, waited)
     held: bool = False
     error: str = ""
+    session: str = ""  # as the welcome names it
     progress: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def until_acked(self, seq: int, within: float) -> None:
@@ -100,10 +101,6 @@ class Recorder:
                 await asyncio.wait_for(self.progress.wait(), deadline - time.monotonic())
             except TimeoutError:
                 return
-
-    @property
-    def session(self) -> str:
-        return f"load-{self.index:06d}-session"
 
     def acked_events(self) -> int:
         return sum(count for seq, count in self.counts.items() if seq <= self.acked)
@@ -120,16 +117,19 @@ async def run_recorder(
             hello = {
                 "type": "hello",
                 "key": key,
-                "session": rec.session,
+                "session": f"load-{rec.index:06d}-session",
+                "secret": "",
                 "tab": "load-tab-0001",
                 "acked": -1,
                 "page": {"url": ORIGIN + "/"},
                 "sdk": "bench",
             }
             await ws.send(msgpack.packb(hello))
-            if msgpack.unpackb(await ws.recv())["type"] != "welcome":
+            welcome = msgpack.unpackb(await ws.recv())
+            if welcome["type"] != "welcome":
                 rec.error = "no welcome"
                 return
+            rec.session = welcome["session"]  # the server names new sessions
             rec.held = True
             reader = asyncio.create_task(read_acks(ws, rec))
             seq = 0

@@ -38,7 +38,6 @@ from bench.embedded import start_embedded  # noqa: E402
 from tests.support import CORPUS, load_recording  # noqa: E402
 
 ORIGIN = "https://seek.example"
-SESSION = "bench-seek-session"
 
 FROM_START = """async ([url, offset]) => {
   const started = performance.now();
@@ -78,19 +77,21 @@ def long_session(hours: float) -> list[list[dict[str, Any]]]:
     return batches
 
 
-def stream(url: str, key: str, batches: list[list[dict[str, Any]]]) -> None:
+def stream(url: str, key: str, batches: list[list[dict[str, Any]]]) -> str:
+    """Record the batches into a new session; its id."""
     with connect(url, origin=Origin(ORIGIN), max_size=None) as ws:
         hello = {
             "type": "hello",
             "key": key,
-            "session": SESSION,
+            "session": "bench-seek-session",
+            "secret": "",
             "tab": "bench-tab-01",
             "acked": -1,
             "page": {"url": ORIGIN + "/"},
             "sdk": "bench",
         }
         ws.send(msgpack.packb(hello))
-        msgpack.unpackb(ws.recv())
+        session: str = msgpack.unpackb(ws.recv())["session"]
         for seq, events in enumerate(batches):
             ws.send(msgpack.packb({"type": "batch", "seq": seq, "events": events}))
             while True:
@@ -99,6 +100,7 @@ def stream(url: str, key: str, batches: list[list[dict[str, Any]]]) -> None:
                     raise SystemExit(f"server refused batch {seq}: {reply}")
                 if reply["type"] == "ack" and reply["seq"] >= seq:
                     break
+    return session
 
 
 def main() -> None:
@@ -129,7 +131,7 @@ def main() -> None:
     server = embedded.server
     try:
         started = time.perf_counter()
-        stream(server.ws_url, embedded.key, batches)
+        session = stream(server.ws_url, embedded.key, batches)
         stored = time.perf_counter() - started
         print(
             f"session: {args.hours:g} h, {len(batches)} batches, {events} events, "
@@ -177,7 +179,7 @@ def main() -> None:
             ]:
                 player = context.new_page()
                 began = time.perf_counter()
-                player.goto(f"{server.url}/sessions/{SESSION}?t={at:.1f}")
+                player.goto(f"{server.url}/sessions/{session}?t={at:.1f}")
                 player.wait_for_selector("#stage[data-ready=true]", timeout=600_000)
                 page_ms = (time.perf_counter() - began) * 1000
                 player_ms = player.evaluate("window.replayPlayer.openedMs")
@@ -188,7 +190,7 @@ def main() -> None:
                 # From this server, as the player loads it: the pages' policy allows no
                 # inline script.
                 whole.add_script_tag(url=f"{server.url}/static/replay/vendor/rrweb/rrweb.min.js")
-                result = whole.evaluate(FROM_START, [f"/api/sessions/{SESSION}/events", at * 1000])
+                result = whole.evaluate(FROM_START, [f"/api/sessions/{session}/events", at * 1000])
                 whole.close()
                 rows.append(
                     (label, at, player_ms, page_ms, player_bytes, result["ms"], result["bytes"])

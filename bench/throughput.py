@@ -73,6 +73,7 @@ def run_backend(
                 "type": "hello",
                 "key": key,
                 "session": f"bench-{name}-session",
+                "secret": "",
                 "tab": "bench-tab-1",
                 "acked": -1,
                 "page": {"url": ORIGIN + "/"},

@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeVar
 
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, FloatField, Model, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
@@ -61,7 +62,10 @@ def filter_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QueryS
         sessions = sessions.filter(created_at__gte=since)
     if until := moment(request, "until"):
         sessions = sessions.filter(created_at__lt=until)
-    sessions = sessions.annotate(length_ms=F("last_event_ms") - F("first_event_ms"))
+    # In floating point: times stored before ingest bounded them can overflow a
+    # difference of integers.
+    length = Cast("last_event_ms", FloatField()) - Cast("first_event_ms", FloatField())
+    sessions = sessions.annotate(length_ms=length)
     if (shortest := number(request, "min_duration")) is not None:
         sessions = sessions.filter(length_ms__gte=shortest * 1000)
     if (longest := number(request, "max_duration")) is not None:

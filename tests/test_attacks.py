@@ -376,6 +376,15 @@ def test_small_refusals_say_why_and_reveal_nothing(server, alices_shop, bobs_blo
             ws.send(pack(frame))
             error = unpack(ws.recv(timeout=10))
         assert (error["code"], "width" in error["reason"]) == (4400, True)
+        # A frame over the frame limit: 4413 with a reason, not a dropped connection.
+        with connect(server.ws_url, origin=Origin(ALICE), max_size=None) as ws:
+            ws.send(hello(alices_shop.key))
+            unpack(ws.recv(timeout=10))
+            ws.send(b"\x00" * (4 * 1024 * 1024 + 1))
+            error = unpack(ws.recv(timeout=10))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+        assert (error["code"], closed.value.rcvd and closed.value.rcvd.code) == (4413, 4413)
         # Origins that name the shop only to a URL parser are no origins at all.
         for origin in ["https://user@shop.alice.example", "https://evil.com\\@shop.alice.example"]:
             with connect(server.ws_url, origin=Origin(origin)) as ws:

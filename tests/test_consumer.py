@@ -346,3 +346,34 @@ async def test_enough_bytes_commit_at_once_and_the_rest_waits_one_interval(alice
     await wait_for_ack(comm, 6)
     assert loop.time() - started < 1.5 + 0.5  # the next tick, not six ticks later
     await comm.disconnect()
+
+
+async def test_sessions_of_recorders_older_than_secrets_continue_as_before(alices_shop):
+    """A session started before secrets existed has none; its recorder (whose hello has
+    no secret field) continues it. A session with a secret is never continued that way."""
+
+    def started_before_secrets() -> None:
+        Session.objects.create(pk="session-legacy-1", project=alices_shop, tab="tab-legacy-1")
+
+    await sync_to_async(started_before_secrets)()
+    comm = connect()
+    await comm.connect()
+    await comm.send_to(bytes_data=hello(alices_shop.key, "session-legacy-1", secret=None))
+    welcome = await receive(comm)
+    assert (welcome["session"], welcome["acked"], "secret" in welcome) == (
+        "session-legacy-1",
+        -1,
+        False,
+    )
+    await comm.send_to(bytes_data=batch(0, load_recording("routes")[:5]))
+    await wait_for_ack(comm, 0)
+    await comm.disconnect()
+
+    secret = await sync_to_async(session_secret)(alices_shop.key, "session-secret-1")
+    assert secret
+    other = connect()
+    await other.connect()
+    await other.send_to(bytes_data=hello(alices_shop.key, "session-secret-1", secret=None))
+    welcome = await receive(other)
+    assert welcome["session"] not in {"session-secret-1", "session-legacy-1"}
+    await other.disconnect()
