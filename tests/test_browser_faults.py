@@ -183,3 +183,31 @@ def test_without_websockets_the_recorder_posts_its_batches(daphne, shop, alice, 
     flushed = page.evaluate(FLUSH)  # resolves on the HTTP answers
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
     assert Session.objects.get(pk=session_id).completeness == 1.0
+
+
+def test_a_session_deleted_while_its_tab_was_away_is_not_recorded_into_again(
+    daphne, shop, alice, page
+):
+    """The tab's session was deleted while the tab could not reach the server. On its
+    return the server cannot continue it, and must not bring it back: the recorder
+    records on under the new session the server names, starting with a full snapshot,
+    and the deleted one stays deleted."""
+    from replay.segments import delete_session
+    from replay.storage import get_storage
+
+    deleted = open_demo(page, daphne.url)
+    page.click("#add-fern")
+    page.evaluate(FLUSH)
+    daphne.kill()
+    delete_session(Session.objects.get(pk=deleted), get_storage())
+    daphne.start()
+    page.click("#add-fern")  # something to send: the tab reconnects
+    page.wait_for_function("old => replay.sessionId() && replay.sessionId() !== old", arg=deleted)
+    shop_and_buy(page)
+    page.evaluate(FLUSH)
+    current = str(page.evaluate("replay.sessionId()"))
+    assert not Session.objects.filter(pk=deleted).exists()
+    events = export(daphne, alice, current)
+    assert events[0]["type"] == 4  # a Meta, then the full snapshot it replays from
+    assert events[1]["type"] == 2
+    assert Session.objects.get(pk=current).completeness == 1.0

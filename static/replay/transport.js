@@ -118,6 +118,15 @@
       this.state.session = session;
       this.state.secret = secret || '';
       this.state.startedAt = null;
+      if (replaced && !this.http) {
+        // What was numbered for the session the server could not continue (it was
+        // deleted) cannot join the new one, which starts empty, from a fresh snapshot.
+        // (Over HTTP the answer already stored the batch posted; numbering goes on.)
+        this.state.unacked = [];
+        this.state.gaps = [];
+        this.state.nextSeq = 0;
+        this.state.acked = -1;
+      }
       this.options.persist();
       return replaced;
     }
