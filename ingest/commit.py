@@ -9,7 +9,12 @@ them, locks the rows (in id order, so processes never deadlock), checks that nob
 row moved (another connection, or a beacon beside a WebSocket, stored some of the same
 batches) is planned again from the new row, so a batch is indexed once whatever the
 interleaving. A crash between an object write and the commit leaves an unindexed object
-that a retry overwrites (same key) or that nothing reads.
+that a retry overwrites (same key) or that nothing reads (`manage.py purge` removes it).
+
+A round is shared by every session of the process, so nothing about one session may
+fail it: planning, encoding and writing fail per session, and when the round's
+transaction fails on one session's rows, each session is indexed in a transaction of
+its own. Only a database that cannot be reached fails every session of the round.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from ingest import protocol
 from ingest.cleaning import clean_packed, clean_packed_with, clean_pool, clean_received, drop_pool
 from ingest.cleaning import needed as cleaning_needed
 from ingest.commit import SessionCut
-from ingest.failures import Refusal, refusal
+from ingest.failures import refusal
 from ingest.limits import TokenBucket
 from ingest.plan import GapClaim, Received
 from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
@@ -40,7 +40,6 @@ from ingest.writer import SessionWriter, committer, group_name
 from replay import metrics
 from replay.models import Session
 from replay.scrub import Scrubber
-from replay.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -271,11 +270,8 @@ class IngestConsumer(AsyncWebsocketConsumer):
         refused = refusal(exc)
         if refused.code is None:
             log.error("ingest connection failed", extra=self.log_extra, exc_info=exc)
-        elif isinstance(exc, StorageError) or refused.code == CloseCode.STORAGE_UNAVAILABLE:
+        elif refused.code == CloseCode.STORAGE_UNAVAILABLE:
             log.warning("storage unavailable", extra=self.log_extra, exc_info=exc)
-        await self._close(refused)
-
-    async def _close(self, refused: Refusal) -> None:
         self.closing = True
         metrics.REJECTIONS.labels(code=str(refused.close_code)).inc()
         log.info(

@@ -5,12 +5,16 @@
 The body is msgpack (``Content-Type: application/msgpack``) or JSON
 (``application/json``, or ``text/plain`` because that is what `sendBeacon` can send
 without a CORS preflight). The answer ``{"acked": n}`` has the same meaning as a
-WebSocket `ack`: every batch up to n is in durable storage. Errors answer
-``{"error": {"code": <close code>, "reason": ...}}`` with the matching HTTP status.
+WebSocket `ack`: every batch up to n is in durable storage; a batch that started a new
+session also names it and gives its secret (`ingest.sessions`). Every request gets an
+answer: errors answer ``{"error": {"code", "reason", "retry"}}`` with the HTTP status
+`ingest.failures` gives, 500 for a failure of our own. Only once the key's project
+allows the request's origin may the page read the answer (CORS).
 
 Channels HTTP consumers rather than Django views: they are routed beside the WebSocket
-by the ASGI router, need none of the session or CSRF middleware, and the batch endpoint
-can refuse an oversized body while it is still arriving.
+by the ASGI router and need none of the session or CSRF middleware. How long a body may
+take to arrive, and how large it may be before it is read, is `ingest.server`'s to
+enforce.
 """
 
 from __future__ import annotations
@@ -122,7 +126,6 @@ def store(project: Project, batch: HttpBatch, user_agent: str, size: int) -> Sto
 
 
 def answer_headers(
-    scope: dict[str, Any],
     *,
     content_type: bool = True,
     cache: bytes = b"no-store",
@@ -160,7 +163,7 @@ class BatchConsumer(AsyncHttpConsumer):
         await super().http_request(message)
 
     async def _answer(self, status: int, payload: dict[str, Any]) -> None:
-        headers = answer_headers(self.scope, allowed_origin=self.allowed_origin)
+        headers = answer_headers(allowed_origin=self.allowed_origin)
         await self.send_response(status, json.dumps(payload).encode(), headers=headers)
 
     async def _refuse(self, exc: BaseException) -> None:
@@ -176,7 +179,6 @@ class BatchConsumer(AsyncHttpConsumer):
             # A preflight carries no key to check; the post that follows is checked.
             headers = [
                 *answer_headers(
-                    self.scope,
                     content_type=False,
                     allowed_origin=scope_header(self.scope, b"origin"),
                 ),
@@ -229,7 +231,7 @@ class ConfigConsumer(AsyncHttpConsumer):
         if self.scope.get("method") != "GET":
             error = {"code": 405, "reason": "use GET", "retry": False}
             await self.send_response(
-                405, json.dumps({"error": error}).encode(), headers=answer_headers(self.scope)
+                405, json.dumps({"error": error}).encode(), headers=answer_headers()
             )
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -245,8 +247,8 @@ class ConfigConsumer(AsyncHttpConsumer):
                 log.error("config request failed", exc_info=exc)
             metrics.REJECTIONS.labels(code=str(refused.close_code)).inc()
             payload = json.dumps({"error": refused.body()}).encode()
-            await self.send_response(refused.status, payload, headers=answer_headers(self.scope))
+            await self.send_response(refused.status, payload, headers=answer_headers())
         else:
             cache = f"private, max-age={CONFIG_MAX_AGE_SECONDS}".encode()
-            headers = answer_headers(self.scope, cache=cache, allowed_origin=origin)
+            headers = answer_headers(cache=cache, allowed_origin=origin)
             await self.send_response(200, json.dumps(config).encode(), headers=headers)

@@ -459,3 +459,45 @@ def test_recorded_text_is_not_a_formula_in_the_csv(server, alice, alices_shop, b
     rows = list(csv.DictReader(io.StringIO(body.decode())))
     assert [row["name"] for row in rows] == ["'" + name for name in formulas]
     innocent.assert_untouched(exported(server, bob, innocent.session))
+
+
+def api(server: DaphneServer, method: str, path: str, user: Any, body: Any) -> tuple[int, Any]:
+    _, token = ApiToken.issue(user)
+    request = urllib.request.Request(
+        server.url + path,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_share_links_are_the_admins_to_make_and_stop_at_once(
+    server, alice, alices_shop, bobs_blog, bob, django_user_model
+):
+    viewer = django_user_model.objects.create_user("victor", password="victor-password-1")
+    alices_shop.members.add(viewer)
+    recording = load_recording("checkout")
+    with Innocent(server.ws_url, bobs_blog.key, BOB) as innocent:
+        with connect(server.ws_url, origin=Origin(ALICE), max_size=None) as ws:
+            ws.send(hello(alices_shop.key))
+            session = unpack(ws.recv(timeout=10))["session"]
+            ws.send(batch(0, recording))
+            assert unpack(ws.recv(timeout=10)) == {"type": "ack", "seq": 0}
+        path = f"/api/sessions/{session}/share"
+        status, answer = api(server, "POST", path, viewer, {"start": 1, "end": 5})
+        assert status == 403  # a viewer, in a project that keeps public links to admins
+        for end in [1e308, "inf", "NaN", None]:
+            status, answer = api(server, "POST", path, alice, {"start": 1, "end": end})
+            assert status == (201 if end == 1e308 else 400), (end, answer)
+        status, link = api(server, "POST", path, alice, {"start": 1, "end": 5})
+        manifest = json.loads(
+            urllib.request.urlopen(server.url + f"/s/{link['token']}/manifest").read()
+        )
+        with urllib.request.urlopen(server.url + manifest["segments"][0]["url"]) as response:
+            assert response.headers["Cache-Control"] == "no-store"
+    innocent.assert_untouched(exported(server, bob, innocent.session))

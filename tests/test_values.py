@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from ingest import _values
 from ingest.values import MAX_DEPTH, ValueProblem, checked
+from tests.msgpack_values import pack, values
 
 REFUSALS = {
     _values.REFUSE_TRUNCATED,
@@ -23,29 +24,6 @@ REFUSALS = {
     _values.REFUSE_DEPTH,
     _values.REFUSE_RESERVED,
 }
-
-# Strings with lone surrogates pack (with surrogateescape) into invalid UTF-8.
-texts = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=12)
-keys = st.one_of(texts, st.integers(-3, 3), st.binary(max_size=3))
-leaves = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**64 - 1),
-    st.floats(allow_nan=True, allow_infinity=True),
-    texts,
-    st.binary(max_size=8),
-    st.builds(msgpack.ExtType, st.integers(0, 127), st.binary(max_size=4)),
-    st.builds(msgpack.Timestamp, st.integers(0, 2**32 - 1)),
-)
-values = st.recursive(
-    leaves,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
-    max_leaves=20,
-)
-
-
-def pack(value: Any) -> bytes:
-    return bytes(msgpack.packb(value, use_bin_type=True, unicode_errors="surrogatepass"))
 
 
 def expected(data: bytes, max_depth: int) -> tuple[set[int], int]:
