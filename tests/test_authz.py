@@ -89,9 +89,9 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
         )
         assert response.status_code == status, role
     assert response.json()["url"].endswith(f"/sessions/{SESSION}?t=12.5")
-    # Public share links: viewers and admins may make one; revoking is for who made it
-    # and the project's admins.
-    for role, status in zip(ROLES, (404, 201, 201), strict=True):
+    # Public share links: admins make them, viewers only where the project lets them;
+    # revoking is for who made it and the project's admins.
+    for role, status in zip(ROLES, (404, 403, 201), strict=True):
         response = Client().post(
             f"/api/sessions/{SESSION}/share",
             data={"start": 1, "end": 5},
