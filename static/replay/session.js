@@ -66,6 +66,31 @@
     }
   }
 
+  /**
+   * The server's answer names the session this tab records into. A different one than
+   * `state` holds is a new session (the tab's first, or one the server started because
+   * it could not continue ours, deleted meanwhile): keep its secret, the only thing
+   * that lets a later page of this tab continue it. Returns null when nothing changed,
+   * else whether it replaced a session this tab had recorded into.
+   */
+  function adopt(state, session, secret, overHttp) {
+    if (!session || session === state.session) return null;
+    const replaced = state.nextSeq > 0;
+    state.session = session;
+    state.secret = secret || '';
+    state.startedAt = null;
+    if (replaced && !overHttp) {
+      // What was numbered for the old session cannot join the new one, which starts
+      // empty, from a fresh snapshot. (Over HTTP the answer already stored the batch
+      // posted into the new session; numbering goes on.)
+      state.unacked = [];
+      state.gaps = [];
+      state.nextSeq = 0;
+      state.acked = -1;
+    }
+    return replaced;
+  }
+
   window.ReplayInternals = window.ReplayInternals || {};
-  window.ReplayInternals.SessionStore = { read, fresh, expired, save };
+  window.ReplayInternals.SessionStore = { read, fresh, expired, save, adopt };
 })();

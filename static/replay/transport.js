@@ -107,28 +107,13 @@
       return frame;
     }
 
-    /** The server's answer names the session this tab records into. A different one
-     *  than asked for is a new session (the first of this tab, or one the server
-     *  started because it could not continue ours): keep its secret, the only thing
-     *  that lets a later page of this tab continue it. True when it replaced a session
-     *  this tab had recorded into, whose page the new one must snapshot again. */
+    /** The session the server's answer names (see SessionStore.adopt); true when it
+     *  replaced one this tab had recorded into, whose page must be snapshot again. */
     adopt(session, secret) {
-      if (!session || session === this.state.session) return false;
-      const replaced = this.state.nextSeq > 0;
-      this.state.session = session;
-      this.state.secret = secret || '';
-      this.state.startedAt = null;
-      if (replaced && !this.http) {
-        // What was numbered for the session the server could not continue (it was
-        // deleted) cannot join the new one, which starts empty, from a fresh snapshot.
-        // (Over HTTP the answer already stored the batch posted; numbering goes on.)
-        this.state.unacked = [];
-        this.state.gaps = [];
-        this.state.nextSeq = 0;
-        this.state.acked = -1;
-      }
-      this.options.persist();
-      return replaced;
+      const store = window.ReplayInternals.SessionStore;
+      const replaced = store.adopt(this.state, session, secret, this.http);
+      if (replaced !== null) this.options.persist();
+      return replaced === true;
     }
 
     receive(data) {
