@@ -93,6 +93,7 @@ class SegmentRow:
     size: int
     key: str
     keyframe: bool  # holds a real full snapshot: the player can start there
+    snapshot_ts: int | None  # when the first of them starts (its Meta)
 
 
 @dataclass(eq=False)
@@ -271,6 +272,9 @@ def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
         size=len(data),
         key=segment_key(session_id, batches[0].seq, batches[-1].seq),
         keyframe=any(r.snapshot for r in entry.plan.fresh),
+        snapshot_ts=next(
+            (round(r.snapshot_ts) for r in entry.plan.fresh if r.snapshot_ts is not None), None
+        ),
     )
     return segment, data
 

@@ -22,12 +22,13 @@ class Received:
     urls: tuple[str, ...] = ()
     user_id: str | None = None
     snapshot: bool = False
+    snapshot_ts: int | float | None = None  # see ingest.scan.EventScan
     arrived: float = field(default_factory=time.monotonic)
 
     @classmethod
     def scanned(cls, seq: int, packed: bytes, scan: EventScan, size: int) -> Received:
         batch = PackedBatch(seq, packed, scan.count, scan.first_ts, scan.last_ts)
-        return cls(batch, size, scan.urls, scan.user_id, scan.snapshot)
+        return cls(batch, size, scan.urls, scan.user_id, scan.snapshot, scan.snapshot_ts)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,9 @@ class EventScan:
     urls: tuple[str, ...]  # each page load's Meta href and the recorder's SPA navigations
     user_id: str | None  # the last id given to replay.identify
     snapshot: bool = False  # holds a full snapshot (a page load or checkout)
+    # When the first of them starts: its Meta's time when the Meta comes just before it
+    # in the batch, else its own. A replay opened later than this can start there.
+    snapshot_ts: int | float | None = None
 
 
 def _timestamp(value: object) -> bool:
@@ -81,6 +84,8 @@ def scan_events(packed: bytes, *, max_events: int) -> EventScan:
     urls: list[str] = []
     user_id = None
     snapshot = False
+    snapshot_ts = None
+    previous: tuple[int | None, int | float | None] = (None, None)  # last event's type, time
     try:
         for index in range(count):
             try:
@@ -106,7 +111,10 @@ def scan_events(packed: bytes, *, max_events: int) -> EventScan:
             if not _timestamp(stamp):
                 raise ScanError(f"event {index} has no timestamp in milliseconds from 1970 to 2100")
             assert isinstance(stamp, int | float)
-            snapshot = snapshot or kind == FULL_SNAPSHOT
+            if kind == FULL_SNAPSHOT and not snapshot:
+                snapshot = True
+                snapshot_ts = previous[1] if previous[0] == META else stamp
+            previous = (kind, stamp)
             first = stamp if first is None or stamp < first else first
             last = stamp if last is None or stamp > last else last
             if kind in (META, CUSTOM) and data_span is not None:
@@ -124,4 +132,4 @@ def scan_events(packed: bytes, *, max_events: int) -> EventScan:
         raise ScanError(f"events are not valid msgpack: {exc}") from None
     if reader.tell() != len(packed):
         raise ScanError("extra bytes after the events")
-    return EventScan(count, first, last, tuple(urls), user_id, snapshot)
+    return EventScan(count, first, last, tuple(urls), user_id, snapshot, snapshot_ts)

@@ -1,9 +1,11 @@
 """What the player loads: a session's manifest, then single segments and keyframes.
 
 ``GET /api/sessions/ID/manifest`` lists the segments in seq order with their time
-ranges (`keyframe: true` where a segment holds a real full snapshot, a page load) and
-the synthesized keyframes with their times. The player opens a moment by loading the
-keyframe at or before it and the segments after that keyframe, instead of the whole
+ranges (`keyframe: true` where a segment holds a real full snapshot, a page load, and
+`snapshot_ts` when that snapshot's Meta comes, which may be anywhere in the segment)
+and the synthesized keyframes with their times. The player opens a moment by loading the
+keyframe or page load before it (strictly: rrweb's Replayer shows an event only once the
+playhead has passed its time) and the segments after it, instead of the whole
 recording: ``GET .../segments/SEQ_START?from=SEQ`` (the segment's events, from batch
 `from` on, so overlapping segments are never replayed twice) and ``GET .../keyframes/SEQ``.
 """
@@ -72,6 +74,14 @@ def events_response(events: list[Event], cache: str = KEEP_PRIVATELY) -> HttpRes
     return response
 
 
+def snapshot_time(row: Segment) -> int | None:
+    """When the segment's first real full snapshot starts (its Meta), or None. Segments
+    stored before the time was kept fall back to their first event's."""
+    if not row.keyframe:
+        return None
+    return row.snapshot_ts if row.snapshot_ts is not None else row.first_ts
+
+
 def effective_segments(rows: list[Segment]) -> list[tuple[Segment, int]]:
     """Segments in seq order with the first batch each adds (after write races two
     segments may overlap; the later one then starts after the earlier one's end)."""
@@ -102,6 +112,7 @@ def manifest(session: Session, request: HttpRequest) -> dict[str, Any]:
                 "events": row.event_count,
                 "size": row.size,
                 "keyframe": row.keyframe,
+                "snapshot_ts": snapshot_time(row),
                 "url": f"{url('api-session-segment', row.seq_start)}?from={first}",
             }
             for row, first in effective_segments(segment_rows(session))

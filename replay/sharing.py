@@ -14,6 +14,8 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Max
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -27,7 +29,7 @@ from replay.audit import Action, audit
 from replay.codec import decode_segment
 from replay.keyframes import load_keyframe
 from replay.models import Keyframe, Segment, Session, ShareLink
-from replay.playback import effective_segments, events_response
+from replay.playback import effective_segments, events_response, snapshot_time
 from replay.search import BadRequest
 from replay.segments import MissingSegmentError, segment_rows
 from replay.storage import get_storage
@@ -129,13 +131,13 @@ def _opening(share: ShareLink) -> tuple[int, Keyframe | None]:
         .order_by("-timestamp")
         .first()
     )
-    snapshot = (
-        Segment.objects.filter(session=share.session, keyframe=True, first_ts__lte=share.start_ms)
-        .order_by("-first_ts")
-        .first()
+    snapshot_at = (
+        Segment.objects.filter(session=share.session, keyframe=True)
+        .annotate(snapshot_at=Coalesce("snapshot_ts", "first_ts"))
+        .filter(snapshot_at__lte=share.start_ms)
+        .aggregate(latest=Max("snapshot_at"))["latest"]
     )
     frame_at = frame.timestamp if frame else None
-    snapshot_at = snapshot.first_ts if snapshot else None
     if frame_at is not None and (snapshot_at is None or frame_at >= snapshot_at):
         return frame_at, frame
     return (snapshot_at if snapshot_at is not None else share.start_ms), None
@@ -166,7 +168,8 @@ def manifest(share: ShareLink) -> dict[str, Any]:
                 "seq_end": row.seq_end,
                 "first_ts": max(row.first_ts, opening) if row.first_ts is not None else None,
                 "last_ts": min(row.last_ts, share.end_ms) if row.last_ts is not None else None,
-                "keyframe": row.keyframe and (row.first_ts or 0) >= opening,
+                "keyframe": row.keyframe and (snapshot_time(row) or 0) >= opening,
+                "snapshot_ts": snapshot_time(row) if (snapshot_time(row) or 0) >= opening else None,
                 "url": reverse("share-segment", args=[share.token, row.seq_start])
                 + f"?from={first}",
             }

@@ -54,10 +54,11 @@ function picture(node) {
 }
 """
 
-# Runs in the page: replays `events` to `offset` ms in a fresh Replayer and returns the
-# picture of what it shows.
+# Runs in the page: replays `events` (or, given null, those `hold` left in the page) to
+# `offset` ms in a fresh Replayer and returns the picture of what it shows.
 PICTURE = r"""
 async ([events, offset]) => {
+  events = events || window.__held;
   const root = document.createElement('div');
   document.body.appendChild(root);
   const replayer = new rrweb.Replayer(events, { root, showWarning: false, mouseTail: false });
@@ -93,8 +94,15 @@ def open_oracle(browser: Any) -> Any:
     return page
 
 
-def picture(page: Any, events: list[dict[str, Any]], offset: float) -> Any:
+def picture(page: Any, events: list[dict[str, Any]] | None, offset: float) -> Any:
+    """What rrweb's Replayer shows `offset` ms into `events` (None: those held)."""
     return page.evaluate(PICTURE, [events, offset])
+
+
+def hold(page: Any, events: list[dict[str, Any]]) -> None:
+    """Leave a long recording in the oracle page, to picture it at many moments without
+    sending it each time."""
+    page.evaluate("(events) => { window.__held = events; }", events)
 
 
 def shown(page: Any, iframe_selector: str) -> Any:

@@ -4,6 +4,7 @@ WebSocket client, and the corpus recordings in tests/fixtures."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import signal
@@ -30,7 +31,11 @@ def free_port() -> int:
 
 
 def load_recording(name: str) -> list[dict[str, Any]]:
-    return list(json.loads((FIXTURES / f"{name}.json").read_text()))
+    """A recording of tests/fixtures, `NAME.json` or (the large ones) `NAME.json.gz`."""
+    path = FIXTURES / f"{name}.json"
+    if not path.exists():
+        return list(json.loads(gzip.decompress((FIXTURES / f"{name}.json.gz").read_bytes())))
+    return list(json.loads(path.read_text()))
 
 
 def batches_of(events: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:

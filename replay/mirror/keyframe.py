@@ -87,20 +87,18 @@ MEDIA_TAGS = ("video", "audio")
 
 
 def _overlay(mirror: Mirror, timestamp: int | float) -> Callable[[Node], dict[str, Any] | None]:
-    """Attributes a keyframe's snapshot adds to an element: its scroll offsets, and for
-    media its state with the playhead carried forward to the keyframe's time (the
-    replayer's MediaManager starts from these, as from a recorded snapshot)."""
+    """Attributes a keyframe's snapshot adds to an element (None: takes away): its
+    scroll offsets, and for media its state with the playhead carried forward to the
+    keyframe's time (the replayer's MediaManager starts from these, as from a recorded
+    snapshot). A recorded snapshot carries an element's scroll as `rr_scroll*` too; a
+    scroll since replaces it, and one back to 0 takes it away."""
 
     def overlay(node: Node) -> dict[str, Any] | None:
         extra: dict[str, Any] | None = None
         offset = mirror.scrolls.get(node["id"])
         if offset is not None:
             left, top = offset
-            extra = {}
-            if left:
-                extra["rr_scrollLeft"] = left
-            if top:
-                extra["rr_scrollTop"] = top
+            extra = {"rr_scrollLeft": left or None, "rr_scrollTop": top or None}
         if node.get("tagName") in MEDIA_TAGS:
             extra = {**(extra or {}), **_media(mirror, node, timestamp)}
         return extra

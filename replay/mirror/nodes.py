@@ -98,7 +98,8 @@ def serialize(node: Node, overlay: Callable[[Node], dict[str, Any] | None]) -> N
     """A clean copy of the node and its subtree as a full snapshot carries them (only the
     fields rrweb-snapshot defines), each element's attributes updated with what
     `overlay` gives for it (state the browser keeps beside the tree: `rr_scroll*`,
-    `rr_media*`). Style sheets keep their text; changed rules follow as rule events."""
+    `rr_media*`; None takes an attribute away). Style sheets keep their text; changed
+    rules follow as rule events."""
     kind = node.get("type")
     out: Node = {"type": kind, "id": node["id"]}
     if node.get("rootId") is not None:
@@ -114,9 +115,11 @@ def serialize(node: Node, overlay: Callable[[Node], dict[str, Any] | None]) -> N
     elif kind == ELEMENT:
         out["tagName"] = str(node.get("tagName", "div"))
         attrs = dict(node.get("attributes") or {})
-        extra = overlay(node)
-        if extra:
-            attrs.update(extra)
+        for name, value in (overlay(node) or {}).items():
+            if value is None:
+                attrs.pop(name, None)
+            else:
+                attrs[name] = value
         out["attributes"] = attrs
         for flag in ("isSVG", "isCustom"):
             if node.get(flag):

@@ -98,6 +98,12 @@ class Segment(models.Model):
     size = models.IntegerField(help_text="stored bytes")
     key = models.CharField(max_length=300)
     keyframe = models.BooleanField(default=False)
+    snapshot_ts = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="when its first real full snapshot starts (the Meta before it); a replay "
+        "of a later moment can start there",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

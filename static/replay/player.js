@@ -137,12 +137,13 @@
   }
 
   async function seek(ms, play) {
-    const at = source.start + Math.min(totalMs, Math.max(0, ms));
+    // The end is just past the last event, which the Replayer shows only once passed.
+    const at = source.start + (ms >= totalMs ? totalMs + 1 : Math.max(0, ms));
     const frame = source.keyframeBefore(at);
     const loaded = source.snapshotBefore(at);
     const frameAt = Math.max(
       frame ? frame.timestamp : source.start,
-      loaded >= 0 ? source.segments[loaded].first_ts : source.start
+      loaded >= 0 ? source.snapshotAt(source.segments[loaded]) : source.start
     );
     if (!replayer || at < base || frameAt > base + REBUILD_AFTER_MS) {
       if (loading) await loading;

@@ -42,18 +42,30 @@
       return this;
     }
 
-    /** The last keyframe at or before `at` (ms since the epoch), or null. */
+    /** The last keyframe before `at` (ms since the epoch), or null. Strictly before:
+     *  rrweb's Replayer shows an event only once the playhead is past its time, so at
+     *  a keyframe's own time the page is still the one before it. */
     keyframeBefore(at) {
       let found = null;
-      for (const frame of this.keyframes) if (frame.timestamp <= at) found = frame;
+      for (const frame of this.keyframes) if (frame.timestamp < at) found = frame;
       return found;
     }
 
-    /** The last segment holding a real full snapshot (a page load) at or before `at`. */
+    /** When a segment's real full snapshot (a page load) starts, its Meta: anywhere in
+     *  the segment; null when it holds none. */
+    snapshotAt(segment) {
+      if (!segment.keyframe) return null;
+      return segment.snapshot_ts !== undefined && segment.snapshot_ts !== null
+        ? segment.snapshot_ts
+        : segment.first_ts;
+    }
+
+    /** The last segment whose real full snapshot starts before `at`, or -1. */
     snapshotBefore(at) {
       let found = -1;
       this.segments.forEach((segment, index) => {
-        if (segment.keyframe && segment.first_ts !== null && segment.first_ts <= at) found = index;
+        const startsAt = this.snapshotAt(segment);
+        if (startsAt !== null && startsAt < at) found = index;
       });
       return found;
     }
@@ -64,7 +76,8 @@
       this.opened += 1;
       let frame = this.keyframeBefore(at);
       const loaded = this.snapshotBefore(at);
-      if (frame && loaded >= 0 && this.segments[loaded].first_ts > frame.timestamp) frame = null;
+      const loadAt = loaded >= 0 ? this.snapshotAt(this.segments[loaded]) : null;
+      if (frame && loadAt !== null && loadAt > frame.timestamp) frame = null;
       const events = frame ? await getJSON(frame.url, this) : [];
       const after = frame ? frame.after_seq : -1;
       this.next = frame
@@ -73,8 +86,30 @@
       if (this.next < 0) this.next = this.segments.length;
       this.loadedUntil = frame ? frame.timestamp : this.start;
       this.chunks = [];
-      this.headAt = frame ? frame.timestamp : loaded >= 0 ? this.segments[loaded].first_ts : this.start;
-      return events.concat(await this.more(at + AHEAD_MS));
+      this.headAt = frame ? frame.timestamp : loadAt !== null ? loadAt : this.start;
+      const following = await this.more(at + AHEAD_MS);
+      if (frame || loadAt === null) return events.concat(following);
+      // A page load: start at its Meta, which may come late in its segment, or be the
+      // last event of the segment before.
+      const rest = following.slice(this.chunks[0].events.length);
+      return (await this.fromMeta(loaded, loadAt)).concat(rest);
+    }
+
+    /** The loaded segment `index`'s events from the Meta of the snapshot starting at
+     *  `loadAt` (the first chunk is cut there too), fetching that Meta from the segment
+     *  before when the snapshot opens its own. */
+    async fromMeta(index, loadAt) {
+      const events = this.chunks[0].events;
+      let from = events.findIndex((event) => event.type === 2 && event.timestamp >= loadAt);
+      if (from > 0 && events[from - 1].type === 4) from -= 1;
+      let head = events.slice(Math.max(0, from));
+      if (head.length && head[0].type !== 4 && index > 0) {
+        const before = await getJSON(this.segments[index - 1].url, this);
+        const last = before[before.length - 1];
+        if (last && last.type === 4) head = [last].concat(head);
+      }
+      this.chunks[0] = Object.assign({}, this.chunks[0], { events: head });
+      return head;
     }
 
     /** The loaded events again, starting from the latest keyframe or page load at or
@@ -92,9 +127,8 @@
         }
       }
       this.chunks.forEach((chunk, kept) => {
-        const segment = this.segments[chunk.index];
-        const loadAt = segment.first_ts;
-        if (!segment.keyframe || loadAt === null || loadAt <= this.headAt || loadAt > at) return;
+        const loadAt = this.snapshotAt(this.segments[chunk.index]);
+        if (loadAt === null || loadAt <= this.headAt || loadAt > at) return;
         if (frame === null || loadAt > frame.timestamp) {
           cut = kept;
           frame = null;
@@ -106,13 +140,8 @@
       if (opened !== this.opened) return null; // opened elsewhere meanwhile
       // Chunks only grow at the end meanwhile: those loaded since are kept too.
       this.chunks = this.chunks.slice(cut);
-      if (!frame) {
-        // A page load: its segment may begin with the last events of the page before.
-        const events = this.chunks[0].events;
-        let from = events.findIndex((event) => event.type === 2);
-        if (from > 0 && events[from - 1].type === 4) from -= 1;
-        if (from > 0) this.chunks[0] = Object.assign({}, this.chunks[0], { events: events.slice(from) });
-      }
+      if (!frame) await this.fromMeta(this.chunks[0].index, this.snapshotAt(this.segments[this.chunks[0].index]));
+      if (opened !== this.opened) return null;
       this.headAt = frame ? frame.timestamp : this.chunks[0].events[0].timestamp;
       return head.concat(...this.chunks.map((chunk) => chunk.events));
     }
