@@ -128,3 +128,35 @@ def test_every_moment_of_a_long_recording_opens_as_replayed_from_the_start(
         oracle.close()
         viewer.close()
     assert problems == []
+
+
+def test_a_page_load_whose_meta_ends_the_segment_before_opens_without_a_keyframe(
+    daphne, alice, alices_shop, browser
+):
+    """The second page's Meta is the last event of one segment and its snapshot opens the
+    next (a batch cut between the two); no keyframes are written yet."""
+    events = load_recording("routes")
+    meta = next(i for i, e in enumerate(events) if i > 2 and e["type"] == 4)
+    start_session(alices_shop, "session-split-001")
+    for seq, part in enumerate([events[: meta + 1], events[meta + 1 :]]):
+        packed = pack_batch(seq, part).packed
+        scanned = scan_events(packed, max_events=10**6)
+        received = [Received.scanned(seq, packed, scanned, len(packed))]
+        commit_batches("session-split-001", received, get_storage(), max_session_bytes=10**9)
+    moment = events[meta]["timestamp"] - events[0]["timestamp"] + 1500.5
+
+    oracle = open_oracle(browser)
+    viewer = browser.new_page(viewport={"width": 1440, "height": 900})
+    try:
+        log_in(viewer, daphne, "alice", "alice-password-1")
+        viewer.goto(f"{daphne.url}/sessions/session-split-001?t={moment / 1000:.4f}")
+        viewer.wait_for_selector("#stage[data-ready=true]", timeout=30000)
+        viewer.wait_for_timeout(100)
+        held = viewer.evaluate("window.replayPlayer.held().map(e => e.type)")
+        assert held[:2] == [4, 2]  # it starts at the page load's Meta, from the segment before
+        expected = picture(oracle, events, moment)
+        problem = difference(without_hover(shown(viewer, "#stage iframe")), without_hover(expected))
+        assert problem is None, problem
+    finally:
+        oracle.close()
+        viewer.close()
