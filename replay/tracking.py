@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,9 @@ NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, CLICKABLE = (
     "replay/error",
     "replay/clickable",
 )
+# rrweb's console plugin: how rrweb clients other than ours record console messages and
+# uncaught errors (type 6, Plugin).
+CONSOLE_PLUGIN = "rrweb/console@1"
 
 
 @dataclass
@@ -114,6 +118,8 @@ class Extractor:
             return []
         if kind == 5:
             return self._custom(ts, data)
+        if kind == 6:
+            return self._plugin(ts, data)
         if kind != 3:
             return []
         source = data.get("source")
@@ -222,6 +228,24 @@ class Extractor:
             return []
         return [Record(CUSTOM, ts, self.url, {"name": tag[:200], "props": payload})]
 
+    def _plugin(self, ts: int, data: dict[str, Any]) -> list[Record]:
+        """rrweb's console plugin, as other rrweb clients record errors: console.error,
+        failed asserts and uncaught errors (which it reports at level error) become
+        error records, as the recorder's own `replay/error` does."""
+        payload = data.get("payload")
+        if data.get("plugin") != CONSOLE_PLUGIN or not isinstance(payload, dict):
+            return []
+        level = payload.get("level")
+        if level not in ("error", "assert"):
+            return []
+        arguments = payload.get("payload")
+        words = [_console_argument(a) for a in arguments] if isinstance(arguments, list) else []
+        trace = payload.get("trace")
+        error = {"message": " ".join(words)[:2000], "kind": f"console.{level}"}
+        if isinstance(trace, list):
+            error["stack"] = "\n".join(str(line) for line in trace)[:4000]
+        return [Record(ERROR, ts, self.url, error)]
+
     def _click(self, ts: int, data: dict[str, Any]) -> list[Record]:
         node = self.mirror.nodes.get(data.get("id", -1))
         if node is None or node.get("type") != 2:
@@ -283,6 +307,18 @@ class Extractor:
         if "isChecked" in data and described["type"] in {"checkbox", "radio"}:
             described["checked"] = bool(data["isChecked"])
         return [Record(INPUT, ts, self.url, described)]
+
+
+def _console_argument(argument: object) -> str:
+    """One argument as the console plugin wrote it: JSON text of the value (a string
+    comes quoted), or a description it made up; strings are shown without quotes."""
+    if not isinstance(argument, str):
+        return str(argument)
+    try:
+        value = json.loads(argument)
+    except ValueError:
+        return argument
+    return value if isinstance(value, str) else argument
 
 
 def _height(payload: dict[str, Any]) -> int:

@@ -259,3 +259,36 @@ def test_scroll_depth_is_a_share_of_the_page_when_the_recorder_measured_it():
         {"depth_px": 1400, "viewport": 700, "page_height": 2800, "percent": 50},
         {"depth_px": 800, "viewport": 700},  # the recorder did not say how tall this one is
     ]
+
+
+def console(ts: int, level: str, *arguments: str) -> dict[str, Any]:
+    """What rrweb's console plugin records (type 6), as other rrweb clients send it."""
+    trace = ["HTMLButtonElement.<anonymous> (https://shop.example/app.js:12:7)"]
+    payload = {"level": level, "trace": trace, "payload": list(arguments)}
+    return {"type": 6, "timestamp": ts, "data": {"plugin": "rrweb/console@1", "payload": payload}}
+
+
+def test_errors_from_rrwebs_console_plugin_are_error_records_and_make_error_clicks():
+    from replay.friction import error_click
+    from replay.tracking import Signals
+
+    checkout = load_recording("checkout")
+    clicks = [e for e in checkout if e["type"] == 3 and e["data"].get("source") == 2]
+    buy = next(e for e in clicks if e["data"].get("type") == 2)  # a click
+    at = buy["timestamp"]
+    events = [
+        *[e for e in checkout if e["timestamp"] <= at],
+        console(at + 300, "error", '"Uncaught TypeError: cart is null"'),
+        console(at + 400, "assert", '"total matches"', "42"),
+        console(at + 500, "warn", '"slow network"'),
+        console(at + 600, "log", '"clicked"'),
+    ]
+    records = extract(events)
+    errors = [(r.ts - at, r.data["message"], r.data["kind"]) for r in records if r.kind == "error"]
+    assert errors == [
+        (300, "Uncaught TypeError: cart is null", "console.error"),
+        (400, "total matches 42", "console.assert"),
+    ]
+    assert "app.js:12:7" in next(r for r in records if r.kind == "error").data["stack"]
+    found = error_click(records, Signals(), {"window_ms": 2000})
+    assert [(f.ts, f.data["error"]) for f in found] == [(at, "Uncaught TypeError: cart is null")]
