@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from typing import Any
 
@@ -246,12 +246,16 @@ def quick_back(records: list[Record], signals: Signals, t: Thresholds) -> list[R
 
 def form_abandonment(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
     """A form with at least `fields` filled fields, left (another page view, or the end
-    of the session) without a click on one of its buttons."""
+    of the session) without a click on one of its buttons. The moment is when it was
+    left (the page view that left it, or the last thing done before the session ended),
+    so that a watcher jumping there sees the user go; the first field's time is in the
+    record's data."""
     found = []
     page: list[Record] = []
     for record in [*records, None]:
         if record is None or (record.kind == PAGE_VIEW and page):
-            found += _abandoned(page, int(t["fields"]))
+            left_at = record.ts if record is not None else page[-1].ts if page else 0
+            found += _abandoned(page, int(t["fields"]), left_at)
             page = []
         if record is not None:
             page.append(record)
@@ -276,7 +280,7 @@ def _submits(click: Record) -> bool:
     return tag == "button" or button_like or attributes.get("role") == "button"
 
 
-def _abandoned(page: list[Record], fields: int) -> list[Record]:
+def _abandoned(page: list[Record], fields: int, left_at: int) -> list[Record]:
     filled: dict[str, set[str]] = {}
     first: dict[str, Record] = {}
     submitted: set[str] = set()
@@ -290,7 +294,14 @@ def _abandoned(page: list[Record], fields: int) -> list[Record]:
         elif _submits(record):
             submitted.add(form)
     return [
-        _friction("form_abandonment", 1, first[form], form=form, fields=len(names))
+        _friction(
+            "form_abandonment",
+            2,
+            replace(first[form], ts=max(left_at, first[form].ts)),
+            form=form,
+            fields=len(names),
+            first_input_ts=first[form].ts,
+        )
         for form, names in filled.items()
         if form not in submitted and len(names) >= fields
     ]
@@ -338,7 +349,7 @@ DETECTORS = [
         "thrashed_cursor", 1, {"reversals": 6, "window_ms": 1500, "leg_px": 40}, thrashed_cursor
     ),
     Detector("quick_back", 1, {"window_ms": 5000}, quick_back),
-    Detector("form_abandonment", 1, {"fields": 1}, form_abandonment),
+    Detector("form_abandonment", 2, {"fields": 1}, form_abandonment),
     Detector(
         "excessive_scrolling",
         1,

@@ -137,13 +137,16 @@ def typed(ts: int, selector: str, form: str | None = "checkout") -> Record:
 def test_form_abandonment():
     left = [view(0, URL), typed(1000, "#name"), typed(2000, "#email"), view(5000, "/home")]
     [(ts, data)] = only("form_abandonment", left)
-    assert (ts, data["form"], data["fields"]) == (1000, "checkout", 2)
+    # At the moment the form was left, with when it was first filled in.
+    assert (ts, data["form"], data["fields"], data["first_input_ts"]) == (5000, "checkout", 2, 1000)
+    assert data["detector"] == "form_abandonment@2"
     button = {"type": 2, "tagName": "button", "attributes": {"type": "button"}}
     form = [{"type": 2, "tagName": "form", "attributes": {"id": "checkout"}}]
     sent = click(3000, element=button, ancestors=form)
     assert only("form_abandonment", [*left[:3], sent, left[3]]) == []
     assert only("form_abandonment", [view(0, URL), typed(1000, "#q", form=None)]) == []
-    assert len(only("form_abandonment", left[:3])) == 1  # the session ended there
+    # The session ended there: the moment is the last thing done.
+    assert [ts for ts, _ in only("form_abandonment", left[:3])] == [2000]
     assert only("form_abandonment", left, fields=3) == []
 
 
