@@ -12,7 +12,11 @@ subtrees, and in every attribute change:
   URL) are removed, as is any `data:` URL on an iframe, frame, object or embed, and in
   an attribute change (which does not say its element's tag) any `data:` URL but an
   image (not SVG), font or media one;
-- `<meta http-equiv>` that refreshes or sets cookies loses its `http-equiv`.
+- `<meta http-equiv>` that refreshes or sets cookies loses its `http-equiv`;
+- an element whose tag name no browser takes (`"img src=x onerror=..."`) becomes a
+  `<span>` (its children kept), and a doctype whose name none takes becomes `html`: the
+  replayer builds the page with `createElement`, which throws on such names and would
+  leave the rest of the page unbuilt.
 
 What is left cannot run: style sheets do not run code in any current browser (their
 requests to other hosts are stopped by the player's Content-Security-Policy), custom
@@ -58,6 +62,18 @@ _HEADERS_AS_NUL = bytes.maketrans(
 )
 _LONG_HANDLER = re.compile(rb"\xd9[\x20-\xff]on[a-z]{30}")
 _CONTROL = re.compile(r"[\x00-\x20]+")
+# What createElement and createDocumentType take, near enough (the DOM's rules for a
+# name, with any letter or digit beyond ASCII allowed too).
+_NAME = re.compile(r"(?:[A-Za-z_:]|[^\x00-\x7f\W])[-.:\w]*")
+PLACEHOLDER_TAG, PLACEHOLDER_DOCTYPE = "span", "html"
+# - a `tagName` (or a doctype's `name`) whose value is not plainly a name: not a short
+#   msgpack string (header 0xa0 + length) of exactly that many name bytes.
+_PLAIN_NAME = b"|".join(
+    bytes([0xA0 + size]) + rb"[A-Za-z_:]" + rb"[-.:\w]" * (size - 1) for size in range(1, 32)
+)
+_ODD_NAMES = [
+    re.compile(key + rb"(?!" + _PLAIN_NAME + rb")") for key in (b"\xa7tagName", b"\xa4name")
+]
 
 
 def needed(packed: bytes) -> bool:
@@ -72,7 +88,9 @@ def needed(packed: bytes) -> bool:
         if 3 <= size <= 31 and packed[at + 1 : at + 1 + size].isalpha():
             return True
         at = marked.find(b"\x00on", at + 1)
-    return _LONG_HANDLER.search(marked) is not None
+    if _LONG_HANDLER.search(marked) is not None:
+        return True
+    return any(odd.search(packed) is not None for odd in _ODD_NAMES)
 
 
 def event(value: dict[str, Any]) -> dict[str, Any]:
@@ -102,7 +120,11 @@ def _node(node: Any, parent_tag: str) -> None:
     if not isinstance(node, dict):
         return
     tag = ""
+    if node.get("type") == 1 and not _NAME.fullmatch(str(node.get("name", ""))):
+        node["name"] = PLACEHOLDER_DOCTYPE
     if node.get("type") == 2:
+        if not _NAME.fullmatch(str(node.get("tagName", ""))):
+            node["tagName"] = PLACEHOLDER_TAG
         tag = str(node.get("tagName", "")).lower()
         attributes = node.get("attributes")
         if not isinstance(attributes, dict):

@@ -58,3 +58,92 @@ def test_a_hostile_recording_runs_no_script_and_calls_no_other_host(
     assert dialogs == []
     assert outside == []
     viewer.close()
+
+
+def names_no_browser_takes(start: int = 1_700_000_000_000) -> list[dict[str, Any]]:
+    """A page whose doctype and one element have names createElement would refuse, a
+    <base> with a javascript: URL, and more of each added later."""
+
+    def element(node_id: int, tag: str, children: list[Any], **attributes: str) -> Any:
+        return {
+            "type": 2,
+            "id": node_id,
+            "tagName": tag,
+            "attributes": attributes,
+            "childNodes": children,
+        }
+
+    def text(node_id: int, value: str) -> Any:
+        return {"type": 3, "id": node_id, "textContent": value}
+
+    document = {
+        "type": 0,
+        "id": 1,
+        "childNodes": [
+            {"type": 1, "id": 2, "name": "html x><img src=x>", "publicId": "", "systemId": ""},
+            element(
+                3,
+                "html",
+                [
+                    element(4, "head", [element(5, "base", [], href="javascript:alert(1)//")]),
+                    element(
+                        6,
+                        "body",
+                        [
+                            element(
+                                7, "img src=x onerror=alert(1)", [text(8, "inside the odd one")]
+                            ),
+                            element(9, "p", [text(10, "after the odd one")]),
+                        ],
+                    ),
+                ],
+            ),
+        ],
+    }
+    added = [
+        {"parentId": 6, "nextId": None, "node": element(11, "a b=c", [])},
+        {"parentId": 11, "nextId": None, "node": text(12, "added later")},
+        {"parentId": 4, "nextId": None, "node": element(13, "base", [], href=" javascript:x")},
+    ]
+    return [
+        {
+            "type": 4,
+            "timestamp": start,
+            "data": {"href": hostile.PAGE, "width": 800, "height": 600},
+        },
+        {
+            "type": 2,
+            "timestamp": start,
+            "data": {"node": document, "initialOffset": {"left": 0, "top": 0}},
+        },
+        {
+            "type": 3,
+            "timestamp": start + 1000,
+            "data": {"source": 0, "texts": [], "attributes": [], "removes": [], "adds": added},
+        },
+    ]
+
+
+def test_names_no_browser_takes_do_not_stop_the_player_showing_the_page(
+    daphne: Any, alice: Any, alices_shop: Any, browser: Any
+) -> None:
+    from websockets.sync.client import connect
+    from websockets.typing import Origin
+
+    from tests.support import batch, hello, unpack
+
+    with connect(daphne.ws_url, origin=Origin("https://shop.alice.example")) as ws:
+        ws.send(hello(alices_shop.key))
+        session = unpack(ws.recv(timeout=10))["session"]
+        ws.send(batch(0, names_no_browser_takes()))
+        assert unpack(ws.recv(timeout=10)) == {"type": "ack", "seq": 0}
+    viewer = browser.new_page(viewport={"width": 1440, "height": 900})
+    log_in(viewer, daphne, "alice", "alice-password-1")
+    viewer.goto(f"{daphne.url}/sessions/{session}?t=5")
+    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
+    replay = viewer.frame_locator("#stage iframe")
+    body = replay.locator("body").inner_text()
+    for words in ("inside the odd one", "after the odd one", "added later"):
+        assert words in body
+    assert replay.locator("base[href]").count() == 0
+    viewer.close()

@@ -131,3 +131,42 @@ async def test_ingest_stores_the_hostile_recording_harmless_even_without_scrubbi
     count = len(hostile.recording())
     assert_harmless(events[:count])
     assert events[count:] == load_recording("spa")  # an ordinary recording, exactly
+
+
+def test_names_no_browser_takes_become_placeholders_and_plain_ones_stay():
+    from tests.test_player_hostile import names_no_browser_takes
+
+    events = names_no_browser_takes()
+    packed = msgpack.packb(events)
+    assert sanitize.needed(packed)
+    cleaned = [sanitize.event(copy.deepcopy(event)) for event in events]
+    doctype, html = cleaned[1]["data"]["node"]["childNodes"]
+    assert doctype["name"] == "html"
+    odd, after = html["childNodes"][1]["childNodes"]
+    assert (odd["tagName"], odd["childNodes"][0]["textContent"]) == ("span", "inside the odd one")
+    assert after["tagName"] == "p"
+    added = cleaned[2]["data"]["adds"]
+    assert [a["node"].get("tagName") for a in added] == ["span", None, "base"]
+    assert added[2]["node"]["attributes"] == {}  # the base's javascript: href is gone
+    plain = [
+        {
+            "type": 3,
+            "timestamp": 1,
+            "data": {
+                "source": 0,
+                "adds": [
+                    {
+                        "parentId": 1,
+                        "node": {
+                            "type": 2,
+                            "id": 2,
+                            "tagName": "my-widget",
+                            "attributes": {},
+                            "childNodes": [],
+                        },
+                    }
+                ],
+            },
+        }
+    ]
+    assert not sanitize.needed(msgpack.packb(plain))  # nothing to decode for plain names
