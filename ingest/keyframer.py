@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import sys
 import time
 from collections import Counter
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0  # at most; shorter for short intervals
 RETRY_SECONDS, RETRY_MAX_SECONDS = 10.0, 3600.0  # after a session's keyframes failed
 WORKER_TIMEOUT_SECONDS = 300.0  # one session's keyframes, at most; then the worker is replaced
+# How long a process holds a session it works on, at most (a worker that hung is
+# replaced after WORKER_TIMEOUT_SECONDS; its claim lapses a little later).
+LEASE = timedelta(seconds=WORKER_TIMEOUT_SECONDS + 60)
 
 
 # Sessions that stopped recording a moment ago still get keyframes for their last part.
@@ -57,14 +61,28 @@ def due(session_ids: Iterable[str], interval_ms: int) -> list[str]:
 
 
 def advance(session_id: str, storage: Storage, interval_ms: int) -> Advanced | None:
-    """Keyframes, then event-tracking records if they are due."""
-    session = Session.objects.filter(pk=session_id).select_related("project").first()
-    if session is None:
+    """Keyframes, then event-tracking records if they are due; None when the session
+    is gone or another process is computing them now. Every process's keyframer looks
+    at every session stored to lately, so a session is claimed for the work (a lease on
+    its row, which a process that died lets lapse) and done by one at a time."""
+    token = secrets.token_hex(8)
+    now = timezone.now()
+    free = Q(derived_until__isnull=True) | Q(derived_until__lt=now)
+    claimed = Session.objects.filter(free, pk=session_id).update(
+        derived_until=now + LEASE, derived_by=token
+    )
+    if not claimed:
         return None
-    result = advance_keyframes(session, storage, interval_ms)
-    if tracking_due(Session.objects.filter(pk=session_id)).exists():
-        track_session(session, storage)
-    return result
+    try:
+        session = Session.objects.filter(pk=session_id).select_related("project").first()
+        if session is None:
+            return None
+        result = advance_keyframes(session, storage, interval_ms)
+        if tracking_due(Session.objects.filter(pk=session_id)).exists():
+            track_session(session, storage)
+        return result
+    finally:
+        Session.objects.filter(pk=session_id, derived_by=token).update(derived_until=None)
 
 
 class WorkerGone(Exception):

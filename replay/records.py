@@ -204,8 +204,17 @@ def track_session(session: Session, storage: Storage, *, whole: bool = False) ->
     done, checkpoint = _run(fresh, storage, fresh.acked_seq, whole=whole)
     score = sum(WEIGHTS.get(str(r.data.get("type")), 1.0) for r in done.friction)
     with transaction.atomic():
-        if not Session.objects.select_for_update().filter(pk=fresh.pk).exists():
-            return Tracked(0, 0, 0.0)  # deleted meanwhile
+        # Only if no other pass stored rows since this one read where they stood (the
+        # update takes the row's lock and checks again): two passes racing on one
+        # session never both add what they found.
+        moved = Session.objects.filter(pk=fresh.pk, tracked_seq=fresh.tracked_seq).update(
+            tracked_seq=done.seq,
+            tracked_at=timezone.now(),
+            friction_count=len(done.friction),
+            friction_score=score,
+        )
+        if not moved:
+            return Tracked(0, 0, 0.0)  # deleted, or another pass was first
         rows = TrackedEvent.objects.filter(session=fresh)
         if done.whole:
             rows.delete()
@@ -215,12 +224,6 @@ def track_session(session: Session, storage: Storage, *, whole: bool = False) ->
             added = done.new
         fresh_rows = [*added, *done.provisional, *done.friction]
         TrackedEvent.objects.bulk_create([_row(fresh, r) for r in fresh_rows], batch_size=500)
-        Session.objects.filter(pk=fresh.pk).update(
-            tracked_seq=done.seq,
-            tracked_at=timezone.now(),
-            friction_count=len(done.friction),
-            friction_score=score,
-        )
     _save_checkpoint(fresh, storage, checkpoint)
     total = TrackedEvent.objects.filter(session=fresh).count()
     return Tracked(total, len(done.friction), score)

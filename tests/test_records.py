@@ -321,3 +321,57 @@ def test_a_checkpoint_is_no_orphan_and_goes_with_its_session(checkout):
     assert key not in list(orphan_objects(get_storage(), idle))
     delete_session(checkout, get_storage())
     assert get_storage().get(key) is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.scaleout
+def test_passes_racing_on_one_session_store_its_records_once(alices_shop):
+    """Every process's keyframer looks at every session stored to lately. A process
+    holds a session while it computes (another leaves it alone), and should two passes
+    still race, the one that comes second adds nothing."""
+    import threading
+
+    from django.db import connection
+
+    from ingest.commit import commit_batches
+    from ingest.plan import Received
+    from ingest.scan import scan_events
+    from replay.codec import pack_batch
+
+    events = load_recording("checkout")
+    half = len(events) // 2
+    store_at_pace(alices_shop, SESSION, events[:half])
+    Session.objects.filter(pk=SESSION).update(derived_until=timezone.now() + timedelta(minutes=1))
+    assert advance(SESSION, get_storage(), interval_ms=10**9) is None  # claimed elsewhere
+    assert not TrackedEvent.objects.filter(session_id=SESSION).exists()
+    Session.objects.filter(pk=SESSION).update(derived_until=timezone.now() - timedelta(seconds=1))
+    track_session(Session.objects.get(pk=SESSION), get_storage())  # a checkpoint halfway
+    seq = Session.objects.get(pk=SESSION).acked_seq + 1
+    packed = pack_batch(seq, events[half:]).packed
+    more = [Received.scanned(seq, packed, scan_events(packed, max_events=10**6), len(packed))]
+    commit_batches(SESSION, more, get_storage(), max_session_bytes=10**9)
+
+    errors: list[BaseException] = []
+    ready = threading.Barrier(4)
+
+    def race() -> None:
+        try:
+            session = Session.objects.get(pk=SESSION)
+            ready.wait()  # all four read where the rows stood before any stores
+            track_session(session, get_storage())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    stored = TrackedEvent.objects.filter(session_id=SESSION).count()
+    once = track_session(Session.objects.get(pk=SESSION), get_storage(), whole=True)
+    assert stored == once.records
+    assert len(friction()) == 3
+    assert advance(SESSION, get_storage(), interval_ms=10**9) is not None  # free again

@@ -54,6 +54,10 @@ class Session(models.Model):
         default=-1, help_text="the batches its event-tracking records were computed from"
     )
     tracked_at = models.DateTimeField(null=True, blank=True)
+    derived_until = models.DateTimeField(
+        null=True, blank=True, help_text="a process computes its keyframes and records until then"
+    )
+    derived_by = models.CharField(max_length=32, blank=True)
     friction_count = models.IntegerField(default=0)
     friction_score = models.FloatField(default=0.0, db_index=True)
 
