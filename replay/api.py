@@ -17,6 +17,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 
 from replay import playback, sharing
 from replay.access import (
@@ -46,8 +47,13 @@ def error(status: int, message: str) -> JsonResponse:
 
 
 def api(*methods: str) -> Callable[[View], View]:
+    """An API view: authenticated as the module says, its answers compressed when the
+    client takes gzip (they are JSON, with no secret of the caller's to leak by their
+    compressed size, as a page with a CSRF token would)."""
+
     def decorate(view: View) -> View:
         @csrf_exempt
+        @gzip_page
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.method not in methods:

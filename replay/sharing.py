@@ -22,6 +22,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.gzip import gzip_page
 
 from replay import csp
 from replay.access import administers
@@ -192,6 +193,7 @@ def _gone(exc: Gone) -> HttpResponse:
     return JsonResponse({"error": str(exc)}, status=410)
 
 
+@gzip_page  # JSON for the player, compressed when the browser takes it
 def share_manifest(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         share = resolve(token)
@@ -202,6 +204,7 @@ def share_manifest(request: HttpRequest, token: str) -> HttpResponseBase:
     return response
 
 
+@gzip_page  # JSON for the player, compressed when the browser takes it
 def share_segment(request: HttpRequest, token: str, seq_start: int) -> HttpResponseBase:
     try:
         share = resolve(token)
@@ -235,6 +238,7 @@ def _stamp(event: dict[str, Any]) -> float:
     return float(stamp) if isinstance(stamp, int | float) else float("-inf")
 
 
+@gzip_page  # JSON for the player, compressed when the browser takes it
 def share_keyframe(request: HttpRequest, token: str, after_seq: int) -> HttpResponseBase:
     try:
         share = resolve(token)

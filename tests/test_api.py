@@ -159,3 +159,40 @@ def test_wrong_method_is_405(client, alice, alices_shop):
     response = client.post("/api/sessions", **bearer(token_for("alice")))
     assert response.status_code == 405
     assert response["Allow"] == "GET"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_players_data_and_the_export_are_compressed_on_the_wire(daphne, alice, alices_shop):
+    """JSON answers go gzipped to a browser that takes gzip, streamed exports too."""
+    import gzip
+    import urllib.request
+
+    from replay.keyframes import advance_keyframes
+    from replay.models import ApiToken, Keyframe
+    from replay.storage import get_storage
+    from tests.test_keyframes import record_at_pace
+
+    events = record_at_pace(alices_shop, "session-gzip-0001", "spa")
+    advance_keyframes(Session.objects.get(pk="session-gzip-0001"), get_storage(), 10_000)
+    frame = Keyframe.objects.filter(session_id="session-gzip-0001").first()
+    assert frame is not None
+    _, token = ApiToken.issue(alice)
+
+    def fetch(path: str) -> tuple[str | None, bytes, bytes]:
+        request = urllib.request.Request(
+            daphne.url + path,
+            headers={"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            wire = response.read()
+            encoding = response.headers["Content-Encoding"]
+        return encoding, wire, gzip.decompress(wire) if encoding == "gzip" else wire
+
+    base = "/api/sessions/session-gzip-0001"
+    for path in ("/manifest", f"/keyframes/{frame.after_seq}", "/segments/0", "/events"):
+        encoding, wire, body = fetch(base + path)
+        assert encoding == "gzip", path
+        json.loads(body)
+        if path != "/manifest":
+            assert len(wire) < len(body) / 3, path  # recordings are repetitive
+    assert json.loads(fetch(base + "/events")[2]) == events
