@@ -1,23 +1,28 @@
 """Opening a long session at a moment: the keyframe player against loading everything.
 
-Builds a 3-hour session by concatenating the corpus recordings (each a page load) with
-shifted timestamps, streams it into a Daphne process on the embedded defaults (batches
-of about ten seconds of recording, as a recorder with a backlog sends them), and waits
-until the server's keyframer has written its keyframes. Then, in headless Chromium,
-opens the session at its start, middle and end two ways, each in a fresh page:
+Builds a session (`--recording`): 3 hours of the corpus recordings one after another
+(each a page load) with shifted timestamps, or the 10-minute corpus recording, or that
+recording three times over (30 minutes). Streams it into a server on the embedded
+defaults (batches of about ten seconds of recording, as a recorder with a backlog sends
+them), and waits until the server's keyframer has written its keyframes. Then, in
+headless Chromium, opens the session at its start, middle and end two ways, each in a
+fresh page:
 
 - the player: manifest, the keyframe before the moment, the segments after it;
 - from the start: the whole export loaded into rrweb's Replayer, then paused at the
   moment (what a player without keyframes must do).
 
-Reports time to first frame and bytes fetched for each, and their ratios.
+Reports time to first frame and bytes fetched for each, and their ratios; and the bytes
+the player's data took on the wire until the first frame (compressed as the server sends
+them), against the gzip of the whole session's JSON.
 
-    .venv/bin/python bench/seek.py [--hours 3]
+    .venv/bin/python bench/seek.py [--recording 3h|10min|30min] [--hours 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import sqlite3
@@ -52,9 +57,10 @@ FROM_START = """async ([url, offset]) => {
 }"""
 
 
-def long_session(hours: float) -> list[list[dict[str, Any]]]:
-    """Batches of about ten seconds each, corpus recordings one after another."""
-    recordings = [load_recording(name) for name in CORPUS]
+def long_session(
+    hours: float, recordings: list[list[dict[str, Any]]]
+) -> list[list[dict[str, Any]]]:
+    """Batches of about ten seconds each, recordings one after another until `hours`."""
     batches: list[list[dict[str, Any]]] = []
     offset = 1_700_000_000_000
     end = offset + hours * 3600 * 1000
@@ -107,13 +113,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--hours", type=float, default=3.0)
+    parser.add_argument("--recording", choices=["3h", "10min", "30min"], default="3h")
+    parser.add_argument("--hours", type=float, default=3.0, help="with --recording 3h")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    batches = long_session(args.hours)
+    if args.recording == "3h":
+        batches = long_session(args.hours, [load_recording(name) for name in CORPUS])
+    else:
+        hours = 600 / 3600 if args.recording == "10min" else 1800 / 3600
+        batches = long_session(hours - 0.001, [load_recording("long-10min")])
+    args.hours = (batches[-1][-1]["timestamp"] - batches[0][0]["timestamp"]) / 3.6e6
     events = sum(len(b) for b in batches)
-    size = sum(len(json.dumps(b, separators=(",", ":"))) for b in batches)
+    whole_json = json.dumps([e for b in batches for e in b], separators=(",", ":")).encode()
+    size = len(whole_json)
+    whole_gzip = len(gzip.compress(whole_json, 6))
     embedded = start_embedded(
         "seek",
         ORIGIN,
@@ -160,6 +174,7 @@ def main() -> None:
             capture_output=True,
         )
         rows = []
+        wires: list[tuple[str, int]] = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium",
@@ -178,12 +193,24 @@ def main() -> None:
                 ("end", (last - first) / 1000 - 1),
             ]:
                 player = context.new_page()
+                data: list[Any] = []  # the player's data, as it came over the wire
+
+                def keep(response: Any, into: list[Any] = data) -> None:
+                    if "/api/" in response.url:
+                        into.append(response)
+
+                player.on("response", keep)
                 began = time.perf_counter()
                 player.goto(f"{server.url}/sessions/{session}?t={at:.1f}")
                 player.wait_for_selector("#stage[data-ready=true]", timeout=600_000)
                 page_ms = (time.perf_counter() - began) * 1000
                 player_ms = player.evaluate("window.replayPlayer.openedMs")
                 player_bytes = player.evaluate("window.replayPlayer.source.fetchedBytes")
+                first_frame = [r for r in data if "/tracked" not in r.url]  # moments: after
+                wire = sum(
+                    r.request.sizes()["responseBodySize"] + r.request.sizes()["responseHeadersSize"]
+                    for r in first_frame
+                )
                 player.close()
                 whole = context.new_page()
                 whole.goto(f"{server.url}/sessions")
@@ -195,6 +222,7 @@ def main() -> None:
                 rows.append(
                     (label, at, player_ms, page_ms, player_bytes, result["ms"], result["bytes"])
                 )
+                wires.append((label, wire))
             browser.close()
     finally:
         server.stop()
@@ -213,6 +241,12 @@ def main() -> None:
         print(f"{label:8} {at:8.0f} " + " ".join(f"{f:10.3f}" for f in figures))
     print("player ms: manifest, keyframe, segments and Replayer, as from-start counts its fetch")
     print("and Replayer; page ms: the whole player page, navigation and rrweb's script included")
+    print(f"gzip of the whole session's JSON: {whole_gzip / 1e3:.0f} KB")
+    for label, wire in wires:
+        print(
+            f"{label:8} the player's data on the wire until the first frame: "
+            f"{wire / 1e3:.0f} KB, {wire / whole_gzip:.3f}x the gzip of the whole session"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ answered 404, exactly like one that does not exist."""
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from functools import wraps
 from typing import Any
@@ -16,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 
@@ -279,6 +281,16 @@ async def _async_chunks(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
+async def _gzipped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """One gzip stream of the chunks, flushed after each. (Django's GZipMiddleware
+    makes a gzip member of each chunk of an asynchronous stream, and browsers read only
+    the first member.)"""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)
+    async for chunk in chunks:
+        yield compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    yield compressor.flush()
+
+
 @api("GET")
 def session_manifest(request: HttpRequest, user: Any, session_id: str) -> HttpResponseBase:
     session = visible_sessions(user).get(pk=session_id)
@@ -305,9 +317,14 @@ def session_keyframe(
 def session_events(request: HttpRequest, user: Any, session_id: str) -> HttpResponseBase:
     session = visible_sessions(user).select_related("project").get(pk=session_id)
     audit(user, Action.EXPORT, session.project, session.id)
+    chunks = _async_chunks(_event_chunks(segment_rows(session)))
+    gzip = "gzip" in request.headers.get("Accept-Encoding", "")
     response = StreamingHttpResponse(
-        _async_chunks(_event_chunks(segment_rows(session))), content_type="application/json"
+        _gzipped(chunks) if gzip else chunks, content_type="application/json"
     )
+    if gzip:
+        response["Content-Encoding"] = "gzip"  # the api decorator's gzip leaves it so
+    patch_vary_headers(response, ["Accept-Encoding"])
     response["Content-Disposition"] = f'inline; filename="{session.id}.events.json"'
     response["Cache-Control"] = "private, no-store"
     return response
