@@ -115,3 +115,19 @@ def test_only_origins_enter_a_policy():
     )
     assert directive(policy, "img-src") == ["'self'", "data:", "blob:", "https://a.example"]
     assert directive(policy, "script-src") == ["'self'"]
+
+
+def test_static_files_go_gzipped_and_pages_do_not(client, alice):
+    import gzip
+
+    script = client.get("/static/replay/vendor/rrweb/rrweb.min.js", HTTP_ACCEPT_ENCODING="gzip")
+    assert script.status_code == 200
+    assert script["Content-Encoding"] == "gzip"
+    body = b"".join(script.streaming_content)
+    plain = b"".join(client.get("/static/replay/vendor/rrweb/rrweb.min.js").streaming_content)
+    assert gzip.decompress(body) == plain
+    assert len(body) < len(plain) / 3
+    client.force_login(alice)
+    page = client.get("/sessions", HTTP_ACCEPT_ENCODING="gzip")
+    assert page.status_code == 200
+    assert not page.has_header("Content-Encoding")  # a page with a CSRF token: never
