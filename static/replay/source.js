@@ -92,23 +92,23 @@
       // A page load: start at its Meta, which may come late in its segment, or be the
       // last event of the segment before.
       const rest = following.slice(this.chunks[0].events.length);
-      return (await this.fromMeta(loaded, loadAt)).concat(rest);
+      const head = await this.fromMeta(this.chunks[0], loadAt);
+      this.chunks[0] = Object.assign({}, this.chunks[0], { events: head });
+      return head.concat(rest);
     }
 
-    /** The loaded segment `index`'s events from the Meta of the snapshot starting at
-     *  `loadAt` (the first chunk is cut there too), fetching that Meta from the segment
-     *  before when the snapshot opens its own. */
-    async fromMeta(index, loadAt) {
-      const events = this.chunks[0].events;
+    /** A loaded chunk's events from the Meta of the snapshot starting at `loadAt`,
+     *  fetching that Meta from the segment before when the snapshot opens its own. */
+    async fromMeta(chunk, loadAt) {
+      const events = chunk.events;
       let from = events.findIndex((event) => event.type === 2 && event.timestamp >= loadAt);
       if (from > 0 && events[from - 1].type === 4) from -= 1;
       let head = events.slice(Math.max(0, from));
-      if (head.length && head[0].type !== 4 && index > 0) {
-        const before = await getJSON(this.segments[index - 1].url, this);
+      if (head.length && head[0].type !== 4 && chunk.index > 0) {
+        const before = await getJSON(this.segments[chunk.index - 1].url, this);
         const last = before[before.length - 1];
         if (last && last.type === 4) head = [last].concat(head);
       }
-      this.chunks[0] = Object.assign({}, this.chunks[0], { events: head });
       return head;
     }
 
@@ -136,12 +136,13 @@
       });
       if (cut === null) return null;
       const opened = this.opened;
+      const first = this.chunks[cut];
       const head = frame ? await getJSON(frame.url, this) : [];
+      const start = frame ? null : await this.fromMeta(first, this.snapshotAt(this.segments[first.index]));
       if (opened !== this.opened) return null; // opened elsewhere meanwhile
       // Chunks only grow at the end meanwhile: those loaded since are kept too.
       this.chunks = this.chunks.slice(cut);
-      if (!frame) await this.fromMeta(this.chunks[0].index, this.snapshotAt(this.segments[this.chunks[0].index]));
-      if (opened !== this.opened) return null;
+      if (start) this.chunks[0] = Object.assign({}, this.chunks[0], { events: start });
       this.headAt = frame ? frame.timestamp : this.chunks[0].events[0].timestamp;
       return head.concat(...this.chunks.map((chunk) => chunk.events));
     }
