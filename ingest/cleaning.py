@@ -54,7 +54,7 @@ def clean_packed(packed: bytes, scrubber: Scrubber | None) -> bytes:
             if strip and isinstance(event, dict):
                 event = sanitize.event(event)
             if scrub and scrubber is not None:
-                event = scrubber.value(event)
+                event = scrubber.event(event)
             cleaned = msgpack.packb(event, use_bin_type=True)
             changed = changed or cleaned != raw
             raw = cleaned
