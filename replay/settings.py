@@ -121,6 +121,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "replay.staticfiles.StaticCacheMiddleware",
     "replay.compression.StaticGZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -173,6 +174,10 @@ STATICFILES_DIRS: list[Any] = [
     ("replay/vendor/rrweb-style", _npm / "rrweb" / "dist"),
     ("replay/vendor/msgpack", _npm / "@msgpack" / "msgpack" / "dist.umd"),
 ]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "replay.staticfiles.VersionedStaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -131,3 +131,42 @@ def test_static_files_go_gzipped_and_pages_do_not(client, alice):
     page = client.get("/sessions", HTTP_ACCEPT_ENCODING="gzip")
     assert page.status_code == 200
     assert not page.has_header("Content-Encoding")  # a page with a CSRF token: never
+
+
+def test_static_files_of_pages_are_kept_by_browsers_until_they_change(
+    client, alice, alices_shop, settings, tmp_path
+):
+    import re
+
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    alices_shop.sessions.create(id="session-view-010")
+    client.force_login(alice)
+    html = client.get("/sessions/session-view-010").content.decode()
+    urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert len(urls) >= 5  # rrweb, its style sheet, the player's scripts, app.css, icon
+    for url in urls:
+        assert re.search(r"\?v=[0-9a-f]{12}$", url), url
+        answer = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
+        assert answer.status_code == 200
+        assert answer["Cache-Control"] == "public, max-age=31536000, immutable"
+    # Without the digest, or with an old one: kept briefly and asked again.
+    player = next(url for url in urls if "player.js" in url)
+    for stale in (player.split("?")[0], player.split("?")[0] + "?v=000000000000"):
+        answer = client.get(stale)
+        assert answer.status_code == 200
+        assert "immutable" not in answer["Cache-Control"]
+    # A file that changes gets a new URL.
+    (tmp_path / "replay").mkdir()
+    script = tmp_path / "replay" / "extra.js"
+    script.write_text("let a = 1;")
+    settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, tmp_path]
+    finders.get_finder.cache_clear()
+    try:
+        before = static("replay/extra.js")
+        script.write_text("let a = 2;")
+        assert static("replay/extra.js") != before
+        assert static("replay/extra.js").startswith("/static/replay/extra.js?v=")
+    finally:
+        finders.get_finder.cache_clear()
