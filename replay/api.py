@@ -30,6 +30,7 @@ from replay.access import (
     visible_sessions,
 )
 from replay.audit import Action, audit
+from replay.friction import FRICTION
 from replay.models import Segment, Session, ShareLink, TrackedEvent
 from replay.playback import dump_event
 from replay.redaction import RedactionError, Request, carry_out
@@ -38,6 +39,7 @@ from replay.search import BadRequest, filter_sessions, order_sessions, page_of
 from replay.segments import delete_session, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary, session_summary
+from replay.tracking import CLICK, CUSTOM, ERROR, IDENTIFY, INPUT, PAGE_VIEW, SCROLL
 
 View = Callable[..., HttpResponseBase]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -242,15 +244,29 @@ def tracked_summary(row: TrackedEvent, session: Session, request: HttpRequest) -
     }
 
 
+# Kinds of records a session's list may be asked for (`kind=`).
+RECORD_KINDS = frozenset([PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR, FRICTION])
+TRACKED_PAGE, TRACKED_MAX_PAGE = 1000, 5000
+
+
 @api("GET")
 def session_tracked(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
     """The session's event-tracking records and friction moments, in time order, each
-    with a link to the player just before it."""
+    with a link to the player just before it: a page of them (`limit`, `offset`; `next`
+    is the next page's URL), of the kinds asked for (`kind=click,friction`; all by
+    default)."""
     session = visible_sessions(user).get(pk=session_id)
     rows = TrackedEvent.objects.filter(session=session).order_by("ts", "id")
+    if kinds := [kind for kind in request.GET.get("kind", "").split(",") if kind]:
+        if unknown := sorted(set(kinds) - RECORD_KINDS):
+            known = ", ".join(sorted(RECORD_KINDS))
+            raise BadRequest(f"unknown kind {unknown[0]!r}: one of {known}")
+        rows = rows.filter(kind__in=kinds)
+    page, next_url = page_of(rows, request, default=TRACKED_PAGE, largest=TRACKED_MAX_PAGE)
     return JsonResponse(
         {
-            "records": [tracked_summary(row, session, request) for row in rows],
+            "records": [tracked_summary(row, session, request) for row in page],
+            "next": next_url,
             "tracked_seq": session.tracked_seq,
             "complete": session.tracked_seq >= session.acked_seq,
         }

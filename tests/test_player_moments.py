@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from replay.models import Session
+from replay.models import Session, TrackedEvent
 from replay.records import track_session
 from replay.storage import get_storage
 from tests.recording import log_in
@@ -47,3 +47,35 @@ def test_moments_are_listed_marked_and_one_click_away(daphne, alices_shop, alice
     # From the start, "only friction" skips to a second before the first dead click.
     page.wait_for_function("() => window.replayPlayer.now() > 19500", timeout=5000)
     assert page.evaluate("window.replayPlayer.now()") < 26000
+
+
+def test_a_long_list_of_moments_arrives_in_pages_after_the_first_frame(
+    daphne, alices_shop, alice, page
+):
+    store_at_pace(alices_shop, SESSION, load_recording("checkout"))
+    session = Session.objects.select_related("project").get(pk=SESSION)
+    track_session(session, get_storage())
+    start = session.first_event_ms or 0
+    TrackedEvent.objects.bulk_create(
+        TrackedEvent(
+            project=alices_shop,
+            session=session,
+            ts=start + 10 * i,
+            kind="click" if i % 2 else "scroll",  # scrolls are not listed: not fetched
+            url="https://shop.alice.example/",
+            name=f"button {i}",
+        )
+        for i in range(2600)
+    )
+    shown = TrackedEvent.objects.filter(session=session).exclude(kind__in=["scroll", "input"])
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    log_in(page, daphne, "alice", "alice-password-1")
+    page.goto(f"{daphne.url}/sessions/{SESSION}?t=0")
+    page.wait_for_selector("#moments[data-ready=true]", timeout=20000)
+    assert page.locator("#moments .moment").count() == shown.count()
+    tracked = [url for url in fetched if "/tracked" in url]
+    assert len(tracked) == 2  # 1,300 clicks and the recording's own moments: two pages
+    assert all("kind=" in url and "scroll" not in url for url in tracked)
+    data = [url for url in fetched if "/api/" in url and "/tracked" not in url]
+    assert fetched.index(tracked[0]) > max(fetched.index(url) for url in data)

@@ -105,6 +105,49 @@ def test_the_api_lists_records_with_links_just_before_them(checkout, django_user
     assert outsider.status_code == 404
 
 
+def test_a_long_sessions_records_come_in_pages_of_the_kinds_asked_for(checkout):
+    session = checkout
+    track_session(session, get_storage())
+    start = session.first_event_ms or 0
+    TrackedEvent.objects.bulk_create(
+        TrackedEvent(
+            project=session.project,
+            session=session,
+            ts=start + 10 * i,
+            kind="scroll" if i % 3 else "click",
+            url="https://shop.alice.example/",
+        )
+        for i in range(2400)
+    )
+    everything = list(
+        TrackedEvent.objects.filter(session=session).order_by("ts", "id").values_list("kind", "ts")
+    )
+    client = Client()
+    url: str | None = f"/api/sessions/{SESSION}/tracked?limit=1000"
+    got: list[dict[str, Any]] = []
+    pages = 0
+    while url:
+        body = client.get(url, **as_user("alice")).json()
+        assert len(body["records"]) <= 1000
+        got += body["records"]
+        url, pages = body["next"], pages + 1
+    assert pages == 3
+    assert [(r["kind"], r["ts"]) for r in got] == everything
+    clicks = client.get(
+        f"/api/sessions/{SESSION}/tracked?kind=click,friction&limit=5000", **as_user("alice")
+    ).json()
+    assert {r["kind"] for r in clicks["records"]} == {"click", "friction"}
+    assert len(clicks["records"]) == sum(kind in ("click", "friction") for kind, _ in everything)
+    assert clicks["next"] is None
+    default = client.get(f"/api/sessions/{SESSION}/tracked", **as_user("alice")).json()
+    assert len(default["records"]) == 1000
+    assert default["next"]
+    for bad in ("kind=clicks", "limit=0", "limit=5001", "offset=-1"):
+        answer = client.get(f"/api/sessions/{SESSION}/tracked?{bad}", **as_user("alice"))
+        assert answer.status_code == 400, bad
+        assert answer.json()["error"]
+
+
 def test_reprocess_applies_a_projects_new_thresholds(checkout, alices_shop):
     track_session(checkout, get_storage())
     alices_shop.friction_thresholds = {"rage_click": {"clicks": 6}}

@@ -108,18 +108,41 @@
     setTimeout(follow, 250);
   }
 
+  // The list comes in pages, after the first frame, of the kinds it shows only (a long
+  // session's inputs and scrolls outnumber the rest): the first page is shown as soon as
+  // it arrives, the others as they follow.
+  const PAGE = 1000;
+
+  async function page(url) {
+    const response = await fetch(url, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error('status ' + response.status);
+    return response.json();
+  }
+
   async function start() {
+    const first = new URL(config.trackedUrl, location.href);
+    first.searchParams.set('kind', Array.from(SHOWN).join(','));
+    first.searchParams.set('limit', String(PAGE));
+    let next = first.href;
+    let failed = null;
+    moments = [];
     try {
-      const response = await fetch(config.trackedUrl, { credentials: 'same-origin' });
-      if (!response.ok) throw new Error('status ' + response.status);
-      const body = await response.json();
-      moments = body.records;
-      if (!body.complete) $('moments-note').dataset.partial = 'true';
+      while (next) {
+        const body = await page(next);
+        moments = moments.concat(body.records);
+        if (!body.complete) $('moments-note').dataset.partial = 'true';
+        next = body.next;
+        if (next) render();
+      }
     } catch (err) {
-      $('moments-note').textContent = 'Could not load the moments: ' + err.message;
-      return;
+      failed = 'Could not load the moments: ' + err.message;
     }
-    render();
+    if (moments.length || !failed) render();
+    if (failed) {
+      $('moments-note').textContent = failed + (moments.length ? ' (the first are shown)' : '');
+      $('moments-note').hidden = false;
+      if (!moments.length) return;
+    }
     markTimeline();
     $('only-friction').addEventListener('change', () => {
       watching = null;
