@@ -418,3 +418,56 @@ def test_passes_racing_on_one_session_store_its_records_once(alices_shop):
     assert stored == once.records
     assert len(friction()) == 3
     assert advance(SESSION, get_storage(), interval_ms=10**9) is not None  # free again
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.scaleout
+def test_two_server_processes_store_each_sessions_records_once(start_daphne, alices_shop):
+    """Two Daphne processes share the database and storage, and both keyframers see the
+    four sessions recording at once (two on each process). Once the sessions have
+    records, more is recorded, and when they go quiet both processes find the same new
+    records due at once: every session ends with the records one computation from the
+    start gives, not one set of the new ones per process."""
+    import time
+
+    from tests.support import ResendingClient, batches_of
+
+    servers = [start_daphne(REPLAY_KEYFRAME_SECONDS="1") for _ in range(2)]
+    events = load_recording("long-10min")
+    clients = [ResendingClient(servers[i % 2].ws_url, alices_shop.key) for i in range(4)]
+
+    def record(part: list[dict[str, Any]]) -> None:
+        for events in batches_of(part, 200):
+            for client in clients:
+                client.send(events)
+            time.sleep(0.1)
+        for client in clients:
+            client.wait_until_acked(timeout=60)
+
+    def settled(ids: list[str]) -> bool:
+        """Whether the sessions' records cover all they stored and nobody computes."""
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            sessions = Session.objects.filter(pk__in=ids)
+            if all(
+                s.tracked_seq >= s.acked_seq
+                and (s.derived_until is None or s.derived_until < timezone.now())
+                for s in sessions
+            ):
+                time.sleep(2)  # a pass that raced the last one would have stored by now
+                return True
+            time.sleep(0.5)
+        return False
+
+    record(events[: len(events) // 2])
+    ids = [client.session for client in clients]
+    assert settled(ids), "the first records were not computed"
+    record(events[len(events) // 2 :])
+    for client in clients:
+        client.close()
+    assert settled(ids), "the records were not computed"
+    stored = {i: TrackedEvent.objects.filter(session_id=i).count() for i in ids}
+    for session_id in ids:
+        session = Session.objects.select_related("project").get(pk=session_id)
+        once = track_session(session, get_storage(), whole=True)
+        assert stored[session_id] == once.records > 1000, session_id
