@@ -24,8 +24,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
-import msgpack
-
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 _CARD = (  # as cards are written: one run of digits, or groups of four (Amex 4-6-5)
     r"(?<![\d.-])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2}[ -]\d{1,7}|\d{4}[ -]\d{6}[ -]\d{5})"
@@ -89,13 +87,15 @@ _IBAN_BYTES = re.compile(rb"[A-Z]{2}[0-9]{2}[ A-Z0-9]{12,}")
 # Percent escapes of the characters numbers are written with ("%20", "%2B", "%252D"...):
 # each counts as a separator when the bytes are looked at for numbers.
 _ESCAPED_SEPARATOR = re.compile(rb"%(?:25)*2[0-9A-Fa-f]")
+# Those escapes, and an email's "@" escaped ("%40jane", "%2540jane"): one pass finds both.
+_ESCAPE = re.compile(rb"%(?:25)*(?:(40)[A-Za-z0-9]|2[0-9A-Fa-f])")
 _DIGIT_OR_BRACKET = frozenset(bytes([c]) for c in b"0123456789)")
 # msgpack's markers of integers and floats wide enough for a card or a phone number.
 _WIDE_NUMBER = re.compile(rb"[\xce\xcf\xd3\xcb]")
-# A custom or plugin event's type, as msgpack writes it ("type": 5 or 6), and the first
-# bytes of an array.
-_PAYLOAD_TYPES = (b"\xa4type\x05", b"\xa4type\x06")
-_ARRAY_MARKERS = frozenset([*range(0x90, 0xA0), 0xDC, 0xDD])
+# The key "type" and a custom or plugin event's type ("type": 5 or 6), as msgpack
+# writes them.
+_TYPE_KEY = b"\xa4type"
+_PAYLOAD_TYPE = re.compile(rb"\xa4type[\x05\x06]")
 # The other kinds in a batch's bytes: whole patterns, not single characters (the bytes
 # are mostly binary msgpack, where "@" or "gh" turn up by chance), each searched on its
 # own so that those starting with a literal are found at memchr speed.
@@ -103,7 +103,6 @@ _HINTS = [
     re.compile(pattern)
     for pattern in (
         r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",  # an email's domain
-        r"%(?:25)*40[A-Za-z0-9]",  # an email's "@", percent-encoded once or more
         r"eyJ[A-Za-z0-9_-]{8,}\.",
         r"_(?:live|test)_[A-Za-z0-9]{10,}",
         r"AKIA[0-9A-Z]{16}",
@@ -132,13 +131,15 @@ def _digit_run(packed: bytes) -> bool:
     return False
 
 
-def _escaped_digit_run(packed: bytes) -> bool:
-    """Whether the bytes hold a run of digits and separators with nine digits or more
-    when percent escapes of separators count as separators: looked for around each
-    escape that follows a digit or a bracket (a number's escapes are between its
-    digits), with the escapes made spaces."""
+def _escaped(packed: bytes) -> bool:
+    """Whether the bytes hold an email's "@" percent-encoded, or a run of digits and
+    separators with nine digits or more when percent escapes of separators count as
+    separators. Runs are looked for around each escape that follows a digit or a
+    bracket (a number's escapes are between its digits), with the escapes made spaces."""
     checked = 0
-    for escape in _ESCAPED_SEPARATOR.finditer(packed):
+    for escape in _ESCAPE.finditer(packed):
+        if escape.group(1):
+            return True
         at = escape.start()
         if at < checked or packed[at - 1 : at] not in _DIGIT_OR_BRACKET:
             continue
@@ -151,39 +152,19 @@ def _escaped_digit_run(packed: bytes) -> bool:
 
 def _payload_number(packed: bytes) -> bool:
     """Whether a custom or plugin event among the packed events (an array of them, or
-    one) holds a number shaped like a card or a phone number. Only those events are
-    looked at: the others' numbers are rrweb's (ids, times, coordinates), and in
-    binary msgpack a marker byte turns up by chance."""
-    if not any(marker in packed for marker in _PAYLOAD_TYPES):
-        return False
-    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=len(packed))
-    unpacker.feed(packed)
-    try:
-        first = packed[0]
-        count = unpacker.read_array_header() if first in _ARRAY_MARKERS else 1
-        for _ in range(count):
-            start = unpacker.tell()
-            if packed.startswith(b"\xa4type", start + 1):  # "type" first, as rrweb has it
-                kind = packed[start + 6]
-                unpacker.skip()
-            else:
-                kind = _event_type(unpacker)
-            if kind in _PAYLOAD_EVENTS and _wide_number(packed[start : unpacker.tell()]):
-                return True
-    except (ValueError, msgpack.UnpackException):
-        return True  # not events as rrweb makes them: looked at decoded
+    one) may hold a number shaped like a card or a phone number. Only those events are
+    looked at, from their "type" key to the next event's (or, when "type" is not their
+    first key, from the "type" key before): the others' numbers are rrweb's (ids, times,
+    coordinates), and in binary msgpack a marker byte turns up by chance."""
+    for event in _PAYLOAD_TYPE.finditer(packed):
+        at = event.start()
+        # "type" as the map's first key (rrweb writes it first): the payload follows
+        first = at > 0 and 0x80 <= packed[at - 1] <= 0x8F
+        before = at if first else max(packed.rfind(_TYPE_KEY, 0, at), 0)
+        after = packed.find(_TYPE_KEY, event.end())
+        if _wide_number(packed[before : after if after >= 0 else len(packed)]):
+            return True
     return False
-
-
-def _event_type(unpacker: msgpack.Unpacker) -> Any:
-    """The type of the event the unpacker is at, read past the event."""
-    kind = None
-    for _ in range(unpacker.read_map_header()):
-        if unpacker.unpack() == "type":
-            kind = unpacker.unpack()
-        else:
-            unpacker.skip()
-    return kind
 
 
 def _wide_number(packed: bytes) -> bool:
@@ -248,7 +229,7 @@ class Scrubber:
         """Whether a batch's bytes may hold something to scrub."""
         if _digit_run(packed):
             return True
-        if b"%2" in packed and _escaped_digit_run(packed):
+        if _escaped(packed):
             return True
         # IBANs: two capitals and two digits, found as "AA##" after one more C pass.
         shapes = packed.translate(_SHAPES)
