@@ -255,10 +255,9 @@ class Scrubber:
         custom or plugin event, the numbers shaped like a card or a phone number."""
         if not isinstance(event, dict) or event.get("type") not in _PAYLOAD_EVENTS:
             return self.value(event)
-        scrubbed = self._map({key: item for key, item in event.items() if key != "data"})
-        if "data" in event:
-            scrubbed["data"] = self.value(event["data"], numbers=True)
-        return scrubbed
+        return {  # the event's own keys are rrweb's: "type", "data", "timestamp"
+            key: self.value(item, numbers=key == "data") for key, item in event.items()
+        }
 
     def value(self, value: Any, numbers: bool = False) -> Any:
         """Any decoded value, every string and every map key in it scrubbed (and, given
