@@ -62,12 +62,11 @@ _QUICK = re.compile(r"[@?\d]|eyJ|_live_|_test_|AKIA|gh[pousr]_")
 # A URL's pieces lie between its delimiters (and a text's words between spaces and
 # quotes); a piece with a percent escape or a plus may hide personal data.
 _PIECES = re.compile(r"([\s\"'()<>/?&=#;,\\]+)")
-_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 _ENCODED_SAFE = "[]:@!$*+~"  # kept as they are when a scrubbed piece is encoded again
 # Integers: the first digits of payment cards' issuers (Visa, Mastercard, Amex, Diners,
 # Discover, JCB, UnionPay), and the shapes of phone numbers written as digits alone: US
 # numbers with or without the country code, and other countries' with theirs (a number
-# of twelve digits or more starting 2-9; times in milliseconds start with 1).
+# of eleven digits or more starting 2-9; times in milliseconds start with 1).
 _CARD_ISSUER = re.compile(r"2[2-7]|[3-6]")
 _PHONE_DIGITS = re.compile(r"1?[2-9]\d{2}[2-9]\d{6}|[2-9]\d{10,14}")
 # rrweb's custom (5) and plugin (6) events: payloads that a page fills as it likes.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from functools import lru_cache
 
 from django.conf import settings
@@ -32,9 +33,11 @@ def digest(name: str) -> str | None:
         return None
     try:
         status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            return None
+        return _digest_of(path, status.st_mtime_ns, status.st_size)
     except OSError:
         return None
-    return _digest_of(path, status.st_mtime_ns, status.st_size)
 
 
 @lru_cache(maxsize=256)

@@ -131,7 +131,8 @@
         const body = await page(next);
         moments = moments.concat(body.records);
         if (!body.complete) $('moments-note').dataset.partial = 'true';
-        next = body.next;
+        // The next page's path, on this page's origin (as a proxy in front may not say).
+        next = body.next ? new URL(body.next).pathname + new URL(body.next).search : null;
         if (next) render();
       }
     } catch (err) {
