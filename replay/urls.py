@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from replay import api, events_api, sharing, views
+from replay.analytics import api as actions_api
 from replay.health import healthz
 from replay.metrics import metrics_view
 
@@ -25,6 +26,21 @@ urlpatterns = [
     path("api/sessions", api.list_sessions, name="api-sessions"),
     path("api/events", events_api.list_events, name="api-events"),
     path("api/projects/<int:project_id>/redact", api.project_redact, name="api-project-redact"),
+    path(
+        "api/projects/<int:project_id>/actions",
+        actions_api.project_actions,
+        name="api-project-actions",
+    ),
+    path(
+        "api/projects/<int:project_id>/actions/preview",
+        actions_api.preview,
+        name="api-project-actions-preview",
+    ),
+    path(
+        "api/projects/<int:project_id>/actions/<int:action_id>",
+        actions_api.project_action,
+        name="api-project-action",
+    ),
     path(f"api/sessions/{SESSION}", api.session_detail, name="api-session"),
     path(f"api/sessions/{SESSION}/share", api.session_share, name="api-session-share"),
     path(f"api/sessions/{SESSION}/tracked", api.session_tracked, name="api-session-tracked"),

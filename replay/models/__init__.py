@@ -2,6 +2,7 @@
 them. The events themselves live in storage (see `replay.segments`); the database holds
 what is needed to find, list and authorize them."""
 
+from replay.models.analytics import Action
 from replay.models.projects import (
     ApiToken,
     AuditEntry,
@@ -15,6 +16,7 @@ from replay.models.sessions import MAX_URLS, Gap, Keyframe, Segment, Session
 
 __all__ = [
     "MAX_URLS",
+    "Action",
     "ApiToken",
     "AuditEntry",
     "Gap",
