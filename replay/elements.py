@@ -50,17 +50,27 @@ def classes(node: Node) -> list[str]:
     return str((node.get("attributes") or {}).get("class") or "").split()
 
 
+# What a record keeps of an attribute's value, at most; a longer value is kept empty
+# (its presence still matches `[name]`).
+MAX_KEPT_VALUE = 1000
+# Attributes of rrweb's own (`rr_width`...) and the live state of fields (values, which
+# the recorder masks, and checkedness) are not the page's markup: not kept.
+_NOT_MARKUP = frozenset(["value", "checked", "selected"])
+
+
 def mini(node: Node) -> Node:
-    """What a record keeps of an element: enough for selectors to match it later."""
+    """What a record keeps of an element: its tag and its attributes as the page has
+    them, so that any selector given later (an action's) can match it."""
     attributes = node.get("attributes") or {}
     kept = {
-        name: str(value)
+        name: str(value) if len(str(value)) <= MAX_KEPT_VALUE else ""
         for name, value in attributes.items()
-        if name in {"id", "class", "name", "type", "role", "href", "aria-label", *_TEST_IDS}
+        if isinstance(name, str)
+        and not name.startswith("rr_")
+        and name not in _NOT_MARKUP
         and isinstance(value, str | int | float)
+        and not isinstance(value, bool)
     }
-    if "href" in kept:
-        kept["href"] = kept["href"][:200]
     return {"type": 2, "tagName": str(node.get("tagName", "")).lower(), "attributes": kept}
 
 

@@ -1,9 +1,10 @@
 """CSS selectors matched against rrweb's serialized element nodes, for redacting stored
-recordings by selector. Pure.
+recordings by selector and for actions' click and input matchers. Pure.
 
 The subset that names elements, which is what redaction needs: type selectors and `*`,
 `#id`, `.class`, attribute selectors (`[name]`, `=`, `~=`, `|=`, `^=`, `$=`, `*=`, with
-or without quotes, and the ` i` flag), the descendant (space) and child (`>`)
+or without quotes, and the ` i` flag; values of the attributes HTML compares ignoring
+case, such as `type`, ignoring case), the descendant (space) and child (`>`)
 combinators, and lists (`,`). Anything else (pseudo-classes, sibling combinators) is
 refused with `SelectorError`, which names the part that is not supported, rather than
 matched wrongly.
@@ -39,6 +40,16 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+# Attributes whose values HTML documents compare ignoring ASCII case in selectors (HTML,
+# "Case-sensitivity of selectors"), as browsers do: `[type=BUTTON]` matches a button.
+_HTML_CASE_INSENSITIVE = (
+    "accept accept-charset align alink axis bgcolor charset checked clear codetype color"
+    " compact declare defer dir direction disabled enctype face frame hreflang http-equiv"
+    " lang language link media method multiple nohref noresize noshade nowrap readonly"
+    " rel rev rules scope scrolling selected shape target text type valign valuetype vlink"
+)
+_CASE_INSENSITIVE = frozenset(_HTML_CASE_INSENSITIVE.split())
+
 _OPS: dict[str, Callable[[str, str], bool]] = {
     "=": lambda have, want: have == want,
     "~=": lambda have, want: want in have.split(),
@@ -73,7 +84,7 @@ class Compound:
             if op is None:
                 continue
             have = str(attributes[name])
-            if fold:
+            if fold or name in _CASE_INSENSITIVE:
                 have, wanted = have.lower(), wanted.lower()
             if not _OPS[op](have, wanted):
                 return False

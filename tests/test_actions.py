@@ -172,6 +172,8 @@ BAD = [
     ({"name": "A", "matchers": [{"kind": "click", "selector": "a:hover"}]}, "':hover'"),
     ({"name": "A", "matchers": [{"kind": "click", "selector": "a + b"}]}, "matchers[0].selector"),
     ({"name": "A", "matchers": [{"kind": "input", "text": "x"}]}, "matchers[0].text: not a"),
+    ({"name": "A", "matchers": [{"kind": "click", "selector": "a[href^='/cart']"}]}, "absolute"),
+    ({"name": "A", "matchers": [{"kind": "input", "selector": "[value=x]"}]}, "[value] is not"),
     ({"name": "A", "matchers": [{"kind": "custom", "name": "x", "props": [1]}]}, ".props:"),
     ({"name": "A", "matchers": [{"kind": "friction", "name": "slow"}]}, "matchers[0].name: one"),
     ({"name": "A", "matchers": [{"kind": "error"}]}, "matchers[0].message: required"),

@@ -164,7 +164,31 @@ def parse(raw: Any, where: str = "matcher") -> Matcher:
             selector = Selector(spec["selector"])
         except SelectorError as exc:
             raise MatcherError(f"{where}.selector: {exc}") from None
+        problem = _stored_otherwise(selector)
+        if problem:
+            raise MatcherError(f"{where}.selector: {spec['selector']!r}: {problem}")
     return Matcher(kind, spec, selector)
+
+
+# Attributes rrweb stores otherwise than the page has them, so that a selector on them
+# would match the record otherwise than the browser matched the element: URLs made
+# absolute (and style's url()s), and the live state of fields (masked values, checked).
+_REWRITTEN = frozenset(["src", "href", "xlink:href", "srcset", "style", "background", "data"])
+_STATE = frozenset(["value", "checked", "selected", "autoplay"])
+
+
+def _stored_otherwise(selector: Selector) -> str | None:
+    for complex_ in selector.complexes:
+        for compound, _ in complex_.parts:
+            for name, op, _wanted, _fold in compound.attributes:
+                if name in _STATE:
+                    return f"[{name}] is not supported: rrweb records the field's state there"
+                if name in _REWRITTEN and op is not None:
+                    return (
+                        f"[{name}{op}...] is not supported: rrweb stores {name} with its URLs"
+                        f" made absolute; [{name}] alone is"
+                    )
+    return None
 
 
 def parse_all(raw: Any, where: str = "matchers") -> list[Matcher]:
