@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from replay import api, events_api, sharing, views
 from replay.analytics import api as actions_api
+from replay.analytics import views as actions_views
 from replay.health import healthz
 from replay.metrics import metrics_view
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("sessions", views.session_list, name="sessions"),
     path(f"sessions/{SESSION}", views.player, name="player"),
     path("projects", views.project_list, name="projects"),
+    path("actions", actions_views.actions_page, name="actions"),
     path("projects/<int:project_id>/audit", views.project_audit, name="project-audit"),
     path("demo/", views.demo, name="demo"),
     path("s/<str:token>", sharing.share_player, name="share"),

@@ -48,6 +48,7 @@ READS = {  # path: status for outsider, viewer, admin
     f"/api/sessions/{SESSION}/tracked": (404, 200, 200),
     "/sessions": (200, 200, 200),
     "/projects": (200, 200, 200),
+    "/actions": (200, 200, 200),  # each sees the actions of their projects only
     "/api/sessions": (200, 200, 200),
     "/api/events": (200, 200, 200),  # each sees the records of their projects only
 }

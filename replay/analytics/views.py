@@ -1,0 +1,33 @@
+"""The actions page: a project's actions listed with what they matched in the last 30
+days, and an editor whose preview counts and shows examples as the matchers change."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from replay.access import visible_projects
+from replay.analytics.matchers import KINDS
+from replay.friction import DETECTORS
+
+
+@login_required
+@ensure_csrf_cookie  # the page defines actions through the API
+def actions_page(request: HttpRequest) -> HttpResponse:
+    projects = list(visible_projects(request.user).order_by("name"))
+    chosen = request.GET.get("project", "")
+    project = next((p for p in projects if str(p.pk) == chosen), projects[0] if projects else None)
+    config = None
+    if project is not None:
+        config = {
+            "project": project.pk,
+            "actionsUrl": reverse("api-project-actions", args=[project.pk]),
+            "previewUrl": reverse("api-project-actions-preview", args=[project.pk]),
+            "kinds": list(KINDS),
+            "detectors": [detector.name for detector in DETECTORS],
+        }
+    context = {"projects": projects, "project": project, "config": config}
+    return render(request, "replay/actions.html", context)
