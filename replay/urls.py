@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from replay import api, events_api, sharing, views
 from replay.analytics import api as actions_api
+from replay.analytics import funnel_api
 from replay.analytics import views as actions_views
 from replay.health import healthz
 from replay.metrics import metrics_view
@@ -37,6 +38,12 @@ urlpatterns = [
         "api/projects/<int:project_id>/actions/preview",
         actions_api.preview,
         name="api-project-actions-preview",
+    ),
+    path("api/projects/<int:project_id>/funnel", funnel_api.funnel, name="api-project-funnel"),
+    path(
+        "api/projects/<int:project_id>/funnel/sessions",
+        funnel_api.funnel_sessions,
+        name="api-project-funnel-sessions",
     ),
     path(
         "api/projects/<int:project_id>/actions/<int:action_id>",

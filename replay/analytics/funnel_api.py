@@ -1,0 +1,141 @@
+"""The JSON API of funnels (README, "Funnels"):
+
+    POST /api/projects/ID/funnel
+    GET  /api/projects/ID/funnel/sessions?q=DEFINITION&step=K&part=converted|dropped
+
+The answer to a funnel gives, for each bar, the URLs of the lists behind its converted
+and dropped parts; those URLs carry the definition with its time range fixed, so a list
+is always exactly the entities its bar counted. The project's viewers and admins may
+query; anyone else gets 404."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+
+from replay.access import visible_projects
+from replay.analytics.funnel_query import Query, Result, bars, behind, parse_query, run
+from replay.api import LEAD_SECONDS, api, error
+from replay.models import Session
+from replay.search import BadRequest
+
+MAX_PAGE = 1000
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _encoded(query: Query) -> str:
+    fixed = {**query.definition, "since": _iso(query.since_ms), "until": _iso(query.until_ms)}
+    text = json.dumps(fixed, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decoded(raw: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except ValueError:
+        raise BadRequest("q: not a funnel definition (use the URLs a funnel answers)") from None
+
+
+def _steps(request: HttpRequest, project_id: int, result: Result, value: str | None) -> Any:
+    reached = [r for r in result.reached if value is None or r.value == value]
+    steps = bars(result.query, reached)
+    base = reverse("api-project-funnel-sessions", args=[project_id])
+    encoded = _encoded(result.query)
+    for step in steps:
+        for part in ("converted", "dropped"):
+            if part == "dropped" and step["index"] == 1:
+                step[part] = None
+                continue
+            query = {"q": encoded, "step": step["index"], "part": part}
+            if value is not None:
+                query["value"] = value
+            step[part] = request.build_absolute_uri(f"{base}?{urlencode(query)}")
+    return steps
+
+
+def _project(user: Any, project_id: int) -> Any:
+    return visible_projects(user).filter(pk=project_id).first()
+
+
+@api("POST")
+def funnel(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
+    project = _project(user, project_id)
+    if project is None:
+        return error(404, "no such project")
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise BadRequest("the body must be JSON") from None
+    result = run(project, parse_query(project, body))
+    answer: dict[str, Any] = {"steps": _steps(request, project_id, result, None), "breakdown": []}
+    if result.query.breakdown is not None:
+        values = sorted({r.value for r in result.reached})
+        counts = {v: sum(1 for r in result.reached if r.value == v) for v in values}
+        for value in sorted(values, key=lambda v: (-counts[v], v)):
+            answer["breakdown"].append(
+                {"value": value, "steps": _steps(request, project_id, result, value)}
+            )
+    return JsonResponse(answer)
+
+
+@api("GET")
+def funnel_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
+    """The entities behind a bar, each with the session and a player link at its moment:
+    for converted, the step's; for dropped, the last step it completed."""
+    project = _project(user, project_id)
+    if project is None:
+        return error(404, "no such project")
+    query = parse_query(project, _decoded(request.GET.get("q", "")))
+    try:
+        step = int(request.GET.get("step", ""))
+    except ValueError:
+        raise BadRequest("step: a step number") from None
+    if not 1 <= step <= len(query.labels):
+        raise BadRequest(f"step: 1 to {len(query.labels)}")
+    part = request.GET.get("part")
+    if part not in ("converted", "dropped") or (part == "dropped" and step == 1):
+        raise BadRequest("part: converted, or dropped for a step after the first")
+    try:
+        limit = int(request.GET.get("limit", "100"))
+        offset = int(request.GET.get("offset", "0"))
+    except ValueError:
+        raise BadRequest("limit and offset: numbers") from None
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise BadRequest(f"limit must be 1-{MAX_PAGE} and offset >= 0")
+    chosen = behind(run(project, query), step, part, request.GET.get("value"))
+    page = chosen[offset : offset + limit]
+    starts = dict(
+        Session.objects.filter(pk__in={r.moments[i][1] for r, i in page}).values_list(
+            "pk", "first_event_ms"
+        )
+    )
+    listed = []
+    for reached, index in page:
+        ts, session_id = reached.moments[index]
+        start = starts.get(session_id) or ts
+        t = max(0.0, (ts - start) / 1000 - LEAD_SECONDS)
+        player = request.build_absolute_uri(reverse("player", args=[session_id]))
+        listed.append(
+            {
+                "entity": reached.entity,
+                "session": session_id,
+                "ts": ts,
+                "step": index + 1,
+                "link": f"{player}?t={t:.1f}",
+            }
+        )
+    following = None
+    if offset + limit < len(chosen):
+        following = request.build_absolute_uri(
+            "?" + urlencode({**request.GET.dict(), "offset": offset + limit})
+        )
+    return JsonResponse({"count": len(chosen), "sessions": listed, "next": following})

@@ -1,0 +1,276 @@
+"""A funnel over a project's records (README, "Funnels"): the definition read from a
+request (every malformed field a `BadRequest` naming it), the candidate records streamed
+from the database one entity at a time in time order (so memory grows with the number of
+entities, never with the records), each entity evaluated by `replay.analytics.funnels`,
+and the bars, times between steps, breakdowns and the lists of entities behind each bar
+computed from the outcomes."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from replay.analytics.funnels import (
+    INTERRUPTING,
+    ORDERS,
+    Exclusion,
+    Spec,
+    browser,
+    device,
+    evaluate,
+    percentile,
+)
+from replay.analytics.matchers import Matcher, MatcherError, parse, parse_all
+from replay.models import Action, Project, Session, TrackedEvent
+from replay.search import BadRequest
+
+MIN_STEPS, MAX_STEPS = 2, 20
+DEFAULT_WINDOW_SECONDS = 7 * 24 * 3600
+MAX_WINDOW_SECONDS = 366 * 24 * 3600
+DEFAULT_RANGE = timedelta(days=30)
+COUNTS = ("sessions", "users")
+BREAKDOWNS = ("browser", "device", "url")
+FIELDS = {"steps", "order", "window_seconds", "window", "count", "since", "until"}
+FIELDS |= {"exclusions", "breakdown"}
+_ROW_FIELDS = ("id", "session_id", "ts", "kind", "name", "url", "text", "detector", "data")
+
+
+@dataclass
+class Query:
+    spec: Spec
+    labels: list[str]
+    count: str
+    since_ms: int
+    until_ms: int
+    breakdown: str | None
+    definition: dict[str, Any]  # as sent, for the links to the lists
+
+
+def _moment(body: Mapping[str, Any], name: str) -> datetime | None:
+    raw = body.get(name)
+    if raw is None:
+        return None
+    parsed = parse_datetime(raw) if isinstance(raw, str) else None
+    if parsed is None:
+        raise BadRequest(f"{name}: an ISO 8601 date and time, e.g. 2026-11-01T00:00:00Z")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _step(project: Project, raw: Any, where: str) -> tuple[list[Matcher], str]:
+    if isinstance(raw, Mapping) and set(raw) == {"action"}:
+        action_id = raw["action"]
+        action = None
+        if isinstance(action_id, int) and not isinstance(action_id, bool):
+            action = Action.objects.filter(project=project, pk=action_id).first()
+        if action is None:
+            raise BadRequest(f"{where}.action: no action {action_id!r} in this project")
+        return parse_all(action.matchers, f"{where}.action"), action.name
+    try:
+        matcher = parse(raw, where)
+    except MatcherError as exc:
+        raise BadRequest(str(exc)) from None
+    return [matcher], label(matcher)
+
+
+def label(matcher: Matcher) -> str:
+    spec = matcher.spec
+    what = {
+        "pageview": f"Viewed {spec.get('url', '')}",
+        "click": f"Clicked {spec.get('selector') or ''} {spec.get('text') or ''}".strip(),
+        "input": f"Changed {spec.get('selector', '')}",
+        "custom": spec.get("name", ""),
+        "error": f"Error “{spec.get('message', '')}”",
+        "friction": str(spec.get("name", "")).replace("_", " ").capitalize(),
+    }
+    return str(what[matcher.kind])
+
+
+def parse_query(project: Project, body: Any) -> Query:
+    if not isinstance(body, Mapping):
+        raise BadRequest("the body must be a JSON object")
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        raise BadRequest(f"{unknown[0]}: not a field of a funnel")
+    raw_steps = body.get("steps")
+    if not isinstance(raw_steps, list) or not MIN_STEPS <= len(raw_steps) <= MAX_STEPS:
+        raise BadRequest(f"steps: a list of {MIN_STEPS} to {MAX_STEPS} steps")
+    steps = [_step(project, raw, f"steps[{i}]") for i, raw in enumerate(raw_steps)]
+    order = body.get("order", "sequential")
+    if order not in ORDERS:
+        raise BadRequest(f"order: one of {', '.join(ORDERS)}, not {order!r}")
+    window_ms: int | None
+    if "window" in body:
+        if body["window"] != "session" or "window_seconds" in body:
+            raise BadRequest('window: "session", or give window_seconds instead')
+        window_ms = None
+    else:
+        seconds = body.get("window_seconds", DEFAULT_WINDOW_SECONDS)
+        if (
+            not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+            or not 0 < seconds <= MAX_WINDOW_SECONDS
+        ):
+            raise BadRequest(f"window_seconds: a number of seconds, 0 < s <= {MAX_WINDOW_SECONDS}")
+        window_ms = round(seconds * 1000)
+    count = body.get("count", "sessions")
+    if count not in COUNTS:
+        raise BadRequest(f"count: one of {', '.join(COUNTS)}, not {count!r}")
+    until = _moment(body, "until") or timezone.now()
+    since = _moment(body, "since") or until - DEFAULT_RANGE
+    if since >= until:
+        raise BadRequest("since: must come before until")
+    exclusions = _exclusions(project, body.get("exclusions", []), len(steps))
+    breakdown = body.get("breakdown")
+    if breakdown is not None and not (
+        breakdown in BREAKDOWNS
+        or (isinstance(breakdown, str) and breakdown.startswith("prop:") and len(breakdown) > 5)
+    ):
+        raise BadRequest(f"breakdown: one of {', '.join(BREAKDOWNS)} or prop:NAME")
+    return Query(
+        Spec([matchers for matchers, _ in steps], order, window_ms, exclusions),
+        [name for _, name in steps],
+        count,
+        int(since.timestamp() * 1000),
+        int(until.timestamp() * 1000),
+        breakdown,
+        dict(body),
+    )
+
+
+def _exclusions(project: Project, raw: Any, steps: int) -> list[Exclusion]:
+    if not isinstance(raw, list):
+        raise BadRequest("exclusions: a list of {step, after, before}")
+    found = []
+    for index, item in enumerate(raw):
+        where = f"exclusions[{index}]"
+        if not isinstance(item, Mapping) or set(item) != {"step", "after", "before"}:
+            raise BadRequest(f"{where}: an object with step, after and before")
+        matchers, _ = _step(project, item["step"], f"{where}.step")
+        after, before = item["after"], item["before"]
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in (after, before)) or not (
+            1 <= after < before <= steps
+        ):
+            raise BadRequest(f"{where}: after and before are step numbers, 1 <= after < before")
+        found.append(Exclusion(matchers, after, before))
+    return found
+
+
+def _kinds(query: Query) -> set[str]:
+    kinds = {m.kind for step in query.spec.steps for m in step}
+    kinds |= {m.kind for exclusion in query.spec.exclusions for m in exclusion.matchers}
+    if query.spec.order == "strict":
+        kinds |= INTERRUPTING
+    return kinds
+
+
+def _entities(project: Project, query: Query) -> Iterator[tuple[str, list[Any]]]:
+    """Each entity's candidate records, in time order, one entity at a time."""
+    rows = TrackedEvent.objects.filter(
+        project=project, kind__in=sorted(_kinds(query)), ts__gte=query.since_ms
+    )
+    if query.spec.window_ms is not None:
+        rows = rows.filter(ts__lte=query.until_ms + query.spec.window_ms)
+    entity: Coalesce | F = F("session_id")
+    if query.count == "users":
+        entity = Coalesce(NullIf(F("session__user_id"), Value("")), F("session_id"))
+    ordered = (
+        rows.annotate(entity=entity).only(*_ROW_FIELDS).order_by("entity", "ts", "id")
+    ).iterator(chunk_size=2000)
+    for key, group in groupby(ordered, key=lambda row: row.entity):
+        yield str(key), list(group)
+
+
+@dataclass
+class Reached:
+    entity: str
+    moments: list[tuple[int, str]]  # (ts, session) of each step completed
+    value: str = ""  # its breakdown value
+
+
+@dataclass
+class Result:
+    query: Query
+    reached: list[Reached] = field(default_factory=list)
+
+
+def run(project: Project, query: Query) -> Result:
+    result = Result(query)
+    for key, rows in _entities(project, query):
+        outcome = evaluate(rows, query.spec, query.since_ms, query.until_ms)
+        if outcome.excluded or not outcome.reached:
+            continue
+        moments = [(row.ts, row.session_id) for row in outcome.steps]
+        reached = Reached(key, moments)
+        if query.breakdown is not None:
+            reached.value = _value(query.breakdown, outcome.steps[0])
+        result.reached.append(reached)
+    if query.breakdown in ("browser", "device"):
+        sessions = {r.moments[0][1] for r in result.reached}
+        agents = dict(Session.objects.filter(pk__in=sessions).values_list("pk", "user_agent"))
+        classify = browser if query.breakdown == "browser" else device
+        for r in result.reached:
+            r.value = classify(agents.get(r.moments[0][1], ""))
+    return result
+
+
+def _value(breakdown: str, first: Any) -> str:
+    if breakdown == "url":
+        parts = urlsplit(first.url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else first.url
+    if breakdown.startswith("prop:"):
+        props = first.data.get("props") if isinstance(first.data, Mapping) else None
+        value = props.get(breakdown[5:]) if isinstance(props, Mapping) else None
+        return "(none)" if value is None else str(value)
+    return ""
+
+
+def bars(query: Query, reached: list[Reached]) -> list[dict[str, Any]]:
+    """Each step's count, conversions and times from the step before."""
+    steps = []
+    first = sum(1 for r in reached if len(r.moments) >= 1)
+    previous = first
+    for index, name in enumerate(query.labels):
+        there = [r for r in reached if len(r.moments) > index]
+        count = len(there)
+        step: dict[str, Any] = {
+            "index": index + 1,
+            "label": name,
+            "count": count,
+            "conversion_from_previous": (count / previous) if previous else 0.0,
+            "conversion_from_first": (count / first) if first else 0.0,
+            "median_seconds_from_previous": None,
+            "p90_seconds_from_previous": None,
+        }
+        if index:
+            gaps = [(r.moments[index][0] - r.moments[index - 1][0]) / 1000 for r in there]
+            step["median_seconds_from_previous"] = statistics.median(gaps) if gaps else None
+            step["p90_seconds_from_previous"] = percentile(gaps, 0.9)
+        steps.append(step)
+        previous = count
+    return steps
+
+
+def behind(result: Result, step: int, part: str, value: str | None) -> list[tuple[Reached, int]]:
+    """The entities behind a bar's converted (reached step `step`, 1-based) or dropped
+    (reached the step before it and no further) part, each with the index of the step
+    whose moment its replay opens at, in the order they reached it."""
+    chosen = []
+    for r in result.reached:
+        if value is not None and r.value != value:
+            continue
+        if part == "converted" and len(r.moments) >= step:
+            chosen.append((r, step - 1))
+        elif part == "dropped" and len(r.moments) == step - 1 and step > 1:
+            chosen.append((r, step - 2))
+    chosen.sort(key=lambda item: (item[0].moments[item[1]][0], item[0].entity))
+    return chosen
