@@ -41,6 +41,16 @@ urlpatterns = [
     ),
     path("api/projects/<int:project_id>/funnel", funnel_api.funnel, name="api-project-funnel"),
     path(
+        "api/projects/<int:project_id>/funnels",
+        funnel_api.saved_funnels,
+        name="api-project-funnels",
+    ),
+    path(
+        "api/projects/<int:project_id>/funnels/<int:funnel_id>",
+        funnel_api.saved_funnel,
+        name="api-project-saved-funnel",
+    ),
+    path(
         "api/projects/<int:project_id>/funnel/sessions",
         funnel_api.funnel_sessions,
         name="api-project-funnel-sessions",

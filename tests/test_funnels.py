@@ -371,3 +371,36 @@ def test_viewers_query_and_outsiders_find_nothing(alices_shop, django_user_model
         path = f"/api/projects/{alices_shop.pk}/funnel/sessions?{bad}&{q}"
         answer = Client().get(path, **auth("alice"))
         assert answer.status_code == 400, bad
+
+
+def test_funnels_are_saved_by_name_and_opened_again(alices_shop, django_user_model):
+    base = f"/api/projects/{alices_shop.pk}/funnels"
+    definition = {"steps": [HOME, SIGNUP], "order": "strict", "breakdown": "browser"}
+    viewer = django_user_model.objects.create_user("victor", password="victor-password-1")
+    alices_shop.members.add(viewer)
+
+    def save(body: Any, username: str = "victor") -> Any:
+        return Client().post(
+            base, json.dumps(body), content_type="application/json", **auth(username)
+        )
+
+    saved = save({"name": "Signup", "definition": definition})
+    assert saved.status_code == 201
+    again = save({"name": "Signup", "definition": {**definition, "order": "any"}})
+    assert again.status_code == 200
+    assert again.json()["id"] == saved.json()["id"]
+    funnels = Client().get(base, **auth("alice")).json()["funnels"]
+    assert funnels == [
+        {"id": saved.json()["id"], "name": "Signup", "definition": {**definition, "order": "any"}}
+    ]
+    bad = save({"name": "Broken", "definition": {"steps": [HOME]}})
+    assert bad.status_code == 400
+    assert bad.json()["error"].startswith("definition.steps:")
+    assert save({"name": "", "definition": definition}).status_code == 400
+    django_user_model.objects.create_user("mallory", password="mallory-password-1")
+    assert Client().get(base, **auth("mallory")).status_code == 404
+    assert save({"name": "Theirs", "definition": definition}, "mallory").status_code == 404
+    one = f"{base}/{saved.json()['id']}"
+    assert Client().delete(one, **auth("mallory")).status_code == 404
+    assert Client().delete(one, **auth("victor")).status_code == 204
+    assert Client().get(base, **auth("alice")).json()["funnels"] == []

@@ -2,6 +2,7 @@
 
     POST /api/projects/ID/funnel
     GET  /api/projects/ID/funnel/sessions?q=DEFINITION&step=K&part=converted|dropped
+    GET/POST /api/projects/ID/funnels, DELETE /api/projects/ID/funnels/FID (saved)
 
 The answer to a funnel gives, for each bar, the URLs of the lists behind its converted
 and dropped parts; those URLs carry the definition with its time range fixed, so a list
@@ -22,7 +23,7 @@ from django.urls import reverse
 from replay.access import visible_projects
 from replay.analytics.funnel_query import Query, Result, bars, behind, parse_query, run
 from replay.api import LEAD_SECONDS, api, error
-from replay.models import Session
+from replay.models import SavedFunnel, Session
 from replay.search import BadRequest
 
 MAX_PAGE = 1000
@@ -139,3 +140,50 @@ def funnel_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
             "?" + urlencode({**request.GET.dict(), "offset": offset + limit})
         )
     return JsonResponse({"count": len(chosen), "sessions": listed, "next": following})
+
+
+def _saved(funnel: SavedFunnel) -> dict[str, Any]:
+    return {"id": funnel.pk, "name": funnel.name, "definition": funnel.definition}
+
+
+@api("GET", "POST")
+def saved_funnels(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
+    """A project's saved funnels; POST `{"name", "definition"}` saves one (the
+    definition is checked as a query would be, and saved as given, so that its default
+    time range keeps moving), or replaces the one of that name."""
+    project = _project(user, project_id)
+    if project is None:
+        return error(404, "no such project")
+    if request.method == "GET":
+        funnels = SavedFunnel.objects.filter(project=project)
+        return JsonResponse({"funnels": [_saved(f) for f in funnels]})
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise BadRequest("the body must be JSON") from None
+    if not isinstance(body, dict) or set(body) != {"name", "definition"}:
+        raise BadRequest("the body must be an object with name and definition")
+    name = body["name"]
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+        raise BadRequest("name: a non-empty string of at most 200 characters")
+    try:
+        parse_query(project, body["definition"])
+    except BadRequest as exc:
+        raise BadRequest(f"definition.{exc}") from None
+    saved, created = SavedFunnel.objects.update_or_create(
+        project=project,
+        name=name.strip(),
+        defaults={"definition": body["definition"], "created_by": user},
+    )
+    return JsonResponse(_saved(saved), status=201 if created else 200)
+
+
+@api("DELETE")
+def saved_funnel(request: HttpRequest, user: Any, project_id: int, funnel_id: int) -> HttpResponse:
+    project = _project(user, project_id)
+    if project is None:
+        return error(404, "no such project")
+    deleted, _ = SavedFunnel.objects.filter(project=project, pk=funnel_id).delete()
+    if not deleted:
+        return error(404, "no such funnel")
+    return HttpResponse(status=204)
