@@ -18,6 +18,7 @@ urlpatterns = [
     path(f"sessions/{SESSION}", views.player, name="player"),
     path("projects", views.project_list, name="projects"),
     path("actions", actions_views.actions_page, name="actions"),
+    path("funnels", actions_views.funnels_page, name="funnels"),
     path("projects/<int:project_id>/audit", views.project_audit, name="project-audit"),
     path("demo/", views.demo, name="demo"),
     path("s/<str:token>", sharing.share_player, name="share"),

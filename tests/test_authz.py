@@ -49,6 +49,7 @@ READS = {  # path: status for outsider, viewer, admin
     "/sessions": (200, 200, 200),
     "/projects": (200, 200, 200),
     "/actions": (200, 200, 200),  # each sees the actions of their projects only
+    "/funnels": (200, 200, 200),
     "/api/sessions": (200, 200, 200),
     "/api/events": (200, 200, 200),  # each sees the records of their projects only
 }
@@ -63,6 +64,7 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
         f"/api/sessions/{SESSION}/keyframes/{keyframe.after_seq}": (404, 200, 200),
         f"/projects/{alices_shop.pk}/audit": (404, 404, 200),
         f"/api/projects/{alices_shop.pk}/actions": (404, 200, 200),
+        f"/api/projects/{alices_shop.pk}/funnels": (404, 200, 200),
     }
     for path, statuses in reads.items():
         for role, status in zip(ROLES, statuses, strict=True):

@@ -1,5 +1,7 @@
-"""The actions page: a project's actions listed with what they matched in the last 30
-days, and an editor whose preview counts and shows examples as the matchers change."""
+"""The analytics pages: actions (a project's actions listed with what they matched in
+the last 30 days, and an editor whose preview counts and shows examples as the matchers
+change) and funnels (built from actions or quick matchers, with the sessions behind
+every bar)."""
 
 from __future__ import annotations
 
@@ -31,3 +33,22 @@ def actions_page(request: HttpRequest) -> HttpResponse:
         }
     context = {"projects": projects, "project": project, "config": config}
     return render(request, "replay/actions.html", context)
+
+
+@login_required
+@ensure_csrf_cookie  # the page asks for funnels and saves them through the API
+def funnels_page(request: HttpRequest) -> HttpResponse:
+    projects = list(visible_projects(request.user).order_by("name"))
+    chosen = request.GET.get("project", "")
+    project = next((p for p in projects if str(p.pk) == chosen), projects[0] if projects else None)
+    config = None
+    if project is not None:
+        config = {
+            "project": project.pk,
+            "funnelUrl": reverse("api-project-funnel", args=[project.pk]),
+            "savedUrl": reverse("api-project-funnels", args=[project.pk]),
+            "actionsUrl": reverse("api-project-actions", args=[project.pk]),
+            "detectors": [detector.name for detector in DETECTORS],
+        }
+    context = {"projects": projects, "project": project, "config": config}
+    return render(request, "replay/funnels.html", context)
