@@ -15,7 +15,7 @@ from itertools import groupby
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db.models import F, Value
+from django.db.models import Case, F, JSONField, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -173,7 +173,34 @@ def _kinds(query: Query) -> set[str]:
     return kinds
 
 
-def _entities(project: Project, query: Query) -> Iterator[tuple[str, list[Any]]]:
+@dataclass(slots=True)
+class Row:
+    """A record as a funnel reads it: what its matchers look at, and where and when."""
+
+    id: int
+    session_id: str
+    ts: int
+    kind: str
+    name: str
+    url: str
+    text: str
+    detector: str
+    data: Any
+
+
+def _needs_data(query: Query) -> list[str]:
+    """The kinds whose records' data a matcher of the query reads: the rest are read
+    without it (decoding it is most of the cost of a row)."""
+    matchers = [m for step in query.spec.steps for m in step]
+    matchers += [m for exclusion in query.spec.exclusions for m in exclusion.matchers]
+    kinds = {m.kind for m in matchers if m.kind in ("click", "input", "error")}
+    kinds |= {m.kind for m in matchers if m.kind == "custom" and m.spec.get("props")}
+    if query.breakdown is not None and query.breakdown.startswith("prop:"):
+        kinds.add("custom")  # the breakdown reads step 1's props
+    return sorted(kinds)
+
+
+def _entities(project: Project, query: Query) -> Iterator[tuple[str, list[Row]]]:
     """Each entity's candidate records, in time order, one entity at a time."""
     rows = TrackedEvent.objects.filter(
         project=project, kind__in=sorted(_kinds(query)), ts__gte=query.since_ms
@@ -183,11 +210,19 @@ def _entities(project: Project, query: Query) -> Iterator[tuple[str, list[Any]]]
     entity: Coalesce | F = F("session_id")
     if query.count == "users":
         entity = Coalesce(NullIf(F("session__user_id"), Value("")), F("session_id"))
+    data = Case(
+        When(kind__in=_needs_data(query), then=F("data")),
+        default=Value(None, output_field=JSONField()),
+        output_field=JSONField(),
+    )
     ordered = (
-        rows.annotate(entity=entity).only(*_ROW_FIELDS).order_by("entity", "ts", "id")
-    ).iterator(chunk_size=2000)
-    for key, group in groupby(ordered, key=lambda row: row.entity):
-        yield str(key), list(group)
+        rows.annotate(entity=entity, wanted=data)
+        .order_by("entity", "ts", "id")
+        .values_list(*_ROW_FIELDS[:-1], "wanted", "entity")
+        .iterator(chunk_size=5000)
+    )
+    for key, group in groupby(ordered, key=lambda values: values[-1]):
+        yield str(key), [Row(*values[:-1]) for values in group]
 
 
 @dataclass

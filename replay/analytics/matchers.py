@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -58,6 +59,7 @@ class Record(Protocol):
     data: Any
 
 
+@lru_cache(maxsize=8192)  # a site has few URLs, and a funnel asks of each many times
 def glob_matches(pattern: str, url: str) -> bool:
     """`*` matches anything; a pattern with `://` is matched against the whole URL, any
     other against the URL's path and query."""
