@@ -26,7 +26,8 @@ from replay.search import BadRequest
 MAX_NAME = 200
 
 
-def _project(user: Any, project_id: int) -> Project | None:
+def project_of(user: Any, project_id: int) -> Project | None:
+    """The project, if the user is its viewer or admin."""
     return visible_projects(user).filter(pk=project_id).first()
 
 
@@ -48,7 +49,8 @@ def _matchers(raw: Any) -> list[Any]:
     return list(raw)
 
 
-def _name(raw: Any) -> str:
+def valid_name(raw: Any) -> str:
+    """A name for an action or a saved funnel, stripped, or a BadRequest."""
     if not isinstance(raw, str) or not raw.strip():
         raise BadRequest("name: a non-empty string")
     if len(raw.strip()) > MAX_NAME:
@@ -77,7 +79,7 @@ def _save(action: Action) -> None:
 
 @api("GET", "POST")
 def project_actions(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
-    project = _project(user, project_id)
+    project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
     if request.method == "GET":
@@ -92,7 +94,7 @@ def project_actions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
         raise BadRequest(f"{unknown[0]}: not a field of an action")
     action = Action(
         project=project,
-        name=_name(body.get("name")),
+        name=valid_name(body.get("name")),
         matchers=_matchers(body.get("matchers")),
         created_by=user,
     )
@@ -104,7 +106,7 @@ def project_actions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
 def project_action(
     request: HttpRequest, user: Any, project_id: int, action_id: int
 ) -> HttpResponse:
-    project = _project(user, project_id)
+    project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
     action = (
@@ -124,7 +126,7 @@ def project_action(
         if unknown:
             raise BadRequest(f"{unknown[0]}: not a field of an action")
         if "name" in body:
-            action.name = _name(body["name"])
+            action.name = valid_name(body["name"])
         if "matchers" in body:
             action.matchers = _matchers(body["matchers"])
         _save(action)
@@ -135,7 +137,7 @@ def project_action(
 def preview(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
     """What matchers would match, without saving them: the counts and up to ten of the
     latest records, each with a player link."""
-    project = _project(user, project_id)
+    project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
     raw = _body(request).get("matchers")

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
-from replay.access import visible_projects
+from replay.analytics.api import project_of, valid_name
 from replay.analytics.funnel_query import Query, Result, bars, behind, parse_query, run
 from replay.api import LEAD_SECONDS, api, error
 from replay.models import SavedFunnel, Session
@@ -63,13 +63,9 @@ def _steps(request: HttpRequest, project_id: int, result: Result, value: str | N
     return steps
 
 
-def _project(user: Any, project_id: int) -> Any:
-    return visible_projects(user).filter(pk=project_id).first()
-
-
 @api("POST")
 def funnel(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
-    project = _project(user, project_id)
+    project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
     try:
@@ -92,7 +88,7 @@ def funnel(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
 def funnel_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
     """The entities behind a bar, each with the session and a player link at its moment:
     for converted, the step's; for dropped, the last step it completed."""
-    project = _project(user, project_id)
+    project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
     query = parse_query(project, _decoded(request.GET.get("q", "")))
@@ -151,7 +147,7 @@ def saved_funnels(request: HttpRequest, user: Any, project_id: int) -> HttpRespo
     """A project's saved funnels; POST `{"name", "definition"}` saves one (the
     definition is checked as a query would be, and saved as given, so that its default
     time range keeps moving), or replaces the one of that name."""
-    project = _project(user, project_id)
+    project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
     if request.method == "GET":
@@ -163,16 +159,14 @@ def saved_funnels(request: HttpRequest, user: Any, project_id: int) -> HttpRespo
         raise BadRequest("the body must be JSON") from None
     if not isinstance(body, dict) or set(body) != {"name", "definition"}:
         raise BadRequest("the body must be an object with name and definition")
-    name = body["name"]
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
-        raise BadRequest("name: a non-empty string of at most 200 characters")
+    name = valid_name(body["name"])
     try:
         parse_query(project, body["definition"])
     except BadRequest as exc:
         raise BadRequest(f"definition.{exc}") from None
     saved, created = SavedFunnel.objects.update_or_create(
         project=project,
-        name=name.strip(),
+        name=name,
         defaults={"definition": body["definition"], "created_by": user},
     )
     return JsonResponse(_saved(saved), status=201 if created else 200)
@@ -180,7 +174,7 @@ def saved_funnels(request: HttpRequest, user: Any, project_id: int) -> HttpRespo
 
 @api("DELETE")
 def saved_funnel(request: HttpRequest, user: Any, project_id: int, funnel_id: int) -> HttpResponse:
-    project = _project(user, project_id)
+    project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
     deleted, _ = SavedFunnel.objects.filter(project=project, pk=funnel_id).delete()

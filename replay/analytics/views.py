@@ -14,14 +14,21 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from replay.access import visible_projects
 from replay.analytics.matchers import KINDS
 from replay.friction import DETECTORS
+from replay.models import Project
+
+
+def _chosen(request: HttpRequest) -> tuple[list[Project], Project | None]:
+    """The user's projects, and the one asked for (`?project=ID`) or the first."""
+    projects = list(visible_projects(request.user).order_by("name"))
+    chosen = request.GET.get("project", "")
+    project = next((p for p in projects if str(p.pk) == chosen), projects[0] if projects else None)
+    return projects, project
 
 
 @login_required
 @ensure_csrf_cookie  # the page defines actions through the API
 def actions_page(request: HttpRequest) -> HttpResponse:
-    projects = list(visible_projects(request.user).order_by("name"))
-    chosen = request.GET.get("project", "")
-    project = next((p for p in projects if str(p.pk) == chosen), projects[0] if projects else None)
+    projects, project = _chosen(request)
     config = None
     if project is not None:
         config = {
@@ -38,9 +45,7 @@ def actions_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie  # the page asks for funnels and saves them through the API
 def funnels_page(request: HttpRequest) -> HttpResponse:
-    projects = list(visible_projects(request.user).order_by("name"))
-    chosen = request.GET.get("project", "")
-    project = next((p for p in projects if str(p.pk) == chosen), projects[0] if projects else None)
+    projects, project = _chosen(request)
     config = None
     if project is not None:
         config = {
