@@ -82,6 +82,8 @@ def evaluate(records: Sequence[Any], spec: Spec, since_ms: int, until_ms: int) -
                 excluded = True
             if len(chosen) > len(best):
                 best = chosen
+        if len(best) == len(spec.steps) and not spec.exclusions:
+            break  # no later attempt goes further (with exclusions, one may exclude)
     return Outcome(best, excluded)
 
 
