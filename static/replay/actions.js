@@ -9,7 +9,7 @@
 
   const config = JSON.parse(document.getElementById('actions-config').textContent);
   const $ = (id) => document.getElementById(id);
-  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || '';
+  const call = window.replayApi.call;
   // The fields each kind of matcher takes, as the API names them.
   const FIELDS = {
     pageview: [['url', 'URL pattern, e.g. /checkout/*']],
@@ -28,18 +28,6 @@
   let previewTimer = null;
   let previewAsked = 0;
 
-  async function call(method, url, body) {
-    const response = await fetch(url, {
-      method: method,
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    const answer = text ? JSON.parse(text) : {};
-    if (!response.ok) throw new Error(answer.error || 'status ' + response.status);
-    return answer;
-  }
 
   function cell(text, className) {
     const td = document.createElement('td');

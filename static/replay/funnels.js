@@ -10,7 +10,7 @@
 
   const config = JSON.parse(document.getElementById('funnels-config').textContent);
   const $ = (id) => document.getElementById(id);
-  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || '';
+  const call = window.replayApi.call;
   const QUICK = {
     pageview: ['Page view', 'url', '/checkout/*'],
     click: ['Click', 'selector', '#buy'],
@@ -20,20 +20,7 @@
   };
   let actions = [];
   let saved = [];
-  let shownList = null;
 
-  async function call(method, url, body) {
-    const response = await fetch(url, {
-      method: method,
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    const answer = text ? JSON.parse(text) : {};
-    if (!response.ok) throw new Error(answer.error || 'status ' + response.status);
-    return answer;
-  }
 
   function element(tag, className, text) {
     const node = document.createElement(tag);
@@ -238,7 +225,6 @@
 
   async function openList(url, title) {
     if (!url) return;
-    shownList = { url: url, sessions: [] };
     $('people-title').textContent = title;
     $('people-list').textContent = '';
     $('people').hidden = false;
