@@ -50,6 +50,13 @@ _HTML_CASE_INSENSITIVE = (
 )
 _CASE_INSENSITIVE = frozenset(_HTML_CASE_INSENSITIVE.split())
 
+
+
+def folds_case(attribute: str) -> bool:
+    """Whether selectors compare this attribute's values ignoring case."""
+    return attribute in _CASE_INSENSITIVE
+
+
 _OPS: dict[str, Callable[[str, str], bool]] = {
     "=": lambda have, want: have == want,
     "~=": lambda have, want: want in have.split(),
@@ -84,7 +91,7 @@ class Compound:
             if op is None:
                 continue
             have = str(attributes[name])
-            if fold or name in _CASE_INSENSITIVE:
+            if fold or folds_case(name):
                 have, wanted = have.lower(), wanted.lower()
             if not _OPS[op](have, wanted):
                 return False

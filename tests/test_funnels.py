@@ -15,7 +15,7 @@ from django.test import Client
 from replay.models import Session, TrackedEvent
 from tests.test_api import bearer, token_for
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.scaleout]  # on PostgreSQL too
 
 T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z, inside every test's range
 SINCE, UNTIL = "2026-11-10T00:00:00Z", "2026-11-30T00:00:00Z"

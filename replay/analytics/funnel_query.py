@@ -1,28 +1,27 @@
 """A funnel over a project's records (README, "Funnels"): the definition read from a
-request (every malformed field a `BadRequest` naming it), the candidate records streamed
-from the database one entity at a time in time order (so memory grows with the number of
-entities, never with the records), each entity evaluated by `replay.analytics.funnels`,
+request (every malformed field a `BadRequest` naming it), each entity's candidate records
+(`replay.analytics.funnel_sql`, one entity at a time, so memory grows with the number of
+entities, never with the records) evaluated by `replay.analytics.funnels`,
 and the bars, times between steps, breakdowns and the lists of entities behind each bar
 computed from the outcomes."""
 
 from __future__ import annotations
 
+import json
 import statistics
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db.models import Case, F, JSONField, Value, When
-from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from replay.analytics.funnel_sql import candidates
 from replay.analytics.funnels import (
-    INTERRUPTING,
     ORDERS,
+    Candidate,
     Exclusion,
     Spec,
     browser,
@@ -31,7 +30,7 @@ from replay.analytics.funnels import (
     percentile,
 )
 from replay.analytics.matchers import Matcher, MatcherError, parse, parse_all
-from replay.models import Action, Project, Session, TrackedEvent
+from replay.models import Action, Project, Session
 from replay.search import BadRequest
 
 MIN_STEPS, MAX_STEPS = 2, 20
@@ -42,7 +41,6 @@ COUNTS = ("sessions", "users")
 BREAKDOWNS = ("browser", "device", "url")
 FIELDS = {"steps", "order", "window_seconds", "window", "count", "since", "until"}
 FIELDS |= {"exclusions", "breakdown"}
-_ROW_FIELDS = ("id", "session_id", "ts", "kind", "name", "url", "text", "detector", "data")
 
 
 @dataclass
@@ -165,66 +163,6 @@ def _exclusions(project: Project, raw: Any, steps: int) -> list[Exclusion]:
     return found
 
 
-def _kinds(query: Query) -> set[str]:
-    kinds = {m.kind for step in query.spec.steps for m in step}
-    kinds |= {m.kind for exclusion in query.spec.exclusions for m in exclusion.matchers}
-    if query.spec.order == "strict":
-        kinds |= INTERRUPTING
-    return kinds
-
-
-@dataclass(slots=True)
-class Row:
-    """A record as a funnel reads it: what its matchers look at, and where and when."""
-
-    id: int
-    session_id: str
-    ts: int
-    kind: str
-    name: str
-    url: str
-    text: str
-    detector: str
-    data: Any
-
-
-def _needs_data(query: Query) -> list[str]:
-    """The kinds whose records' data a matcher of the query reads: the rest are read
-    without it (decoding it is most of the cost of a row)."""
-    matchers = [m for step in query.spec.steps for m in step]
-    matchers += [m for exclusion in query.spec.exclusions for m in exclusion.matchers]
-    kinds = {m.kind for m in matchers if m.kind in ("click", "input", "error")}
-    kinds |= {m.kind for m in matchers if m.kind == "custom" and m.spec.get("props")}
-    if query.breakdown is not None and query.breakdown.startswith("prop:"):
-        kinds.add("custom")  # the breakdown reads step 1's props
-    return sorted(kinds)
-
-
-def _entities(project: Project, query: Query) -> Iterator[tuple[str, list[Row]]]:
-    """Each entity's candidate records, in time order, one entity at a time."""
-    rows = TrackedEvent.objects.filter(
-        project=project, kind__in=sorted(_kinds(query)), ts__gte=query.since_ms
-    )
-    if query.spec.window_ms is not None:
-        rows = rows.filter(ts__lte=query.until_ms + query.spec.window_ms)
-    entity: Coalesce | F = F("session_id")
-    if query.count == "users":
-        entity = Coalesce(NullIf(F("session__user_id"), Value("")), F("session_id"))
-    data = Case(
-        When(kind__in=_needs_data(query), then=F("data")),
-        default=Value(None, output_field=JSONField()),
-        output_field=JSONField(),
-    )
-    ordered = (
-        rows.annotate(entity=entity, wanted=data)
-        .order_by("entity", "ts", "id")
-        .values_list(*_ROW_FIELDS[:-1], "wanted", "entity")
-        .iterator(chunk_size=5000)
-    )
-    for key, group in groupby(ordered, key=lambda values: values[-1]):
-        yield str(key), [Row(*values[:-1]) for values in group]
-
-
 @dataclass
 class Reached:
     entity: str
@@ -240,7 +178,7 @@ class Result:
 
 def run(project: Project, query: Query) -> Result:
     result = Result(query)
-    for key, rows in _entities(project, query):
+    for key, rows in candidates(project.pk, query):
         outcome = evaluate(rows, query.spec, query.since_ms, query.until_ms)
         if outcome.excluded or not outcome.reached:
             continue
@@ -250,20 +188,31 @@ def run(project: Project, query: Query) -> Result:
             reached.value = _value(query.breakdown, outcome.steps[0])
         result.reached.append(reached)
     if query.breakdown in ("browser", "device"):
-        sessions = {r.moments[0][1] for r in result.reached}
-        agents = dict(Session.objects.filter(pk__in=sessions).values_list("pk", "user_agent"))
+        wanted = {r.moments[0][1] for r in result.reached}
+        # (One pass over the sessions that began before `until`, rather than a list of
+        # tens of thousands of ids in the query; each user agent classified once.)
+        started = Session.objects.filter(project=project).exclude(
+            first_event_ms__gte=query.until_ms
+        )
+        agents = {
+            pk: agent
+            for pk, agent in started.values_list("pk", "user_agent").iterator(chunk_size=10_000)
+            if pk in wanted
+        }
         classify = browser if query.breakdown == "browser" else device
+        kinds = {agent: classify(agent) for agent in set(agents.values()) | {""}}
         for r in result.reached:
-            r.value = classify(agents.get(r.moments[0][1], ""))
+            r.value = kinds[agents.get(r.moments[0][1], "")]
     return result
 
 
-def _value(breakdown: str, first: Any) -> str:
+def _value(breakdown: str, first: Candidate) -> str:
     if breakdown == "url":
         parts = urlsplit(first.url)
         return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else first.url
     if breakdown.startswith("prop:"):
-        props = first.data.get("props") if isinstance(first.data, Mapping) else None
+        data = json.loads(first.data) if first.data else {}
+        props = data.get("props") if isinstance(data, Mapping) else None
         value = props.get(breakdown[5:]) if isinstance(props, Mapping) else None
         return "(none)" if value is None else str(value)
     return ""

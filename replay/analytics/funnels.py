@@ -45,13 +45,44 @@ class Spec:
     window_ms: int | None = 7 * 24 * 3600 * 1000  # None: the session of the start
     exclusions: list[Exclusion] = field(default_factory=list)
 
+    def mask(self, record: Any) -> int:
+        """Which steps (bit k for step k) and exclusions (bit `len(steps) + e`) a record
+        matches."""
+        bits = 0
+        for index, step in enumerate(self.steps):
+            if any_matches(step, record):
+                bits |= 1 << index
+        for index, exclusion in enumerate(self.exclusions):
+            if any_matches(exclusion.matchers, record):
+                bits |= 1 << (len(self.steps) + index)
+        return bits
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A record as a funnel reads it: when, in which session, and which steps and
+    exclusions it matches (`Spec.mask`).
+
+    A strict funnel is interrupted by any record of an interrupting kind, including
+    those that match nothing and so are not among an entity's candidates:
+    `other_before` is the latest time before `ts` at which the entity had such a record
+    (None: none, or the funnel is not strict, or every record is a candidate)."""
+
+    session_id: str
+    ts: int
+    kind: str
+    mask: int
+    other_before: int | None = None
+    url: str = ""
+    data: Any = None  # what a breakdown reads of step 1 (as the query fetched it)
+
 
 @dataclass
 class Outcome:
     """How far an entity went: the records of the steps it completed, in step order
     (for `any`, in the order it completed them), or excluded."""
 
-    steps: list[Any]
+    steps: list[Candidate]
     excluded: bool = False
 
     @property
@@ -59,24 +90,23 @@ class Outcome:
         return len(self.steps)
 
 
-def evaluate(records: Sequence[Any], spec: Spec, since_ms: int, until_ms: int) -> Outcome:
-    """The furthest attempt of one entity, given its records in time order (ts, then id)
-    that may matter (any step's or exclusion's, and for a strict funnel any interrupting
-    record)."""
-    hits = [[any_matches(step, row) for step in spec.steps] for row in records]
-    best: list[Any] = []
+def evaluate(records: Sequence[Candidate], spec: Spec, since_ms: int, until_ms: int) -> Outcome:
+    """The furthest attempt of one entity, given its candidates in time order (ts, then
+    id): every record that matches a step or an exclusion, and for a strict funnel the
+    other records of interrupting kinds (or their times, in `other_before`)."""
+    best: list[Candidate] = []
     excluded = False
     for start, row in enumerate(records):
         if not since_ms <= row.ts < until_ms:
             continue
         firsts = range(len(spec.steps)) if spec.order == "any" else [0]
         for first in firsts:
-            if not hits[start][first]:
+            if not row.mask >> first & 1:
                 continue
             if spec.order == "any":
-                taken = _any_order(records, hits, spec, start, first)
+                taken = _any_order(records, spec, start, first)
             else:
-                taken = _in_order(records, hits, spec, start)
+                taken = _in_order(records, spec, start)
             chosen = [records[i] for i in taken]
             if _excluded(records, spec, taken):
                 excluded = True
@@ -87,13 +117,13 @@ def evaluate(records: Sequence[Any], spec: Spec, since_ms: int, until_ms: int) -
     return Outcome(best, excluded)
 
 
-def _within(spec: Spec, start: Any, row: Any) -> bool:
+def _within(spec: Spec, start: Candidate, row: Candidate) -> bool:
     if spec.window_ms is None:
-        return bool(row.session_id == start.session_id)
-    return bool(row.ts - start.ts <= spec.window_ms)
+        return row.session_id == start.session_id
+    return row.ts - start.ts <= spec.window_ms
 
 
-def _in_order(records: Sequence[Any], hits: list[list[bool]], spec: Spec, start: int) -> list[int]:
+def _in_order(records: Sequence[Candidate], spec: Spec, start: int) -> list[int]:
     """Indexes of the records that complete steps 1, 2... in order, from `start`."""
     taken = [start]
     for step in range(1, len(spec.steps)):
@@ -105,7 +135,7 @@ def _in_order(records: Sequence[Any], hits: list[list[bool]], spec: Spec, start:
         while at > 0 and records[at - 1].ts == records[previous].ts:
             at -= 1
         if spec.order == "strict":
-            found = _next_strict(records, hits, step, at, taken)
+            found = _next_strict(records, step, at, taken)
         else:
             for index in range(at, len(records)):
                 if index in taken:
@@ -114,7 +144,7 @@ def _in_order(records: Sequence[Any], hits: list[list[bool]], spec: Spec, start:
                     if spec.window_ms is not None:
                         break
                     continue
-                if hits[index][step]:
+                if records[index].mask >> step & 1:
                     found = index
                     break
         if found is None or not _within(spec, records[start], records[found]):
@@ -123,28 +153,29 @@ def _in_order(records: Sequence[Any], hits: list[list[bool]], spec: Spec, start:
     return taken
 
 
-def _next_strict(
-    records: Sequence[Any], hits: list[list[bool]], step: int, at: int, taken: list[int]
-) -> int | None:
+def _next_strict(records: Sequence[Candidate], step: int, at: int, taken: list[int]) -> int | None:
     """The record of `step` if it is the entity's next record (among those at the next
     time, one that matches comes first), or None if another record interrupts."""
     index = at
-    while index < len(records):
-        if index in taken or not (records[index].kind in INTERRUPTING or hits[index][step]):
-            index += 1
-            continue
-        same = index
-        while same < len(records) and records[same].ts == records[index].ts:
-            if same not in taken and hits[same][step]:
-                return same
-            same += 1
-        return None  # the next thing the user did was something else
-    return None
+    while index < len(records) and (
+        index in taken
+        or not (records[index].kind in INTERRUPTING or records[index].mask >> step & 1)
+    ):
+        index += 1
+    if index == len(records):
+        return None
+    other = records[index].other_before
+    if other is not None and other >= records[at].ts:
+        return None  # the entity did something that matches nothing in between
+    same = index
+    while same < len(records) and records[same].ts == records[index].ts:
+        if same not in taken and records[same].mask >> step & 1:
+            return same
+        same += 1
+    return None  # the next thing the user did was something else
 
 
-def _any_order(
-    records: Sequence[Any], hits: list[list[bool]], spec: Spec, start: int, first: int
-) -> list[int]:
+def _any_order(records: Sequence[Candidate], spec: Spec, start: int, first: int) -> list[int]:
     """Indexes of the records completing distinct steps, in the order they came."""
     taken = [start]
     done = {first}
@@ -158,7 +189,8 @@ def _any_order(
             if spec.window_ms is not None and records[index].ts > records[start].ts:
                 break
             continue
-        new = [step for step in range(len(spec.steps)) if hits[index][step] and step not in done]
+        mask = records[index].mask
+        new = [step for step in range(len(spec.steps)) if mask >> step & 1 and step not in done]
         if new:
             done.add(new[0])
             taken.append(index)
@@ -167,15 +199,15 @@ def _any_order(
     return taken
 
 
-def _excluded(records: Sequence[Any], spec: Spec, taken: list[int]) -> bool:
-    for exclusion in spec.exclusions:
+def _excluded(records: Sequence[Candidate], spec: Spec, taken: list[int]) -> bool:
+    for number, exclusion in enumerate(spec.exclusions):
         if len(taken) < exclusion.before:
             continue
+        bit = 1 << (len(spec.steps) + number)
         low = records[taken[exclusion.after - 1]].ts
         high = records[taken[exclusion.before - 1]].ts
-        for row in records:
-            if low < row.ts < high and any_matches(exclusion.matchers, row):
-                return True
+        if any(low < row.ts < high and row.mask & bit for row in records):
+            return True
     return False
 
 

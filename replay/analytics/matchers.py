@@ -84,7 +84,7 @@ def glob_matches(pattern: str, url: str) -> bool:
     return at <= end
 
 
-def _words(text: str) -> str:
+def words(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
@@ -102,7 +102,7 @@ class Matcher:
         if self.kind == "pageview":
             return glob_matches(spec["url"], record.url)
         if self.kind in ("click", "input"):
-            if "text" in spec and _words(record.text or "") != _words(spec["text"]):
+            if "text" in spec and words(record.text or "") != words(spec["text"]):
                 return False
             if self.selector is None:
                 return True
