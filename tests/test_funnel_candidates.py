@@ -59,17 +59,22 @@ MATCHERS: list[dict[str, Any]] = [
 
 
 def _record(project: Project, sid: str, ts: int, rng: random.Random) -> TrackedEvent:
-    kind = rng.choice(["pageview"] * 3 + ["click"] * 3 + ["input", "custom", "custom"] * 1 + [
-        "error",
-        "friction",
-        "scroll",
-    ])
+    kind = rng.choice(
+        ["pageview"] * 3
+        + ["click"] * 3
+        + ["input", "custom", "custom"] * 1
+        + [
+            "error",
+            "friction",
+            "scroll",
+        ]
+    )
     row: dict[str, Any] = {"url": rng.choice(URLS), "data": {}}
     if kind in ("click", "input"):
-        element, text = rng.choice(ELEMENTS)
+        chosen, text = rng.choice(ELEMENTS)
         if kind == "input":
-            element, text = {"tagName": "input", "attributes": {"id": "email"}}, ""
-        element = {"type": 2, **element}
+            chosen, text = {"tagName": "input", "attributes": {"id": "email"}}, ""
+        element: dict[str, Any] = {"type": 2, **chosen}
         ancestors = [{"type": 2, **a} for a in rng.choice(ANCESTORS)]
         row.update(text=text, data={"element": element, "ancestors": ancestors})
     elif kind == "custom":
@@ -141,7 +146,7 @@ def test_narrowing_by_the_database_never_changes_an_answer(shop: Project) -> Non
         body = _definition(rng)
         expected, _ = _reference(project, body)
         result = run(project, parse_query(project, body))
-        got = {(r.entity, tuple(r.moments)) for r in result.reached}
+        got = {(r.entity, tuple(zip(r.times, r.sessions, strict=True))) for r in result.reached}
         assert got == expected, body
         seen.add((body["order"], len(expected) > 0))
     # The random funnels did reach people, in each order.

@@ -111,13 +111,13 @@ def funnel_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
     chosen = behind(run(project, query), step, part, request.GET.get("value"))
     page = chosen[offset : offset + limit]
     starts = dict(
-        Session.objects.filter(pk__in={r.moments[i][1] for r, i in page}).values_list(
+        Session.objects.filter(pk__in={r.sessions[i] for r, i in page}).values_list(
             "pk", "first_event_ms"
         )
     )
     listed = []
     for reached, index in page:
-        ts, session_id = reached.moments[index]
+        ts, session_id = reached.moment(index)
         start = starts.get(session_id) or ts
         t = max(0.0, (ts - start) / 1000 - LEAD_SECONDS)
         player = request.build_absolute_uri(reverse("player", args=[session_id]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -163,11 +164,18 @@ def _exclusions(project: Project, raw: Any, steps: int) -> list[Exclusion]:
     return found
 
 
-@dataclass
+@dataclass(slots=True)
 class Reached:
+    """An entity and the moments of the steps it completed: compact, as a funnel over
+    millions of records holds one for each of hundreds of thousands of entities."""
+
     entity: str
-    moments: list[tuple[int, str]]  # (ts, session) of each step completed
+    times: array[int]  # each completed step's time
+    sessions: tuple[str, ...]  # and its session
     value: str = ""  # its breakdown value
+
+    def moment(self, index: int) -> tuple[int, str]:
+        return self.times[index], self.sessions[index]
 
 
 @dataclass
@@ -178,17 +186,19 @@ class Result:
 
 def run(project: Project, query: Query) -> Result:
     result = Result(query)
+    names: dict[str, str] = {}  # one string for each entity's and session's id
     for key, rows in candidates(project.pk, query):
         outcome = evaluate(rows, query.spec, query.since_ms, query.until_ms)
         if outcome.excluded or not outcome.reached:
             continue
-        moments = [(row.ts, row.session_id) for row in outcome.steps]
-        reached = Reached(key, moments)
+        sessions = tuple(names.setdefault(row.session_id, row.session_id) for row in outcome.steps)
+        times = array("q", [row.ts for row in outcome.steps])
+        reached = Reached(names.setdefault(key, key), times, sessions)
         if query.breakdown is not None:
             reached.value = _value(query.breakdown, outcome.steps[0])
         result.reached.append(reached)
     if query.breakdown in ("browser", "device"):
-        wanted = {r.moments[0][1] for r in result.reached}
+        wanted = {r.sessions[0] for r in result.reached}
         # (One pass over the sessions that began before `until`, rather than a list of
         # tens of thousands of ids in the query; each user agent classified once.)
         started = Session.objects.filter(project=project).exclude(
@@ -202,7 +212,7 @@ def run(project: Project, query: Query) -> Result:
         classify = browser if query.breakdown == "browser" else device
         kinds = {agent: classify(agent) for agent in set(agents.values()) | {""}}
         for r in result.reached:
-            r.value = kinds[agents.get(r.moments[0][1], "")]
+            r.value = kinds[agents.get(r.sessions[0], "")]
     return result
 
 
@@ -221,10 +231,10 @@ def _value(breakdown: str, first: Candidate) -> str:
 def bars(query: Query, reached: list[Reached]) -> list[dict[str, Any]]:
     """Each step's count, conversions and times from the step before."""
     steps = []
-    first = sum(1 for r in reached if len(r.moments) >= 1)
+    first = sum(1 for r in reached if len(r.times) >= 1)
     previous = first
     for index, name in enumerate(query.labels):
-        there = [r for r in reached if len(r.moments) > index]
+        there = [r for r in reached if len(r.times) > index]
         count = len(there)
         step: dict[str, Any] = {
             "index": index + 1,
@@ -236,7 +246,7 @@ def bars(query: Query, reached: list[Reached]) -> list[dict[str, Any]]:
             "p90_seconds_from_previous": None,
         }
         if index:
-            gaps = [(r.moments[index][0] - r.moments[index - 1][0]) / 1000 for r in there]
+            gaps = [(r.times[index] - r.times[index - 1]) / 1000 for r in there]
             step["median_seconds_from_previous"] = statistics.median(gaps) if gaps else None
             step["p90_seconds_from_previous"] = percentile(gaps, 0.9)
         steps.append(step)
@@ -252,9 +262,9 @@ def behind(result: Result, step: int, part: str, value: str | None) -> list[tupl
     for r in result.reached:
         if value is not None and r.value != value:
             continue
-        if part == "converted" and len(r.moments) >= step:
+        if part == "converted" and len(r.times) >= step:
             chosen.append((r, step - 1))
-        elif part == "dropped" and len(r.moments) == step - 1 and step > 1:
+        elif part == "dropped" and len(r.times) == step - 1 and step > 1:
             chosen.append((r, step - 2))
-    chosen.sort(key=lambda item: (item[0].moments[item[1]][0], item[0].entity))
+    chosen.sort(key=lambda item: (item[0].times[item[1]], item[0].entity))
     return chosen

@@ -46,14 +46,15 @@ def _contains(column: str, piece: str, params: list[Any]) -> str:
 
 
 def _selector_tokens(matcher: Matcher) -> list[list[str]]:
-    """For each selector of the list, what the element's or its ancestors' JSON must
-    contain for it to match: ids, classes and attribute names and values compared
-    exactly (those compared ignoring case are left out)."""
+    """For each selector of the list, what the clicked element's JSON must contain for
+    it to match: the ids, classes and attribute names and values (those compared
+    exactly; those compared ignoring case are left out) of its subject, the compound
+    the element itself must match."""
     assert matcher.selector is not None
     found = []
     for complex_ in matcher.selector.complexes:
         tokens = []
-        for compound, _ in complex_.parts:
+        for compound, _ in complex_.parts[:1]:
             tokens += compound.ids + compound.classes
             for name, op, wanted, fold in compound.attributes:
                 tokens.append(name)
@@ -76,9 +77,12 @@ def superset(matcher: Matcher, params: list[Any]) -> str:
         if "text" in spec:
             parts += [_contains("r.text", word, params) for word in words(spec["text"]).split()]
         if matcher.selector is not None:
+            element = "CAST(r.data -> 'element' AS TEXT)"  # only that part of the JSON
+            if connection.vendor == "sqlite":
+                element = "json_extract(r.data, '$.element')"
             alternatives = []
             for tokens in _selector_tokens(matcher):
-                each = [_contains("CAST(r.data AS TEXT)", token, params) for token in tokens]
+                each = [_contains(element, token, params) for token in tokens]
                 alternatives.append(" AND ".join(each) or "1 = 1")
             parts.append("(" + " OR ".join(alternatives) + ")")
     elif matcher.kind in ("custom", "friction"):
@@ -168,22 +172,21 @@ def _sql(project_id: int, query: Query) -> tuple[str, list[Any]]:
     wide = ["session_id", "kind", "name", "url", "text", "data"]
     rows = (
         f"SELECT {entity} AS entity, r.ts, r.id, {other} AS other, CASE WHEN {candidate}"
-        f" THEN 1 ELSE 0 END AS candidate, {columns} FROM {records} r {joined} WHERE {bounds}"
+        f" THEN 1 ELSE 0 END AS candidate, {columns} {from_starts} WHERE {bounds}"
     )
     kept = ", ".join(f"CASE WHEN candidate = 1 THEN {name} END AS {name}" for name in wide)
     windowed = (
         "SELECT n.*, MAX(CASE WHEN n.candidate = 0 THEN n.other END) OVER (PARTITION BY"
         " n.entity ORDER BY n.ts RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
         f" AS other_before FROM (SELECT entity, ts, id, other, candidate, {kept}"
-        f" FROM ({rows}{fence}) a{fence}) n JOIN ({starts}) f"
-        " ON f.entity = n.entity AND n.ts >= f.first_start"
+        f" FROM ({rows}{fence}) a{fence}) n"
     )
     sql = (
         "SELECT entity, session_id, ts, kind, name, url, text, CAST(data AS TEXT), other_before"
         f" FROM ({windowed}) w"
         " WHERE candidate = 1 ORDER BY entity, ts, id"
     )
-    return sql, narrow + selected + where + first
+    return sql, narrow + selected + first + where
 
 
 def candidates(project_id: int, query: Query) -> Iterator[tuple[str, list[Candidate]]]:
