@@ -51,7 +51,6 @@ _HTML_CASE_INSENSITIVE = (
 _CASE_INSENSITIVE = frozenset(_HTML_CASE_INSENSITIVE.split())
 
 
-
 def folds_case(attribute: str) -> bool:
     """Whether selectors compare this attribute's values ignoring case."""
     return attribute in _CASE_INSENSITIVE
