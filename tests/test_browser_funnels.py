@@ -1,6 +1,6 @@
 """The funnels page in Chromium: a funnel built from an action and quick matchers, its
 bars, the sessions behind the converted and dropped parts (each playing at its moment),
-a breakdown, and saving it and opening it again."""
+a breakdown, saving it and opening it again, and the range it counts in."""
 
 from __future__ import annotations
 
@@ -93,6 +93,18 @@ def test_a_funnel_is_built_read_and_opened_again(daphne, alice, alices_shop, bro
     page.wait_for_function("() => document.querySelectorAll('.bar').length === 3")
     assert bar_counts(page) == ["5", "4", "2"]
     assert page.input_value("#breakdown") == "browser"
+
+    # The range the funnel counts in: the page's last 30 days by default, or fewer.
+    visit(alices_shop, "three-days-ago", 3, CHROME, hours_ago=72)
+    page.click("#run")
+    page.wait_for_function("() => document.querySelector('.bar .bar-count').textContent == '6'")
+    assert bar_counts(page) == ["6", "5", "3"]
+    assert "the last 30 days" in page.inner_text("#range")
+    page.select_option("#started-in", "1")
+    page.click("#run")
+    page.wait_for_function("() => document.querySelector('.bar .bar-count').textContent == '5'")
+    assert bar_counts(page) == ["5", "4", "2"]
+    assert "the last 24 hours" in page.inner_text("#range")
 
     steps.nth(0).locator(".step-choice").select_option("quick:click")
     steps.nth(0).locator("input").fill("a:hover")

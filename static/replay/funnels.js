@@ -261,6 +261,11 @@
     problem('');
     $('people').hidden = true;
     const body = definition();
+    // The range is the page's, not the saved funnel's: a saved funnel counts the days
+    // before each time it is opened.
+    const days = $('started-in');
+    body.since = new Date(Date.now() - Number(days.value) * 86400000).toISOString();
+    const period = days.options[days.selectedIndex].textContent;
     $('results-note').textContent = 'Counting…';
     let answer;
     try {
@@ -275,8 +280,8 @@
     const last = answer.steps[answer.steps.length - 1];
     $('results-note').textContent = first
       ? first.toLocaleString() + ' ' + noun + ' started; ' + percent(last.conversion_from_first) + ' reached the last step. Click a bar to see who.'
-      : 'Nobody started this funnel in the last 30 days.';
-    $('range').textContent = '· last 30 days · ' + noun;
+      : 'Nobody started this funnel in ' + period + '.';
+    $('range').textContent = '· ' + period + ' · ' + noun;
     renderBars(answer.steps, noun);
     renderBreakdown(answer.breakdown, answer.steps.map((s) => s.label));
     $('results').dataset.ready = 'true';
