@@ -8,7 +8,8 @@ custom events, scrolls, friction, errors). Then times, each by sessions and by u
 5-step sequential funnel, a strict one and one with a breakdown by browser, and reports
 each one's time (the slowest of `--repeat` runs, as a p95 of so few runs is) and the
 process's peak memory, for each size in turn. The tables are vacuumed and analyzed after
-each fill, as autovacuum would soon after, so that it does not run beside the timings.
+each fill, as autovacuum would soon after, and on PostgreSQL the fill's writes are
+flushed (CHECKPOINT), so that neither runs beside the timings.
 
     .venv/bin/python bench/analytics.py [--sizes 100000,1000000] [--postgres URL] [--repeat 3]
 """
@@ -181,8 +182,13 @@ def run(args: argparse.Namespace, sizes: list[int]) -> None:
         fill(project, size - have, start_ms, rng)
         have = TrackedEvent.objects.count()
         with connection.cursor() as cursor:
-            # What autovacuum does after so many rows, done before the clock starts.
-            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+            # What autovacuum does after so many rows, and the fill's writes flushed,
+            # before the clock starts.
+            if connection.vendor == "postgresql":
+                cursor.execute("VACUUM ANALYZE")
+                cursor.execute("CHECKPOINT")
+            else:
+                cursor.execute("ANALYZE")
         print(f"{have:>10} written in {time.perf_counter() - began:.0f} s")
         for label, extra in [
             ("5 steps, sequential", {}),

@@ -3,9 +3,10 @@ match a step or an exclusion, in time order, one entity at a time.
 
 The database narrows the records with a condition every matching record meets (a
 superset: the kind, a friction's or custom event's name, the words of a glob, a click's
-text, and the ids, classes and attribute values a selector names, as they appear in the
-record's JSON); each record it returns is then matched exactly by its matchers in
-Python, once per distinct record content. A strict funnel also needs to know when the
+text, and the ids, classes and attribute values a selector's subject names, in the
+clicked element's JSON), from the entity's first possible start on; each record it
+returns is then matched exactly by its matchers in Python, once per distinct record
+content. A strict funnel also needs to know when the
 entity did something that matches nothing (which interrupts it): a window function gives
 each candidate the latest such moment before it, so those records never leave the
 database. Memory grows with one entity's candidates, never with the records."""
