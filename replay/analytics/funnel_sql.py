@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # (Python's, PostgreSQL's, SQLite's) never escapes.
 _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
 _CHUNK = 5000
-_WORK_MEM = "64MB"  # for each sort of a funnel's query, on PostgreSQL
+_WORK_MEM = "128MB"  # for each sort of a funnel's query, on PostgreSQL
 _CACHE_LIMIT = 100_000  # distinct record contents remembered while a funnel runs
 
 
