@@ -93,9 +93,7 @@ def superset(matcher: Matcher, params: list[Any]) -> str:
 
 
 def _kinds(query: Query) -> list[str]:
-    matchers = [m for step in query.spec.steps for m in step]
-    matchers += [m for exclusion in query.spec.exclusions for m in exclusion.matchers]
-    kinds = {m.kind for m in matchers}
+    kinds = {m.kind for m in query.spec.matchers}
     if query.spec.order == "strict":
         kinds |= INTERRUPTING
     return sorted(kinds)
@@ -104,8 +102,7 @@ def _kinds(query: Query) -> list[str]:
 def _needs_data(query: Query) -> list[str]:
     """The kinds whose records' data a matcher or the breakdown reads: the rest are read
     without it."""
-    matchers = [m for step in query.spec.steps for m in step]
-    matchers += [m for exclusion in query.spec.exclusions for m in exclusion.matchers]
+    matchers = query.spec.matchers
     kinds = {m.kind for m in matchers if m.kind in ("click", "input", "error")}
     kinds |= {m.kind for m in matchers if m.kind == "custom" and m.spec.get("props")}
     if query.breakdown is not None and query.breakdown.startswith("prop:"):
@@ -138,8 +135,7 @@ def _sql(project_id: int, query: Query) -> tuple[str, list[Any]]:
         )
         named = [project_id]
     records = TrackedEvent._meta.db_table
-    matchers = [m for step in spec.steps for m in step]
-    matchers += [m for exclusion in spec.exclusions for m in exclusion.matchers]
+    matchers = spec.matchers
     starters = [m for step in spec.steps for m in step] if spec.order == "any" else spec.steps[0]
     strict = spec.order == "strict"
 

@@ -45,6 +45,12 @@ class Spec:
     window_ms: int | None = 7 * 24 * 3600 * 1000  # None: the session of the start
     exclusions: list[Exclusion] = field(default_factory=list)
 
+    @property
+    def matchers(self) -> list[Matcher]:
+        """Every matcher of the steps and of the exclusions."""
+        found = [m for step in self.steps for m in step]
+        return found + [m for exclusion in self.exclusions for m in exclusion.matchers]
+
     def mask(self, record: Any) -> int:
         """Which steps (bit k for step k) and exclusions (bit `len(steps) + e`) a record
         matches."""
