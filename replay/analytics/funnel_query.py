@@ -7,10 +7,12 @@ computed from the outcomes."""
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -184,19 +186,37 @@ class Result:
     reached: list[Reached] = field(default_factory=list)
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pauses Python's collection of reference cycles: a funnel over a million records
+    makes hundreds of thousands of short-lived objects and no cycles, and without this
+    the collector walks every live object again and again (a quarter of the time).
+    Objects are freed as before, by their reference counts."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run(project: Project, query: Query) -> Result:
     result = Result(query)
     names: dict[str, str] = {}  # one string for each entity's and session's id
-    for key, rows in candidates(project.pk, query):
-        outcome = evaluate(rows, query.spec, query.since_ms, query.until_ms)
-        if outcome.excluded or not outcome.reached:
-            continue
-        sessions = tuple(names.setdefault(row.session_id, row.session_id) for row in outcome.steps)
-        times = array("q", [row.ts for row in outcome.steps])
-        reached = Reached(names.setdefault(key, key), times, sessions)
-        if query.breakdown is not None:
-            reached.value = _value(query.breakdown, outcome.steps[0])
-        result.reached.append(reached)
+    with _no_cycle_collection():
+        for key, rows in candidates(project.pk, query):
+            outcome = evaluate(rows, query.spec, query.since_ms, query.until_ms)
+            if outcome.excluded or not outcome.reached:
+                continue
+            steps = outcome.steps
+            sessions = tuple(names.setdefault(row.session_id, row.session_id) for row in steps)
+            reached = Reached(
+                names.setdefault(key, key), array("q", [r.ts for r in steps]), sessions
+            )
+            if query.breakdown is not None:
+                reached.value = _value(query.breakdown, steps[0])
+            result.reached.append(reached)
     if query.breakdown in ("browser", "device"):
         wanted = {r.sessions[0] for r in result.reached}
         # (One pass over the sessions that began before `until`, rather than a list of

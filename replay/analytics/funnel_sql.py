@@ -129,9 +129,12 @@ def _sql(project_id: int, query: Query) -> tuple[str, list[Any]]:
         entity, label = "s.number", "s.name"
         joined = "JOIN users s ON s.id = r.session_id"
         user = "COALESCE(NULLIF(user_id, ''), id)"
+        # (Computed where it is used: PostgreSQL then hashes the sessions, not the
+        # records, to join them.)
+        inlined = " NOT MATERIALIZED" if connection.vendor == "postgresql" else ""
         prefix = (
-            f"WITH users AS (SELECT id, {user} AS name, DENSE_RANK() OVER (ORDER BY {user})"
-            f" AS number FROM {Session._meta.db_table} WHERE project_id = %s) "
+            f"WITH users AS{inlined} (SELECT id, {user} AS name, DENSE_RANK() OVER"
+            f" (ORDER BY {user}) AS number FROM {Session._meta.db_table} WHERE project_id = %s) "
         )
         named = [project_id]
     records = TrackedEvent._meta.db_table
@@ -143,16 +146,24 @@ def _sql(project_id: int, query: Query) -> tuple[str, list[Any]]:
     selected: list[Any] = []
     data = f"CASE WHEN r.kind IN ({_placeholders(_needs_data(query), selected)}) THEN r.data END"
     url = "r.url" if query.breakdown == "url" else "CASE WHEN r.kind = 'pageview' THEN r.url END"
-    columns = f"{label} AS label, r.session_id, r.kind, r.name, {url} AS url, r.text"
-    columns += f", {data} AS data"
     first: list[Any] = [project_id, query.since_ms, query.until_ms]
     starts = (
         f"SELECT {entity} AS entity, MIN(r.ts) AS first_start FROM {records} r {joined}"
         " WHERE r.project_id = %s AND r.ts >= %s AND r.ts < %s"
         f" AND ({' OR '.join(superset(m, first) for m in starters)}) GROUP BY {entity}"
     )
-    from_starts = f"FROM {records} r {joined} JOIN ({starts}) f"
-    from_starts += f" ON f.entity = {entity} AND r.ts >= f.first_start"
+    # Each session with its entity's first start: records are joined with it alone.
+    bound = f"SELECT entity AS session_id, first_start FROM ({starts}) f"
+    if query.count == "users":
+        bound = (
+            "SELECT s.id AS session_id, s.number AS entity, s.name AS label, f.first_start"
+            f" FROM users s JOIN ({starts}) f ON f.entity = s.number"
+        )
+        entity, label = "b.entity", "b.label"
+    from_starts = f"FROM {records} r JOIN ({bound}) b"
+    from_starts += " ON b.session_id = r.session_id AND r.ts >= b.first_start"
+    columns = f"{label} AS label, r.session_id, r.kind, r.name, {url} AS url, r.text"
+    columns += f", {data} AS data"
     where: list[Any] = []
     bounds = f"r.kind IN ({_placeholders(_kinds(query), where)}) AND r.project_id = %s"
     where.append(project_id)
@@ -205,26 +216,25 @@ def candidates(project_id: int, query: Query) -> Iterator[tuple[str, list[Candid
     spec = query.spec
     entity: str | None = None
     found: list[Candidate] = []
-    for rows in _rows(sql, params):
-        for key, session_id, ts, kind, name, url, text, data, other in rows:
-            content = (kind, name, url, text, data)
-            mask = masks.get(content)
-            if mask is None:
-                if len(masks) >= _CACHE_LIMIT:
-                    masks.clear()
-                record = _Record(kind, name, url or "", text, json.loads(data) if data else {})
-                mask = masks[content] = spec.mask(record)
-            if key != entity:
-                if found:
-                    yield str(entity), found
-                entity, found = key, []
-            found.append(Candidate(session_id, ts, kind, mask, other, url or "", data))
+    for key, session_id, ts, kind, name, url, text, data, other in _rows(sql, params):
+        content = (kind, name, url, text, data)
+        mask = masks.get(content)
+        if mask is None:
+            if len(masks) >= _CACHE_LIMIT:
+                masks.clear()
+            record = _Record(kind, name, url or "", text, json.loads(data) if data else {})
+            mask = masks[content] = spec.mask(record)
+        if key != entity:
+            if found:
+                yield str(entity), found
+            entity, found = key, []
+        found.append(Candidate(session_id, ts, kind, mask, other, url or "", data))
     if found:
         yield str(entity), found
 
 
-def _rows(sql: str, params: list[Any]) -> Iterator[list[tuple[Any, ...]]]:
-    """The rows in chunks, streamed. PostgreSQL streams a plain query (a cursor would
+def _rows(sql: str, params: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows, streamed. PostgreSQL streams a plain query (a cursor would
     forgo parallel workers, and the database works while Python reads), without JIT
     compilation, which costs more than it saves on a query planned this roughly, and
     with room to sort in memory."""
@@ -232,7 +242,7 @@ def _rows(sql: str, params: list[Any]) -> Iterator[list[tuple[Any, ...]]]:
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(_CHUNK):
-                yield rows
+                yield from rows
         return
     with transaction.atomic():  # what SET LOCAL sets lasts until its end
         with connection.cursor() as cursor:
@@ -240,13 +250,7 @@ def _rows(sql: str, params: list[Any]) -> Iterator[list[tuple[Any, ...]]]:
             cursor.execute(f"SET LOCAL work_mem = '{_WORK_MEM}'")
         assert connection.connection is not None
         with connection.connection.cursor() as raw:
-            chunk = []
-            for row in raw.stream(sql, params, size=_CHUNK):
-                chunk.append(row)
-                if len(chunk) == _CHUNK:
-                    yield chunk
-                    chunk = []
-            yield chunk
+            yield from raw.stream(sql, params, size=_CHUNK)
 
 
 class _Record:
