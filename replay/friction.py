@@ -36,7 +36,9 @@ class Detector:
 
 
 def _friction(detector: str, version: int, at: Record, **data: Any) -> Record:
-    about: dict[str, Any] = {k: at.data[k] for k in ("selector", "text", "tag") if k in at.data}
+    # What the moment is about, and for a click where it fell (heatmaps of friction).
+    named = ("selector", "text", "tag", "x", "y", "fx", "fy", "vw")
+    about: dict[str, Any] = {k: at.data[k] for k in named if k in at.data}
     payload = {"type": detector, "detector": f"{detector}@{version}", **about, **data}
     return Record(FRICTION, at.ts, at.url, payload)
 

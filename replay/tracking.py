@@ -29,6 +29,7 @@ from replay.elements import (
     selector,
 )
 from replay.mirror import Mirror
+from replay.scrolling import Reading
 
 Event = dict[str, Any]
 Node = dict[str, Any]
@@ -43,13 +44,18 @@ PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR = (
     "error",
 )
 # Custom events the recorder adds, and what they mean here.
-NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, CLICKABLE = (
+NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, CLICKABLE, CLICK_PLACE, SCROLLER = (
     "replay/navigation",
     "replay/page",
     "replay/identify",
     "replay/error",
     "replay/clickable",
+    "replay/click",
+    "replay/scroller",
 )
+# The recorder notes a click (`replay/clickable`, `replay/click`) from its own listener,
+# just before or after rrweb's click event: within this many milliseconds of it.
+NOTE_MS = 50
 # rrweb's console plugin: how rrweb clients other than ours record console messages and
 # uncaught errors (type 6, Plugin).
 CONSOLE_PLUGIN = "rrweb/console@1"
@@ -80,14 +86,13 @@ class Extractor:
         self.url = ""
         self.title = ""
         self.signals = Signals()
-        self.depth = 0.0  # the page view's deepest scroll: bottom edge of the viewport, px
-        self.page_height = 0  # the page's height, when the recorder said
+        self.reading = Reading()  # how far the page view was scrolled
         self._typing: int | None = None  # the field of the current run of input events
         self._meta: tuple[int, str] | None = None  # a Meta whose snapshot has not come yet
         self._viewed = False  # a page view was recorded since the last Meta
         self._last_click: tuple[Any, ...] | None = None
         self._last_click_record: Record | None = None
-        self._clickable: tuple[int, Any] | None = None  # a reported listener, before its click
+        self._notes: list[tuple[int, Any, dict[str, Any]]] = []  # (ts, node, what) before its click
         # A page load's view, held until the recorder's `replay/page` (right after the
         # snapshot) gives its referrer and title, or until any other event.
         self._pending: Record | None = None
@@ -157,9 +162,17 @@ class Extractor:
     def _page_view(self, ts: int, href: str, how: str, title: str = "") -> list[Record]:
         previous = self.url
         records: list[Record] = []
-        if previous and self.depth:
+        if previous:
             records.append(self._depth_record(ts))
-        self.url, self.depth, self._typing, self.page_height = href, 0.0, None, 0
+        self.url, self._typing = href, None
+        # An app's scrolling container outlives its navigations; a page load, or a new
+        # route of a page whose document scrolls, starts over.
+        if how in ("load", "reload") or not self.reading.scroller:
+            self.reading = Reading()
+        else:
+            self.reading = Reading(
+                self.reading.scroller, self.reading.height, self.reading.viewport
+            )
         if title:
             self.title = title
         data = {"how": how, "referrer": previous, "title": self.title}
@@ -167,12 +180,12 @@ class Extractor:
         return records
 
     def _depth_record(self, ts: int) -> Record:
-        _, viewport = self.mirror.viewport
-        data: dict[str, Any] = {"depth_px": round(self.depth), "viewport": viewport}
-        if self.page_height > 0:  # as the recorder measured the page
-            data["page_height"] = self.page_height
-            data["percent"] = min(100, round(self.depth / self.page_height * 100))
+        data = self.reading.record(self.mirror.viewport[1], self._selector_of)
         return Record(SCROLL, ts, self.url, data)
+
+    def _selector_of(self, node_id: int) -> str:
+        node = self.mirror.nodes.get(node_id)
+        return selector(node, self.mirror.parents) if node is not None else ""
 
     def close(self, ts: int) -> list[Record]:
         """The session's end (or the end of what is stored): a held page view, and the
@@ -185,7 +198,7 @@ class Extractor:
         """What `close` would give now, without closing: for records computed while the
         session may go on (the held page view and the depth read so far)."""
         records = [copy.deepcopy(self._pending)] if self._pending is not None else []
-        return records + ([self._depth_record(ts)] if self.url and self.depth else [])
+        return records + ([self._depth_record(ts)] if self.url else [])
 
     def _custom(self, ts: int, data: dict[str, Any]) -> list[Record]:
         tag, payload = str(data.get("tag", "")), data.get("payload")
@@ -194,11 +207,11 @@ class Extractor:
             how = str(payload.get("kind", "navigation"))
             title = str(payload.get("title") or "")
             records = self._page_view(ts, str(payload.get("href", "")), how, title)
-            self.page_height = _height(payload)
+            self.reading.document_height(_height(payload))
             return records
         if tag == PAGE:
             self.title = str(payload.get("title") or self.title)
-            self.page_height = _height(payload) or self.page_height
+            self.reading.document_height(_height(payload))
             view, self._pending = self._pending, None
             if view is not None:
                 view.data["title"] = self.title
@@ -211,15 +224,20 @@ class Extractor:
             return []
         if tag == IDENTIFY_TAG:
             return [Record(IDENTIFY, ts, self.url, {"user": str(payload.get("id", ""))})]
-        if tag == CLICKABLE:
-            # The page listens for clicks there (the recorder reports it in the click's
-            # millisecond, before or after rrweb's own click event).
-            node_id = payload.get("id")
-            last = self._last_click_record
-            if last is not None and last.ts == ts and last.data.get("node") == node_id:
-                last.data["actionable"] = True
-            else:
-                self._clickable = (ts, node_id)
+        if tag == CLICKABLE:  # the page listens for clicks there
+            self._note_click(ts, payload.get("id"), {"actionable": True})
+            return []
+        if tag == CLICK_PLACE:  # where in the element: fractions of its box
+            place = {k: payload.get(k) for k in ("fx", "fy")}
+            numbers = [v for v in place.values() if not isinstance(v, bool)]
+            if (
+                all(isinstance(v, int | float) and 0 <= v <= 1 for v in numbers)
+                and len(numbers) == 2
+            ):
+                self._note_click(ts, payload.get("id"), place)
+            return []
+        if tag == SCROLLER:
+            self.reading.note(payload)
             return []
         if tag == ERROR_TAG:
             keep = ("message", "kind", "source", "line", "column", "stack")
@@ -256,14 +274,27 @@ class Extractor:
         self._last_click = at
         described = describe(node, self.mirror.parents)
         described["node"] = node.get("id")
-        if self._clickable == (ts, node.get("id")):
-            described["actionable"] = True
         left, top = self._page_scroll()
         x, y = data.get("x"), data.get("y")
         if isinstance(x, int | float) and isinstance(y, int | float):
             described.update(x=round(x + left), y=round(y + top))
+        if (width := self.mirror.viewport[0]) > 0:
+            described["vw"] = width  # the window's width, for heatmaps by screen
+        notes, self._notes = self._notes, []
+        for noted, node_id, what in notes:
+            if node_id == node.get("id") and abs(noted - ts) <= NOTE_MS:
+                described.update(what)
         self._last_click_record = Record(CLICK, ts, self.url, described)
         return [self._last_click_record]
+
+    def _note_click(self, ts: int, node_id: Any, what: dict[str, Any]) -> None:
+        """What the recorder says about a click: given to its record if that came
+        already, or kept for it."""
+        last = self._last_click_record
+        if last is not None and last.data.get("node") == node_id and abs(last.ts - ts) <= NOTE_MS:
+            last.data.update(what)
+            return
+        self._notes = [n for n in self._notes if ts - n[0] <= NOTE_MS] + [(ts, node_id, what)]
 
     def _page_scroll(self) -> tuple[float, float]:
         document = self.mirror.document
@@ -275,10 +306,12 @@ class Extractor:
     def _scroll(self, ts: int, data: dict[str, Any]) -> list[Record]:
         self.signals.changes.append(ts)
         document = self.mirror.document
-        if document is not None and data.get("id") == document.get("id"):
-            y = float(data.get("y") or 0)
+        document_id = document.get("id") if document is not None else None
+        y = float(data.get("y") or 0)
+        if data.get("id") == document_id:
             self.signals.scrolls.append((ts, y))
-            self.depth = max(self.depth, y + self.mirror.viewport[1])
+        if isinstance(data.get("id"), int):
+            self.reading.scroll(data["id"], y, document_id)
         return []
 
     def _input(self, ts: int, data: dict[str, Any]) -> list[Record]:

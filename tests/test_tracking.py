@@ -256,8 +256,15 @@ def test_scroll_depth_is_a_share_of_the_page_when_the_recorder_measured_it():
     ]
     depths = [r.data for r in extract(events) if r.kind == "scroll"]
     assert depths == [
-        {"depth_px": 1400, "viewport": 700, "page_height": 2800, "percent": 50},
-        {"depth_px": 800, "viewport": 700},  # the recorder did not say how tall this one is
+        {
+            "depth_px": 1400,
+            "viewport": 700,
+            "scroller": "document",
+            "page_height": 2800,
+            "percent": 50,
+        },
+        # the recorder did not say how tall this one is
+        {"depth_px": 800, "viewport": 700, "scroller": "document"},
     ]
 
 

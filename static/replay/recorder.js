@@ -336,6 +336,7 @@
       loadScript('session.js'),
       loadScript('errors.js'),
       loadScript('listeners.js'),
+      loadScript('positions.js'),
       loadScript('privacy.js')
         .then(() => window.ReplayInternals.Privacy.fetchConfig(server, key))
         .then((fetched) => {
@@ -345,9 +346,10 @@
     .then(() => {
       watchNavigation();
       window.ReplayInternals.watchErrors((payload) => customEvent('replay/error', payload));
-      window.ReplayInternals.watchClickListeners(listened, (payload) => {
-        if (stopRecording) window.rrweb.record.addCustomEvent('replay/clickable', payload);
-      });
+      const note = (tag) => (payload) => customEvent(tag, payload);
+      window.ReplayInternals.watchClickListeners(listened, note('replay/clickable'));
+      window.ReplayInternals.watchClickPositions(note('replay/click'));
+      window.ReplayInternals.watchScrolling(note('replay/scroller'));
       window.addEventListener('pagehide', onPageHide);
       window.addEventListener('pageshow', (event) => {
         if (event.persisted) unloading = false;
