@@ -44,15 +44,18 @@ class Reading:
         if self.scroller == 0 and height > 0:
             self.height = height
 
-    def record(self, fold: float, describe: Any) -> dict[str, Any]:
+    def record(self, window: tuple[int, int], describe: Any) -> dict[str, Any]:
         """The scroll record's data: `depth_px` (how far down the scrolling element the
         bottom of the viewport reached; the fold when it never scrolled), `viewport`,
-        and when the height is known, `page_height` and `percent`. `fold` is the
-        window's height (for the document when the recorder did not say);
-        `describe(id)` names a container."""
-        viewport = self.viewport or fold
+        the window's width `vw`, and when the height is known, `page_height` and
+        `percent`. `window` is the window's width and height (the height is the
+        document's viewport when the recorder did not say); `describe(id)` names a
+        container."""
+        viewport = self.viewport or window[1]
         depth = self.tops.get(self.scroller, 0.0) + viewport
         data: dict[str, Any] = {"depth_px": round(depth), "viewport": round(viewport)}
+        if window[0] > 0:
+            data["vw"] = window[0]
         data["scroller"] = "document"
         if self.scroller:
             data["scroller"] = "container"

@@ -175,12 +175,14 @@ class Extractor:
             )
         if title:
             self.title = title
-        data = {"how": how, "referrer": previous, "title": self.title}
+        data: dict[str, Any] = {"how": how, "referrer": previous, "title": self.title}
+        if (width := self.mirror.viewport[0]) > 0:
+            data["vw"] = width  # the window's width, for heatmaps by screen
         records.append(Record(PAGE_VIEW, ts, href, data))
         return records
 
     def _depth_record(self, ts: int) -> Record:
-        data = self.reading.record(self.mirror.viewport[1], self._selector_of)
+        data = self.reading.record(self.mirror.viewport, self._selector_of)
         return Record(SCROLL, ts, self.url, data)
 
     def _selector_of(self, node_id: int) -> str:

@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from replay import api, events_api, sharing, views
 from replay.analytics import api as actions_api
-from replay.analytics import funnel_api
+from replay.analytics import funnel_api, heatmap_api
 from replay.analytics import views as actions_views
 from replay.health import healthz
 from replay.metrics import metrics_view
@@ -41,6 +41,17 @@ urlpatterns = [
         name="api-project-actions-preview",
     ),
     path("api/projects/<int:project_id>/funnel", funnel_api.funnel, name="api-project-funnel"),
+    path("api/projects/<int:project_id>/heatmap", heatmap_api.heatmap, name="api-project-heatmap"),
+    path(
+        "api/projects/<int:project_id>/heatmap/sessions",
+        heatmap_api.heatmap_sessions,
+        name="api-project-heatmap-sessions",
+    ),
+    path(
+        "api/projects/<int:project_id>/heatmap/pages",
+        heatmap_api.heatmap_pages,
+        name="api-project-heatmap-pages",
+    ),
     path(
         "api/projects/<int:project_id>/funnels",
         funnel_api.saved_funnels,

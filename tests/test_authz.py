@@ -65,6 +65,9 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
         f"/projects/{alices_shop.pk}/audit": (404, 404, 200),
         f"/api/projects/{alices_shop.pk}/actions": (404, 200, 200),
         f"/api/projects/{alices_shop.pk}/funnels": (404, 200, 200),
+        f"/api/projects/{alices_shop.pk}/heatmap?url=/*": (404, 200, 200),
+        f"/api/projects/{alices_shop.pk}/heatmap/pages?url=/*": (404, 200, 200),
+        f"/api/projects/{alices_shop.pk}/heatmap/sessions?url=/*&selector=a": (404, 200, 200),
     }
     for path, statuses in reads.items():
         for role, status in zip(ROLES, statuses, strict=True):

@@ -69,6 +69,7 @@ def test_clicks_keep_their_place_and_depth_is_read_on_the_scrolling_container(
     assert depth == {
         "depth_px": 1500 + viewport,
         "viewport": viewport,
+        "vw": 1000,
         "scroller": "container",
         "selector": "body > main",
         "page_height": height,

@@ -100,6 +100,7 @@ def test_a_page_view_never_scrolled_read_to_the_fold():
         {
             "depth_px": 700,
             "viewport": 700,
+            "vw": 1000,
             "scroller": "document",
             "page_height": 2800,
             "percent": 25,
@@ -122,6 +123,7 @@ def test_depth_is_measured_on_the_container_that_scrolls_the_page():
         {
             "depth_px": 3000,
             "viewport": 600,
+            "vw": 1000,
             "scroller": "container",
             "selector": "body > main.content",
             "page_height": 3000,
@@ -130,6 +132,7 @@ def test_depth_is_measured_on_the_container_that_scrolls_the_page():
         {
             "depth_px": 900,
             "viewport": 600,
+            "vw": 1000,
             "scroller": "container",
             "selector": "body > main.content",
             "page_height": 3000,
@@ -149,6 +152,7 @@ def test_a_document_that_scrolls_is_the_page_whatever_scrolls_inside_it():
         {
             "depth_px": 1000,
             "viewport": 700,
+            "vw": 1000,
             "scroller": "document",
             "page_height": 2000,
             "percent": 50,

@@ -259,12 +259,13 @@ def test_scroll_depth_is_a_share_of_the_page_when_the_recorder_measured_it():
         {
             "depth_px": 1400,
             "viewport": 700,
+            "vw": 1000,
             "scroller": "document",
             "page_height": 2800,
             "percent": 50,
         },
         # the recorder did not say how tall this one is
-        {"depth_px": 800, "viewport": 700, "scroller": "document"},
+        {"depth_px": 800, "viewport": 700, "vw": 1000, "scroller": "document"},
     ]
 
 
