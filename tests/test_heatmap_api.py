@@ -5,6 +5,7 @@ drawn over, and every malformed parameter refused by name."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 from urllib.parse import urlencode
 
@@ -105,8 +106,9 @@ def test_an_element_keeps_at_most_2000_places_sampled_evenly(shop):
     points = body["elements"][0]["points"]
     assert (body["total"], len(points)) == (5000, 2000)
     xs = [x for x, _ in points]
-    assert xs == sorted(xs) and xs[0] == 0 and xs[-1] >= 0.99  # from first to last
-    assert max(b - a for a, b in zip(xs, xs[1:], strict=False)) <= 0.0007
+    assert xs == sorted(xs)
+    assert (xs[0], xs[-1] >= 0.99) == (0, True)  # from the first to the last
+    assert max(b - a for a, b in pairwise(xs)) <= 0.0007
 
 
 def test_friction_maps_use_the_friction_moments(shop):
