@@ -19,6 +19,7 @@ urlpatterns = [
     path("projects", views.project_list, name="projects"),
     path("actions", actions_views.actions_page, name="actions"),
     path("funnels", actions_views.funnels_page, name="funnels"),
+    path("heatmaps", actions_views.heatmaps_page, name="heatmaps"),
     path("projects/<int:project_id>/audit", views.project_audit, name="project-audit"),
     path("demo/", views.demo, name="demo"),
     path("s/<str:token>", sharing.share_player, name="share"),

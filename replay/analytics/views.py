@@ -1,7 +1,7 @@
 """The analytics pages: actions (a project's actions listed with what they matched in
 the last 30 days, and an editor whose preview counts and shows examples as the matchers
-change) and funnels (built from actions or quick matchers, with the sessions behind
-every bar)."""
+change), funnels (built from actions or quick matchers, with the sessions behind every
+bar) and heatmaps (clicks and scrolling drawn over a page as it was recorded)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from replay import csp
 from replay.access import visible_projects
+from replay.analytics.heatmaps import KINDS as HEATMAP_KINDS
+from replay.analytics.heatmaps import WIDTHS
 from replay.analytics.matchers import KINDS
 from replay.friction import DETECTORS
-from replay.models import Project
+from replay.models import Project, normalize_origin
 
 
 def _chosen(request: HttpRequest) -> tuple[list[Project], Project | None]:
@@ -57,3 +60,29 @@ def funnels_page(request: HttpRequest) -> HttpResponse:
         }
     context = {"projects": projects, "project": project, "config": config}
     return render(request, "replay/funnels.html", context)
+
+
+@login_required
+def heatmaps_page(request: HttpRequest) -> HttpResponse:
+    projects, project = _chosen(request)
+    config = None
+    origins: list[str] = []
+    if project is not None:
+        config = {
+            "project": project.pk,
+            "heatmapUrl": reverse("api-project-heatmap", args=[project.pk]),
+            "pagesUrl": reverse("api-project-heatmap-pages", args=[project.pk]),
+            "url": request.GET.get("url", ""),
+            "width": request.GET.get("width", "desktop"),
+            "kind": request.GET.get("kind", "click"),
+            "widths": list(WIDTHS),
+            "kinds": list(HEATMAP_KINDS),
+        }
+        allowed = (normalize_origin(o) for o in project.allowed_origins)
+        origins = [o for o in allowed if o is not None]
+    context = {"projects": projects, "project": project, "config": config}
+    response = render(request, "replay/heatmaps.html", context)
+    # The page is drawn as the player draws it: its assets may come from the origins
+    # the project records, and from nowhere else.
+    response[csp.HEADER] = csp.policy(origins)
+    return response
