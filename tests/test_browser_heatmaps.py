@@ -122,6 +122,20 @@ def test_heatmaps_put_every_click_on_its_element_at_both_widths(daphne, shop, al
     for session_id in sessions.values():
         wait_for_clicks(session_id)
     shop.members.add(alice)
+    # Clicks on an element the page drawn does not have: listed apart, never drawn.
+    first = TrackedEvent.objects.filter(session_id=sessions[1280], kind="click").first()
+    assert first is not None
+    for n in range(3):
+        data = {**first.data, "selector": "#gone", "fx": 0.5, "fy": 0.5}
+        TrackedEvent.objects.create(
+            project=shop,
+            session_id=sessions[1280],
+            ts=first.ts + n,
+            kind="click",
+            url=first.url,
+            selector="#gone",
+            data=data,
+        )
 
     page = browser.new_page(viewport={"width": 1500, "height": 1000})
     errors: list[str] = []
@@ -135,7 +149,9 @@ def test_heatmaps_put_every_click_on_its_element_at_both_widths(daphne, shop, al
         # Drawn over a page view of that width.
         assert page.evaluate("document.querySelector('#stage iframe').clientWidth") == width
         assert found["points"] == CLICKS, found
-        assert found["missing"] == []
+        assert found["missing"] == (["#gone"] if screen == "desktop" else [])
+        listed_apart = page.locator("#missing .selector").all_inner_texts()
+        assert listed_apart == found["missing"]
         assert found["selectors"] == sorted(f"#{t}" for t in TARGETS)
         assert found["inside"] >= 0.95 * CLICKS, found
         assert found["painted"] == CLICKS, found

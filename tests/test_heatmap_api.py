@@ -238,3 +238,14 @@ def test_outsiders_find_no_project(shop, mallory, bob):
             answer = Client().get(f"/api/projects/{shop.pk}/{path}?{query}", **auth(username))
             assert answer.status_code == 404, (username, path)
     assert Client().get(f"/api/projects/{shop.pk}/heatmap?url=/x").status_code == 401
+
+
+def test_the_page_loads_recorded_assets_only_from_the_projects_origins(shop, alice):
+    client = Client()
+    client.force_login(alice)
+    answer = client.get(f"/heatmaps?project={shop.pk}&url=/product/*")
+    assert answer.status_code == 200
+    policy = answer["Content-Security-Policy"]
+    img = next(part for part in policy.split("; ") if part.startswith("img-src"))
+    assert img.split() == ["img-src", "'self'", "data:", "blob:", "https://shop.example"]
+    assert "script-src 'self';" in policy  # and no recorded script runs
