@@ -176,7 +176,7 @@ def time_page(args: argparse.Namespace) -> None:
     )
     server = embedded.server
     now = int(time.time() * 1000) - 60_000
-    session = stream(server.ws_url, embedded.key, [snapshot(now)])
+    session = stream(server.ws_url, embedded.key, [snapshot(now)], ORIGIN)
     with sqlite3.connect(embedded.database) as db:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # the server's tracking pass

@@ -83,9 +83,9 @@ def long_session(
     return batches
 
 
-def stream(url: str, key: str, batches: list[list[dict[str, Any]]]) -> str:
-    """Record the batches into a new session; its id."""
-    with connect(url, origin=Origin(ORIGIN), max_size=None) as ws:
+def stream(url: str, key: str, batches: list[list[dict[str, Any]]], origin: str = ORIGIN) -> str:
+    """Record the batches into a new session (from a page of `origin`); its id."""
+    with connect(url, origin=Origin(origin), max_size=None) as ws:
         hello = {
             "type": "hello",
             "key": key,
@@ -93,11 +93,14 @@ def stream(url: str, key: str, batches: list[list[dict[str, Any]]]) -> str:
             "secret": "",
             "tab": "bench-tab-01",
             "acked": -1,
-            "page": {"url": ORIGIN + "/"},
+            "page": {"url": origin + "/"},
             "sdk": "bench",
         }
         ws.send(msgpack.packb(hello))
-        session: str = msgpack.unpackb(ws.recv())["session"]
+        welcome = msgpack.unpackb(ws.recv())
+        if "session" not in welcome:
+            raise SystemExit(f"server refused the session: {welcome}")
+        session: str = welcome["session"]
         for seq, events in enumerate(batches):
             ws.send(msgpack.packb({"type": "batch", "seq": seq, "events": events}))
             while True:
