@@ -11,8 +11,9 @@ instead of newest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Exists, FloatField, Model, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast
@@ -135,13 +136,14 @@ def order_sessions(sessions: QuerySet[Session], request: HttpRequest) -> QuerySe
 
 
 T = TypeVar("T", bound=Model)
+U = TypeVar("U")
 
 
 def page_of(
-    items: QuerySet[T], request: HttpRequest, *, default: int, largest: int
-) -> tuple[list[T], str | None]:
-    """One page of ``limit`` items from ``offset`` (query parameters), and the URL of
-    the next page (None on the last)."""
+    items: QuerySet[T] | Sequence[U], request: HttpRequest, *, default: int, largest: int
+) -> tuple[list[Any], str | None]:
+    """One page of ``limit`` items (of a query or a list) from ``offset`` (query
+    parameters), and the URL of the next page (None on the last)."""
     limit = int(number(request, "limit", default) or 0)
     offset = int(number(request, "offset", 0) or 0)
     if not 1 <= limit <= largest or offset < 0:

@@ -24,7 +24,7 @@ from replay.analytics.api import project_of, valid_name
 from replay.analytics.funnel_query import Query, Result, bars, behind, parse_query, run
 from replay.api import LEAD_SECONDS, api, error
 from replay.models import SavedFunnel, Session
-from replay.search import BadRequest
+from replay.search import BadRequest, page_of
 
 MAX_PAGE = 1000
 
@@ -101,15 +101,8 @@ def funnel_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
     part = request.GET.get("part")
     if part not in ("converted", "dropped") or (part == "dropped" and step == 1):
         raise BadRequest("part: converted, or dropped for a step after the first")
-    try:
-        limit = int(request.GET.get("limit", "100"))
-        offset = int(request.GET.get("offset", "0"))
-    except ValueError:
-        raise BadRequest("limit and offset: numbers") from None
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise BadRequest(f"limit must be 1-{MAX_PAGE} and offset >= 0")
     chosen = behind(run(project, query), step, part, request.GET.get("value"))
-    page = chosen[offset : offset + limit]
+    page, following = page_of(chosen, request, default=100, largest=MAX_PAGE)
     starts = dict(
         Session.objects.filter(pk__in={r.sessions[i] for r, i in page}).values_list(
             "pk", "first_event_ms"
@@ -129,11 +122,6 @@ def funnel_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
                 "step": index + 1,
                 "link": f"{player}?t={t:.1f}",
             }
-        )
-    following = None
-    if offset + limit < len(chosen):
-        following = request.build_absolute_uri(
-            "?" + urlencode({**request.GET.dict(), "offset": offset + limit})
         )
     return JsonResponse({"count": len(chosen), "sessions": listed, "next": following})
 

@@ -14,6 +14,7 @@ gets 404."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -23,17 +24,17 @@ from django.urls import reverse
 
 from replay.analytics.api import project_of
 from replay.analytics.heatmaps import (
-    WIDTHS,
     Query,
     clicked_sessions,
     clicks,
     matching,
     parse,
+    records,
     scrolling,
 )
 from replay.api import LEAD_SECONDS, api, error
-from replay.models import Session, TrackedEvent
-from replay.search import BadRequest
+from replay.models import Session
+from replay.search import BadRequest, page_of
 
 MAX_PAGE = 1000
 MAX_PAGES = 20  # page views offered as backgrounds
@@ -64,17 +65,6 @@ def heatmap(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
     return JsonResponse(answer)
 
 
-def _page(request: HttpRequest) -> tuple[int, int]:
-    try:
-        limit = int(request.GET.get("limit", "100"))
-        offset = int(request.GET.get("offset", "0"))
-    except ValueError:
-        raise BadRequest("limit and offset: numbers") from None
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise BadRequest(f"limit must be 1-{MAX_PAGE} and offset >= 0")
-    return limit, offset
-
-
 def _link(request: HttpRequest, session_id: str, ts: int, start: int | None) -> str:
     t = max(0.0, (ts - (start or ts)) / 1000 - LEAD_SECONDS)
     player = request.build_absolute_uri(reverse("player", args=[session_id]))
@@ -91,9 +81,8 @@ def heatmap_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRe
         raise BadRequest("kind: sessions are listed for clicks (click, rage, dead, error)")
     if "selector" not in request.GET:
         raise BadRequest("selector: the element's selector, as the heatmap names it")
-    limit, offset = _page(request)
     found = clicked_sessions(project, query, request.GET["selector"])
-    page = found[offset : offset + limit]
+    page, following = page_of(found, request, default=100, largest=MAX_PAGE)
     sessions = Session.objects.filter(pk__in=[s for s, _, _ in page])
     starts, users = {}, {}
     for pk, first, user_id in sessions.values_list("pk", "first_event_ms", "user_id"):
@@ -108,11 +97,6 @@ def heatmap_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRe
         }
         for session_id, ts, count in page
     ]
-    following = None
-    if offset + limit < len(found):
-        following = request.build_absolute_uri(
-            "?" + urlencode({**request.GET.dict(), "offset": offset + limit})
-        )
     return JsonResponse({"count": len(found), "sessions": listed, "next": following})
 
 
@@ -122,20 +106,9 @@ def heatmap_pages(request: HttpRequest, user: Any, project_id: int) -> HttpRespo
     project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
-    query = parse({**request.GET.dict(), "kind": "click"})
-    low, high = WIDTHS[query.width]
-    views = TrackedEvent.objects.filter(
-        project=project,
-        kind="pageview",
-        ts__gte=query.since_ms,
-        ts__lt=query.until_ms,
-        data__vw__gte=low,
-        data__vw__lte=high,
-    )
-    for piece in query.url.split("*"):
-        if piece:
-            views = views.filter(url__contains=piece)
-    rows = views.order_by("-ts").values_list("url", "session_id", "ts", "data__vw")
+    query = replace(parse({**request.GET.dict(), "kind": "click"}), kind="pageview")
+    views = records(project, query).order_by("-ts")
+    rows = views.values_list("url", "session_id", "ts", "data__vw")
     chosen: list[tuple[str, str, int, Any]] = []
     for row in matching(query, rows.iterator(chunk_size=500)):
         chosen.append(row)

@@ -82,17 +82,16 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
 
 
 def records(project: Project, query: Query) -> QuerySet[TrackedEvent]:
-    """The query's records, narrowed by the database: of its kind, time and width, with
-    every piece of the glob in the URL (each is then matched exactly, `matching`)."""
+    """The query's records, narrowed by the database: of its kind, time and width (as
+    `width`), with every piece of the glob in the URL (each is then matched exactly,
+    `matching`)."""
     found = TrackedEvent.objects.filter(
         project=project, ts__gte=query.since_ms, ts__lt=query.until_ms
     )
-    if query.kind == "click":
-        found = found.filter(kind="click")
-    elif query.kind == "scroll":
-        found = found.filter(kind="scroll")
-    else:
+    if query.kind in FRICTION:
         found = found.filter(kind="friction", name=FRICTION[query.kind])
+    else:  # click, scroll, or pageview (the page views to draw over)
+        found = found.filter(kind=query.kind)
     low, high = WIDTHS[query.width]
     # (One reading of the width per record, as a number: `BETWEEN`.)
     width = Cast(KT("data__vw"), FloatField())
