@@ -5,8 +5,9 @@ visited URL), ``since``/``until`` (ISO 8601, on the session's start), ``min_dura
 ``max_duration`` (seconds), and from the sessions' event-tracking records: ``friction``
 (a friction type, or ``any``), ``clicked`` (part of a clicked element's selector or
 text, or a CSS selector its element matches), ``event`` (a custom event's name),
-``error`` (part of an error's message). ``sort=friction`` orders by friction score
-instead of newest first.
+``error`` (part of an error's message), ``experiment`` (exposed to it) and ``variant``
+(exposed to that variant of it and to no other). ``sort=friction`` orders by friction
+score instead of newest first.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from replay.models import Session, TrackedEvent
 from replay.selectors import Selector, SelectorError
 
 FRICTION_TYPES = [detector.name for detector in DETECTORS]
+EXPOSURE = "$exposure"  # the custom event of `replay.experiment(name, variant)`
 
 
 class BadRequest(Exception):
@@ -92,6 +94,16 @@ def _by_records(sessions: QuerySet[Session], request: HttpRequest) -> QuerySet[S
         sessions = having(Q(kind="custom", name=event))
     if error := request.GET.get("error"):
         sessions = having(Q(kind="error", name__icontains=error))
+    if experiment := request.GET.get("experiment"):
+        exposed = Q(kind="custom", name=EXPOSURE, data__props__experiment=experiment)
+        sessions = having(exposed)
+        if variant := request.GET.get("variant"):
+            # Its variant, and no other: a session that saw several is in no variant.
+            records = TrackedEvent.objects.filter(exposed, session=OuterRef("pk"))
+            other = records.exclude(data__props__variant=variant)
+            sessions = having(exposed & Q(data__props__variant=variant)).exclude(Exists(other))
+    elif request.GET.get("variant"):
+        raise BadRequest("variant: give the experiment too")
     return sessions
 
 

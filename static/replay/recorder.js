@@ -18,8 +18,8 @@
  * set before the tag as window.replayOptions = {requireConsent, bufferBytes}, for tag
  * managers that cannot add attributes; attributes win.
  *
- * API on window.replay: identify(id, traits), track(name, props), consent(bool), stop(),
- * sessionId(), replayUrl(), flush().
+ * API on window.replay: identify(id, traits), track(name, props), experiment(name,
+ * variant), consent(bool), stop(), sessionId(), replayUrl(), flush().
  */
 (function () {
   'use strict';
@@ -372,6 +372,9 @@
     },
     track(name, props) {
       return ready.then(() => customEvent(String(name), props || {}));
+    },
+    experiment(name, variant) {
+      return this.track('$exposure', { experiment: String(name), variant: String(variant) });
     },
     consent(granted) {
       return ready.then(() => {
