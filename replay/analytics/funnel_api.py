@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from replay.analytics.api import project_of, valid_name
-from replay.analytics.funnel_query import Query, Result, bars, behind, parse_query, run
+from replay.analytics.funnel_query import Result, bars, behind, parse_query, run
 from replay.api import LEAD_SECONDS, api, error
 from replay.models import SavedFunnel, Session
 from replay.search import BadRequest, page_of
@@ -33,30 +33,32 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
-def _encoded(query: Query) -> str:
-    fixed = {**query.definition, "since": _iso(query.since_ms), "until": _iso(query.until_ms)}
+def encoded(definition: dict[str, Any], since_ms: int, until_ms: int) -> str:
+    """A definition for a list's URL, with its time range fixed: the list is then
+    exactly what was counted, whenever it is opened."""
+    fixed = {**definition, "since": _iso(since_ms), "until": _iso(until_ms)}
     text = json.dumps(fixed, separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _decoded(raw: str) -> Any:
+def decoded(raw: str) -> Any:
     try:
         return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except ValueError:
-        raise BadRequest("q: not a funnel definition (use the URLs a funnel answers)") from None
+        raise BadRequest("q: not a definition (use the URLs the report answers)") from None
 
 
 def _steps(request: HttpRequest, project_id: int, result: Result, value: str | None) -> Any:
     reached = [r for r in result.reached if value is None or r.value == value]
     steps = bars(result.query, reached)
     base = reverse("api-project-funnel-sessions", args=[project_id])
-    encoded = _encoded(result.query)
+    query_text = encoded(result.query.definition, result.query.since_ms, result.query.until_ms)
     for step in steps:
         for part in ("converted", "dropped"):
             if part == "dropped" and step["index"] == 1:
                 step[part] = None
                 continue
-            query = {"q": encoded, "step": step["index"], "part": part}
+            query = {"q": query_text, "step": step["index"], "part": part}
             if value is not None:
                 query["value"] = value
             step[part] = request.build_absolute_uri(f"{base}?{urlencode(query)}")
@@ -91,7 +93,7 @@ def funnel_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
     project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
-    query = parse_query(project, _decoded(request.GET.get("q", "")))
+    query = parse_query(project, decoded(request.GET.get("q", "")))
     try:
         step = int(request.GET.get("step", ""))
     except ValueError:

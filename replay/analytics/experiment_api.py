@@ -1,0 +1,94 @@
+"""The JSON API of experiment reports (README, "Experiments"):
+
+    POST /api/projects/ID/experiments/report
+    GET  /api/projects/ID/experiments/sessions?q=DEFINITION&variant=V&part=converted|not_converted
+
+The report answers each variant's exposures, conversions and statistics against the
+control (`replay.analytics.experiments`), and the URLs of the lists of its converted and
+not converted entities; a list gives each entity's session with a player link just
+before its first exposure. The project's viewers and admins may ask; anyone else gets
+404. A malformed field gets a 400 naming it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+
+from replay.analytics.api import project_of
+from replay.analytics.experiments import compute, entities, parse
+from replay.analytics.funnel_api import decoded, encoded
+from replay.analytics.funnel_query import run
+from replay.api import LEAD_SECONDS, api, error
+from replay.models import Session
+from replay.search import BadRequest, page_of
+
+MAX_PAGE = 1000
+PARTS = ("converted", "not_converted")
+
+
+@api("POST")
+def report(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
+    project = project_of(user, project_id)
+    if project is None:
+        return error(404, "no such project")
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        raise BadRequest("the body must be JSON") from None
+    asked = parse(project, body)
+    answer = compute(project, asked)
+    base = reverse("api-project-experiment-sessions", args=[project_id])
+    text = encoded(asked.definition, asked.funnel.since_ms, asked.funnel.until_ms)
+    for variant in answer["variants"]:
+        for part in PARTS:
+            query = urlencode({"q": text, "variant": variant["variant"], "part": part})
+            variant[part] = request.build_absolute_uri(f"{base}?{query}")
+    return JsonResponse(answer)
+
+
+@api("GET")
+def report_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
+    project = project_of(user, project_id)
+    if project is None:
+        return error(404, "no such project")
+    asked = parse(project, decoded(request.GET.get("q", "")))
+    part = request.GET.get("part")
+    if part not in PARTS:
+        raise BadRequest(f"part: one of {', '.join(PARTS)}")
+    variant = request.GET.get("variant", "")
+    found = entities(project, asked)
+    reached = {r.entity: r for r in run(project, asked.funnel).reached}
+    steps = len(asked.funnel.labels)
+    chosen = []
+    for key, entity in found.items():
+        if entity.variants != {variant}:
+            continue
+        done = reached.get(key)
+        converted = done is not None and len(done.times) == steps
+        if converted == (part == "converted"):
+            chosen.append((key, entity))
+    chosen.sort(key=lambda item: (item[1].exposed_at, item[0]))
+    page, following = page_of(chosen, request, default=100, largest=MAX_PAGE)
+    starts = dict(
+        Session.objects.filter(pk__in=[e.session for _, e in page]).values_list(
+            "pk", "first_event_ms"
+        )
+    )
+    listed = []
+    for key, entity in page:
+        start = starts.get(entity.session) or entity.exposed_at
+        t = max(0.0, (entity.exposed_at - start) / 1000 - LEAD_SECONDS)
+        player = request.build_absolute_uri(reverse("player", args=[entity.session]))
+        listed.append(
+            {
+                "entity": key,
+                "session": entity.session,
+                "ts": entity.exposed_at,
+                "link": f"{player}?t={t:.1f}",
+            }
+        )
+    return JsonResponse({"count": len(chosen), "sessions": listed, "next": following})
