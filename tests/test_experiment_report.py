@@ -61,7 +61,8 @@ def visit(
 
 def ask(project: Any, username: str = "alice", **body: Any) -> Any:
     sent = {"experiment": "checkout", "goal": GOAL, "control": "a", "since": SINCE}
-    sent.update(until=UNTIL, **body)
+    sent["until"] = UNTIL
+    sent.update(body)
     return Client().post(
         f"/api/projects/{project.pk}/experiments/report",
         json.dumps(sent),

@@ -57,7 +57,7 @@ class Query:
     definition: dict[str, Any]  # as sent, for the links to the lists
 
 
-def _moment(body: Mapping[str, Any], name: str) -> datetime | None:
+def moment_of(body: Mapping[str, Any], name: str) -> datetime | None:
     raw = body.get(name)
     if raw is None:
         return None
@@ -67,7 +67,7 @@ def _moment(body: Mapping[str, Any], name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _step(project: Project, raw: Any, where: str) -> tuple[list[Matcher], str]:
+def step(project: Project, raw: Any, where: str) -> tuple[list[Matcher], str]:
     if isinstance(raw, Mapping) and set(raw) == {"action"}:
         action_id = raw["action"]
         action = None
@@ -105,7 +105,7 @@ def parse_query(project: Project, body: Any) -> Query:
     raw_steps = body.get("steps")
     if not isinstance(raw_steps, list) or not MIN_STEPS <= len(raw_steps) <= MAX_STEPS:
         raise BadRequest(f"steps: a list of {MIN_STEPS} to {MAX_STEPS} steps")
-    steps = [_step(project, raw, f"steps[{i}]") for i, raw in enumerate(raw_steps)]
+    steps = [step(project, raw, f"steps[{i}]") for i, raw in enumerate(raw_steps)]
     order = body.get("order", "sequential")
     if order not in ORDERS:
         raise BadRequest(f"order: one of {', '.join(ORDERS)}, not {order!r}")
@@ -126,8 +126,8 @@ def parse_query(project: Project, body: Any) -> Query:
     count = body.get("count", "sessions")
     if count not in COUNTS:
         raise BadRequest(f"count: one of {', '.join(COUNTS)}, not {count!r}")
-    until = _moment(body, "until") or timezone.now()
-    since = _moment(body, "since") or until - DEFAULT_RANGE
+    until = moment_of(body, "until") or timezone.now()
+    since = moment_of(body, "since") or until - DEFAULT_RANGE
     if since >= until:
         raise BadRequest("since: must come before until")
     exclusions = _exclusions(project, body.get("exclusions", []), len(steps))
@@ -156,7 +156,7 @@ def _exclusions(project: Project, raw: Any, steps: int) -> list[Exclusion]:
         where = f"exclusions[{index}]"
         if not isinstance(item, Mapping) or set(item) != {"step", "after", "before"}:
             raise BadRequest(f"{where}: an object with step, after and before")
-        matchers, _ = _step(project, item["step"], f"{where}.step")
+        matchers, _ = step(project, item["step"], f"{where}.step")
         after, before = item["after"], item["before"]
         if not all(isinstance(n, int) and not isinstance(n, bool) for n in (after, before)) or not (
             1 <= after < before <= steps
