@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from replay import api, events_api, sharing, views
-from replay.analytics import adoption_api, experiment_api, funnel_api, heatmap_api
+from replay.analytics import adoption_api, dataset_api, experiment_api, funnel_api, heatmap_api
 from replay.analytics import api as actions_api
 from replay.analytics import views as actions_views
 from replay.health import healthz
@@ -43,6 +43,11 @@ urlpatterns = [
     ),
     path("api/projects/<int:project_id>/funnel", funnel_api.funnel, name="api-project-funnel"),
     path("api/projects/<int:project_id>/heatmap", heatmap_api.heatmap, name="api-project-heatmap"),
+    path(
+        "api/projects/<int:project_id>/dataset",
+        dataset_api.dataset,
+        name="api-project-dataset",
+    ),
     path(
         "api/projects/<int:project_id>/adoption",
         adoption_api.adoption,

@@ -69,6 +69,7 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
         f"/api/projects/{alices_shop.pk}/heatmap/pages?url=/*": (404, 200, 200),
         f"/api/projects/{alices_shop.pk}/heatmap/sessions?url=/*&selector=a": (404, 200, 200),
     }
+    reads[f"/api/projects/{alices_shop.pk}/dataset"] = (404, 200, 200)
     # (An experiment's sessions: a list its report links to; outsiders find no project.)
     reads[f"/api/projects/{alices_shop.pk}/experiments/sessions?q=e30&part=converted"] = (
         404,
