@@ -10,15 +10,13 @@ naming it."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from replay.analytics.adoption import compute, parse
-from replay.analytics.api import project_of
+from replay.analytics.api import json_body, project_of
 from replay.api import api, error
-from replay.search import BadRequest
 
 
 @api("POST")
@@ -26,8 +24,5 @@ def adoption(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
     project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
+    body = json_body(request)
     return JsonResponse(compute(project, parse(project, body)))

@@ -31,7 +31,7 @@ def project_of(user: Any, project_id: int) -> Project | None:
     return visible_projects(user).filter(pk=project_id).first()
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
+def json_body(request: HttpRequest) -> dict[str, Any]:
     try:
         body = json.loads(request.body or b"{}")
     except ValueError:
@@ -88,7 +88,7 @@ def project_actions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
             for action in Action.objects.filter(project=project).select_related("project")
         ]
         return JsonResponse({"actions": actions})
-    body = _body(request)
+    body = json_body(request)
     unknown = sorted(set(body) - {"name", "matchers"})
     if unknown:
         raise BadRequest(f"{unknown[0]}: not a field of an action")
@@ -121,7 +121,7 @@ def project_action(
         action.delete()
         return HttpResponse(status=204)
     if request.method == "PATCH":
-        body = _body(request)
+        body = json_body(request)
         unknown = sorted(set(body) - {"name", "matchers"})
         if unknown:
             raise BadRequest(f"{unknown[0]}: not a field of an action")
@@ -140,7 +140,7 @@ def preview(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
     project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
-    raw = _body(request).get("matchers")
+    raw = json_body(request).get("matchers")
     try:
         matchers = parse_all(raw)
     except MatcherError as exc:

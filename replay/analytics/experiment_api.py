@@ -11,14 +11,13 @@ before its first exposure. The project's viewers and admins may ask; anyone else
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
-from replay.analytics.api import project_of
+from replay.analytics.api import json_body, project_of
 from replay.analytics.experiments import compute, entities, parse
 from replay.analytics.funnel_api import decoded, encoded
 from replay.analytics.funnel_query import run
@@ -35,10 +34,7 @@ def report(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
     project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
+    body = json_body(request)
     asked = parse(project, body)
     answer = compute(project, asked)
     base = reverse("api-project-experiment-sessions", args=[project_id])

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
-from replay.analytics.api import project_of, valid_name
+from replay.analytics.api import json_body, project_of, valid_name
 from replay.analytics.funnel_query import Result, bars, behind, parse_query, run
 from replay.api import LEAD_SECONDS, api, error
 from replay.models import SavedFunnel, Session
@@ -70,10 +70,7 @@ def funnel(request: HttpRequest, user: Any, project_id: int) -> HttpResponse:
     project = project_of(user, project_id)
     if project is None:
         return error(404, "no such project")
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
+    body = json_body(request)
     result = run(project, parse_query(project, body))
     answer: dict[str, Any] = {"steps": _steps(request, project_id, result, None), "breakdown": []}
     if result.query.breakdown is not None:
@@ -143,10 +140,7 @@ def saved_funnels(request: HttpRequest, user: Any, project_id: int) -> HttpRespo
     if request.method == "GET":
         funnels = SavedFunnel.objects.filter(project=project)
         return JsonResponse({"funnels": [_saved(f) for f in funnels]})
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
+    body = json_body(request)
     if not isinstance(body, dict) or set(body) != {"name", "definition"}:
         raise BadRequest("the body must be an object with name and definition")
     name = valid_name(body["name"])

@@ -14,15 +14,15 @@ import re
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import FloatField, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from replay.analytics.funnel_query import moment_of
 from replay.analytics.matchers import glob_matches
 from replay.models import Project, TrackedEvent
 from replay.search import BadRequest
@@ -64,21 +64,12 @@ def parse(params: Mapping[str, str]) -> Query:
     kind = params.get("kind", "click")
     if kind not in KINDS:
         raise BadRequest(f"kind: one of {', '.join(KINDS)}, not {kind!r}")
-    until = _moment(params, "until") or timezone.now()
-    since = _moment(params, "since") or until - DEFAULT_RANGE
+    given = {name: params[name] for name in ("since", "until") if params.get(name)}
+    until = moment_of(given, "until") or timezone.now()
+    since = moment_of(given, "since") or until - DEFAULT_RANGE
     if since >= until:
         raise BadRequest("since: must come before until")
     return Query(url, width, kind, int(since.timestamp() * 1000), int(until.timestamp() * 1000))
-
-
-def _moment(params: Mapping[str, str], name: str) -> datetime | None:
-    raw = params.get(name)
-    if not raw:
-        return None
-    parsed = parse_datetime(raw)
-    if parsed is None:
-        raise BadRequest(f"{name}: an ISO 8601 date and time, e.g. 2026-11-01T00:00:00Z")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def records(project: Project, query: Query) -> QuerySet[TrackedEvent]:
