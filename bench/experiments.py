@@ -5,7 +5,8 @@ a user, 30 days; default 1,000,000, so 50,000 sessions) and an exposure to exper
 `cta` at the start of every session (variant a or b; a tenth of the users see both),
 then times the experiment report (goal: the custom event `paid`, by sessions and by
 users) and weekly adoption of the `checkout` custom event (the slowest and the median of
-`--repeat` runs), and the dataset export of every session as CSV and as Parquet:
+`--repeat` runs), the pages that show them (`/experiments`, `/adoption`, drawn whole),
+and the dataset export of every session as CSV and as Parquet:
 sessions per second and the process's peak memory.
 
     .venv/bin/python bench/experiments.py [--records 1000000] [--postgres URL]
@@ -59,6 +60,22 @@ def expose(project: Any, rng: random.Random) -> None:
             TrackedEvent.objects.bulk_create(rows)
             rows = []
     TrackedEvent.objects.bulk_create(rows)
+
+
+def page(project: Any, path: str, params: dict[str, Any]) -> None:
+    """A report page as a member of the project asks for it, drawn to its last byte."""
+    from django.contrib.auth import get_user_model
+    from django.test import RequestFactory
+
+    from replay.analytics import report_views
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-viewer")
+    project.members.add(user)
+    request = RequestFactory().get(path, params)
+    request.user = user
+    view = report_views.experiments_page if path == "/experiments" else report_views.adoption_page
+    response = view(request)
+    assert response.status_code == 200, response.content[:2000]
 
 
 def timed(runs: int, work: Any) -> tuple[float, float, Any]:
@@ -138,6 +155,14 @@ def run(args: argparse.Namespace) -> None:
         args.repeat, lambda: adoption.compute(project, adoption.parse(project, feature))
     )
     print(f"{'weekly adoption':<34} {slowest:>8.2f} {median:>10.2f} {peak_mb():>8.0f}")
+    pages: list[tuple[str, str, dict[str, Any]]] = [
+        ("experiments page, by sessions", "/experiments", {"experiment": "cta", "goal": "custom"}),
+        ("adoption page, weekly", "/adoption", {"feature": "custom", "value": "checkout"}),
+    ]
+    for label, path, asked in pages:
+        params = {"project": project.pk, "value": "paid", "control": "a", **asked}
+        slowest, median, _ = timed(args.repeat, lambda p=path, q=params: page(project, p, q))
+        print(f"{label:<34} {slowest:>8.2f} {median:>10.2f} {peak_mb():>8.0f}")
     since_ms, until_ms = 0, int(time.time() * 1000) + DAY_MS
     for kind in ("csv", "parquet"):
         started = time.perf_counter()

@@ -4,7 +4,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from replay import api, events_api, sharing, views
-from replay.analytics import adoption_api, dataset_api, experiment_api, funnel_api, heatmap_api
+from replay.analytics import (
+    adoption_api,
+    dataset_api,
+    experiment_api,
+    funnel_api,
+    heatmap_api,
+    report_views,
+)
 from replay.analytics import api as actions_api
 from replay.analytics import views as actions_views
 from replay.health import healthz
@@ -20,6 +27,8 @@ urlpatterns = [
     path("actions", actions_views.actions_page, name="actions"),
     path("funnels", actions_views.funnels_page, name="funnels"),
     path("heatmaps", actions_views.heatmaps_page, name="heatmaps"),
+    path("experiments", report_views.experiments_page, name="experiments"),
+    path("adoption", report_views.adoption_page, name="adoption"),
     path("projects/<int:project_id>/audit", views.project_audit, name="project-audit"),
     path("demo/", views.demo, name="demo"),
     path("s/<str:token>", sharing.share_player, name="share"),

@@ -18,9 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from replay.analytics.api import json_body, project_of
-from replay.analytics.experiments import compute, entities, parse
+from replay.analytics.experiments import Entity, compute, listed, parse
 from replay.analytics.funnel_api import decoded, encoded
-from replay.analytics.funnel_query import run
 from replay.api import LEAD_SECONDS, api, error
 from replay.models import Session
 from replay.search import BadRequest, page_of
@@ -55,36 +54,30 @@ def report_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
     part = request.GET.get("part")
     if part not in PARTS:
         raise BadRequest(f"part: one of {', '.join(PARTS)}")
-    variant = request.GET.get("variant", "")
-    found = entities(project, asked)
-    reached = {r.entity: r for r in run(project, asked.funnel).reached}
-    steps = len(asked.funnel.labels)
-    chosen = []
-    for key, entity in found.items():
-        if entity.variants != {variant}:
-            continue
-        done = reached.get(key)
-        converted = done is not None and len(done.times) == steps
-        if converted == (part == "converted"):
-            chosen.append((key, entity))
-    chosen.sort(key=lambda item: (item[1].exposed_at, item[0]))
+    chosen = listed(project, asked, request.GET.get("variant", ""), part == "converted")
     page, following = page_of(chosen, request, default=100, largest=MAX_PAGE)
-    starts = dict(
-        Session.objects.filter(pk__in=[e.session for _, e in page]).values_list(
-            "pk", "first_event_ms"
-        )
+    return JsonResponse(
+        {"count": len(chosen), "sessions": linked(request, page), "next": following}
     )
-    listed = []
-    for key, entity in page:
+
+
+def linked(request: HttpRequest, page: list[Entity]) -> list[dict[str, Any]]:
+    """Each entity with the session of its first exposure and a player link a second
+    before it."""
+    starts = dict(
+        Session.objects.filter(pk__in=[e.session for e in page]).values_list("pk", "first_event_ms")
+    )
+    rows = []
+    for entity in page:
         start = starts.get(entity.session) or entity.exposed_at
         t = max(0.0, (entity.exposed_at - start) / 1000 - LEAD_SECONDS)
         player = request.build_absolute_uri(reverse("player", args=[entity.session]))
-        listed.append(
+        rows.append(
             {
-                "entity": key,
+                "entity": entity.key,
                 "session": entity.session,
                 "ts": entity.exposed_at,
                 "link": f"{player}?t={t:.1f}",
             }
         )
-    return JsonResponse({"count": len(chosen), "sessions": listed, "next": following})
+    return rows

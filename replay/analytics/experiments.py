@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Count, Max
+
 from replay.analytics import stats
 from replay.analytics.funnel_query import Query, Reached, parse_query, run
 from replay.friction import DETECTORS
@@ -23,6 +25,7 @@ from replay.models import Project, Session, TrackedEvent
 from replay.search import EXPOSURE, BadRequest
 
 MIN_EXPOSURES, MIN_CONVERSIONS = 50, 5
+MAX_SEEN = 200  # experiments listed, the most recently exposed
 FIELDS = {"experiment", "goal", "count", "since", "until", "control"}
 GOAL_FIELDS = {"steps", "order", "window_seconds", "window", "exclusions"}
 
@@ -43,6 +46,7 @@ class Entity:
     variants: set[str] = field(default_factory=set)
     converted: bool = False
     friction: set[str] = field(default_factory=set)
+    key: str = ""  # the user's id or the session's, as counted
 
 
 def parse(project: Project, body: Any) -> Report:
@@ -117,9 +121,54 @@ def entities(project: Project, report: Report) -> dict[str, Entity]:
         variant = str(variant)
         entity = found.get(key)
         if entity is None:
-            entity = found[key] = Entity(variant, session_id, ts)
+            entity = found[key] = Entity(variant, session_id, ts, key=key)
         entity.variants.add(variant)
     return found
+
+
+def seen(project: Project, since_ms: int, until_ms: int) -> list[dict[str, Any]]:
+    """The experiments with exposures in the range, most recent first, each with its
+    variants and how many sessions were exposed to each:
+    `[{"experiment", "last", "sessions", "variants": [{"variant", "sessions"}]}]`."""
+    exposures = TrackedEvent.objects.filter(
+        project=project, kind="custom", name=EXPOSURE, ts__gte=since_ms, ts__lt=until_ms
+    ).order_by()
+    found: dict[str, dict[str, Any]] = {}
+    for experiment, sessions, last in exposures.values_list("data__props__experiment").annotate(
+        Count("session", distinct=True), Max("ts")
+    ):
+        if isinstance(experiment, str) and experiment:
+            found[experiment] = {
+                "experiment": experiment,
+                "last": last,
+                "sessions": sessions,
+                "variants": [],
+            }
+    for experiment, variant, sessions in exposures.values_list(
+        "data__props__experiment", "data__props__variant"
+    ).annotate(Count("session", distinct=True)):
+        if isinstance(experiment, str) and experiment in found:
+            found[experiment]["variants"].append({"variant": str(variant), "sessions": sessions})
+    for entry in found.values():
+        entry["variants"].sort(key=lambda v: v["variant"])
+    return sorted(found.values(), key=lambda e: (-e["last"], e["experiment"]))[:MAX_SEEN]
+
+
+def listed(project: Project, report: Report, variant: str, converted: bool) -> list[Entity]:
+    """The entities that saw `variant` alone and converted (or did not), in the order
+    of their exposure."""
+    found = entities(project, report)
+    reached = {r.entity: r for r in run(project, report.funnel).reached}
+    steps = len(report.funnel.labels)
+    chosen = []
+    for key, entity in found.items():
+        if entity.variants != {variant}:
+            continue
+        done = reached.get(key)
+        if (done is not None and len(done.times) == steps) == converted:
+            chosen.append(entity)
+    chosen.sort(key=lambda e: (e.exposed_at, e.key))
+    return chosen
 
 
 def compute(project: Project, report: Report) -> dict[str, Any]:

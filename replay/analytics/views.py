@@ -20,7 +20,7 @@ from replay.friction import DETECTORS
 from replay.models import Project, normalize_origin
 
 
-def _chosen(request: HttpRequest) -> tuple[list[Project], Project | None]:
+def chosen_project(request: HttpRequest) -> tuple[list[Project], Project | None]:
     """The user's projects, and the one asked for (`?project=ID`) or the first."""
     projects = list(visible_projects(request.user).order_by("name"))
     chosen = request.GET.get("project", "")
@@ -31,7 +31,7 @@ def _chosen(request: HttpRequest) -> tuple[list[Project], Project | None]:
 @login_required
 @ensure_csrf_cookie  # the page defines actions through the API
 def actions_page(request: HttpRequest) -> HttpResponse:
-    projects, project = _chosen(request)
+    projects, project = chosen_project(request)
     config = None
     if project is not None:
         config = {
@@ -48,7 +48,7 @@ def actions_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie  # the page asks for funnels and saves them through the API
 def funnels_page(request: HttpRequest) -> HttpResponse:
-    projects, project = _chosen(request)
+    projects, project = chosen_project(request)
     config = None
     if project is not None:
         config = {
@@ -64,7 +64,7 @@ def funnels_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def heatmaps_page(request: HttpRequest) -> HttpResponse:
-    projects, project = _chosen(request)
+    projects, project = chosen_project(request)
     config = None
     origins: list[str] = []
     if project is not None:

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django import template
+
+from replay.analytics import charts
 
 register = template.Library()
 
@@ -34,3 +37,32 @@ def path_only(url: str) -> str:
 def friction_label(name: str) -> str:
     """rage_click -> Rage click."""
     return name.replace("_", " ").capitalize()
+
+
+@register.filter
+def rate(share: float | None) -> str:
+    """0.1234 -> 12.3 %; None (a rate of no one) -> a dash."""
+    return charts.percent(share)
+
+
+@register.filter
+def signed_rate(share: float | None) -> str:
+    """0.1234 -> +12.3 %."""
+    return charts.signed_percent(share)
+
+
+@register.filter
+def p_value(p: float) -> str:
+    """0.04567 -> 0.046; what is below 0.001 is shown as such."""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+@register.filter
+def sub(value: int, other: int) -> int:
+    return value - other
+
+
+@register.filter
+def moment(ms: int) -> str:
+    """Milliseconds since the epoch -> 2026-11-04 12:03 UTC."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
