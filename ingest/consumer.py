@@ -27,7 +27,14 @@ from django.conf import settings
 from django.db import transaction
 
 from ingest import protocol
-from ingest.cleaning import clean_packed, clean_packed_with, clean_pool, clean_received, drop_pool
+from ingest.cleaning import (
+    STRICT,
+    clean_packed,
+    clean_packed_with,
+    clean_pool,
+    clean_received,
+    drop_pool,
+)
 from ingest.cleaning import needed as cleaning_needed
 from ingest.commit import SessionCut
 from ingest.failures import refusal
@@ -37,7 +44,7 @@ from ingest.protocol import ClientFrame, CloseCode, Hello, ProtocolError
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from ingest.writer import SessionWriter, committer, group_name
-from replay import metrics
+from replay import devtools, metrics
 from replay.models import Session
 from replay.scrub import Scrubber
 
@@ -76,6 +83,7 @@ def _mark_ended(session_id: str) -> None:
 class IngestConsumer(AsyncWebsocketConsumer):
     writer: SessionWriter | None = None
     scrubber: Scrubber | None = None  # the project's, when it scrubs recordings
+    policy = STRICT  # what of requests the project records
     closing = False
     group: str | None = None
     _watchdog: asyncio.Task[None] | None = None
@@ -159,7 +167,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
             metrics.BYTES_RECEIVED.inc(size)
             metrics.EVENTS_RECEIVED.inc(frame["scan"].count)
             received = Received.scanned(frame["seq"], frame["packed"], frame["scan"], size)
-            received = await self._clean(received, self.scrubber)
+            received = await self._clean(received, self.scrubber, self.policy)
             await self.writer.add(received)
         elif frame["type"] == "gap":
             await self.writer.add_gap(GapClaim(frame["start"], frame["end"], frame["reason"]))
@@ -188,6 +196,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
                 },
             )
         self.scrubber = opened.scrubber
+        self.policy = devtools.Policy.of(opened.config)
         await self._announce(group_name(opened.session_id))
         self.writer = SessionWriter(
             opened.session_id,
@@ -205,19 +214,21 @@ class IngestConsumer(AsyncWebsocketConsumer):
         )
         await self._send_frame(welcome)
 
-    async def _clean(self, received: Received, scrubber: Scrubber | None) -> Received:
+    async def _clean(
+        self, received: Received, scrubber: Scrubber | None, policy: devtools.Policy
+    ) -> Received:
         packed = received.batch.packed
         if cleaning_needed(packed, scrubber):  # most batches are not: no work, no worker
             loop = asyncio.get_running_loop()
             patterns = None if scrubber is None else scrubber.patterns
             try:
                 packed = await loop.run_in_executor(
-                    clean_pool(), clean_packed_with, packed, patterns
+                    clean_pool(), clean_packed_with, packed, patterns, policy
                 )
             except BrokenProcessPool:
                 drop_pool()
-                packed = await loop.run_in_executor(None, clean_packed, packed, scrubber)
-        return clean_received(received, scrubber, packed)
+                packed = await loop.run_in_executor(None, clean_packed, packed, scrubber, policy)
+        return clean_received(received, scrubber, packed, policy)
 
     async def _send_frame(self, data: bytes) -> None:
         try:

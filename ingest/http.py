@@ -37,7 +37,7 @@ from ingest.plan import Received
 from ingest.protocol import CloseCode, HttpBatch, ProtocolError
 from ingest.sessions import authorize, open_session, scope_header
 from ingest.threads import run_blocking
-from replay import metrics
+from replay import devtools, metrics
 from replay.models import Project
 from replay.privacy import RecordingConfig
 from replay.storage import get_storage
@@ -116,7 +116,8 @@ def store(project: Project, batch: HttpBatch, user_agent: str, size: int) -> Sto
     metrics.BYTES_RECEIVED.inc(size)
     metrics.EVENTS_RECEIVED.inc(batch["scan"].count)
     scanned = Received.scanned(batch["seq"], batch["packed"], batch["scan"], size)
-    received = [clean_received(scanned, opened.scrubber)]
+    policy = devtools.Policy.of(opened.config)
+    received = [clean_received(scanned, opened.scrubber, policy=policy)]
     committed = commit([CommitRequest(opened.session_id, received)], get_storage())[0]
     if isinstance(committed, Exception):
         raise committed

@@ -53,6 +53,11 @@ class ProjectAdmin(ByProject, admin.ModelAdmin[Project]):
                     "require_consent",
                     "sample_rate",
                     "respect_dnt",
+                    "capture_console",
+                    "capture_network",
+                    "capture_network_bodies",
+                    "network_headers",
+                    "slow_request_ms",
                 ]
             },
         ),

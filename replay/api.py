@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 
-from replay import playback, sharing
+from replay import devtools, playback, sharing
 from replay.access import (
     administered_projects,
     administers,
@@ -36,10 +36,20 @@ from replay.playback import dump_event
 from replay.redaction import RedactionError, Request, carry_out
 from replay.retention import user_sessions
 from replay.search import BadRequest, filter_sessions, order_sessions, page_of
-from replay.segments import delete_session, iter_segment_events, segment_rows
+from replay.segments import delete_session, iter_events, iter_segment_events, segment_rows
 from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary, session_summary
-from replay.tracking import CLICK, CUSTOM, ERROR, IDENTIFY, INPUT, PAGE_VIEW, SCROLL
+from replay.tracking import (
+    CLICK,
+    CONSOLE,
+    CUSTOM,
+    ERROR,
+    IDENTIFY,
+    INPUT,
+    NETWORK,
+    PAGE_VIEW,
+    SCROLL,
+)
 
 View = Callable[..., HttpResponseBase]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -245,7 +255,9 @@ def tracked_summary(row: TrackedEvent, session: Session, request: HttpRequest) -
 
 
 # Kinds of records a session's list may be asked for (`kind=`).
-RECORD_KINDS = frozenset([PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR, FRICTION])
+RECORD_KINDS = frozenset(
+    [PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR, CONSOLE, NETWORK, FRICTION]
+)
 TRACKED_PAGE, TRACKED_MAX_PAGE = 1000, 5000
 
 
@@ -271,6 +283,23 @@ def session_tracked(request: HttpRequest, user: Any, session_id: str) -> HttpRes
             "complete": session.tracked_seq >= session.acked_seq,
         }
     )
+
+
+@api("GET")
+def session_devtools(request: HttpRequest, user: Any, session_id: str) -> HttpResponse:
+    """What the page's console and network did, and its errors, for the player's
+    devtools drawer (README, "Console and network"): `replay.devtools.collect` over the
+    session's stored events."""
+    session = visible_sessions(user).select_related("project").get(pk=session_id)
+    try:
+        found = devtools.collect(
+            iter_events(session, get_storage()), session.project.slow_request_ms
+        )
+    except StorageError as exc:
+        return error(503, f"storage is unavailable; try again: {exc}")
+    found["slow_ms"] = session.project.slow_request_ms
+    found["start"] = session.first_event_ms
+    return JsonResponse(found)
 
 
 def _event_chunks(rows: list[Segment]) -> Iterator[bytes]:

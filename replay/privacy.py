@@ -1,5 +1,6 @@
 """What a project tells its recorders about privacy: masking, blocking, pages where
-nothing is recorded, consent, sampling and Do Not Track. The options live on the
+nothing is recorded, consent, sampling, Do Not Track, and what of the console and the
+network they capture. The options live on the
 project (edited in the admin) and reach the browser in two ways: `GET /ingest/config`,
 which the recorder asks before it records anything, and every `welcome` frame, so that
 a change reaches pages that are already recording at their next connection, with no
@@ -13,6 +14,7 @@ not parse (it fails closed: a mask that does not apply must not leak what it was
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypedDict
 
 MAX_SELECTOR_CHARS = 2000
@@ -30,6 +32,10 @@ class RecordingConfig(TypedDict):
     require_consent: bool
     sample_rate: float
     respect_dnt: bool
+    capture_console: bool
+    capture_network: bool
+    capture_network_bodies: bool
+    network_headers: list[str]
 
 
 def selector_problem(selector: str) -> str | None:
@@ -55,3 +61,29 @@ def url_patterns_problem(patterns: Any) -> str | None:
         if len(pattern) > MAX_URL_PATTERN_CHARS:
             return f"{pattern[:40]!r}…: longer than {MAX_URL_PATTERN_CHARS} characters"
     return None
+
+
+# Headers that carry credentials: never recorded, whatever a project's list says (the
+# recorder leaves them out, and the server drops them from any client's events).
+SECRET_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+MAX_HEADERS = 50
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
+
+
+def headers_problem(names: Any) -> str | None:
+    """Why a list of header names to record cannot be used, or None."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return 'a list of header names, e.g. ["content-type", "x-request-id"]'
+    if len(names) > MAX_HEADERS:
+        return f"at most {MAX_HEADERS} headers"
+    for name in names:
+        if not _HEADER_NAME.fullmatch(name):
+            return f"{name[:40]!r}: not a header name"
+    return None
+
+
+def allowed_headers(names: Any) -> list[str]:
+    """The header names recorders may record: lower case, credentials left out."""
+    if headers_problem(names):
+        return []
+    return sorted({n.lower() for n in names} - SECRET_HEADERS)

@@ -77,7 +77,7 @@ def tracking_due(sessions: QuerySet[Session]) -> QuerySet[Session]:
 
 
 # Bumped whenever the extractor's state changes shape: older checkpoints are not used.
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 CHECKPOINT_NAME = "tracking.ckpt"
 
 
@@ -150,7 +150,8 @@ def _run(session: Session, storage: Storage, until: int, *, whole: bool) -> tupl
     if checkpoint is not None and checkpoint.seq != session.tracked_seq:
         checkpoint = None  # rows and checkpoint disagree: start over
     if checkpoint is None:
-        checkpoint = Checkpoint(CHECKPOINT_VERSION, -1, None, Extractor(), [])
+        extractor = Extractor(session.project.slow_request_ms)
+        checkpoint = Checkpoint(CHECKPOINT_VERSION, -1, None, extractor, [])
         whole = True
     extractor = checkpoint.extractor
     new: list[Record] = []

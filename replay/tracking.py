@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from replay import devtools
 from replay.elements import (
     ancestors,
     describe,
@@ -34,7 +34,7 @@ from replay.scrolling import Reading
 Event = dict[str, Any]
 Node = dict[str, Any]
 
-PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR = (
+PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR, CONSOLE, NETWORK = (
     "pageview",
     "click",
     "input",
@@ -42,7 +42,12 @@ PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR = (
     "custom",
     "identify",
     "error",
+    "console",
+    "network",
 )
+# Console messages kept as records (all of them are shown in the player's drawer).
+RECORDED_LEVELS = ("warn", "error", "assert")
+SLOW_REQUEST_MS = 3000
 # Custom events the recorder adds, and what they mean here.
 NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, CLICKABLE, CLICK_PLACE, SCROLLER = (
     "replay/navigation",
@@ -56,9 +61,6 @@ NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, CLICKABLE, CLICK_PLACE, SCROLLER = (
 # The recorder notes a click (`replay/clickable`, `replay/click`) from its own listener,
 # just before or after rrweb's click event: within this many milliseconds of it.
 NOTE_MS = 50
-# rrweb's console plugin: how rrweb clients other than ours record console messages and
-# uncaught errors (type 6, Plugin).
-CONSOLE_PLUGIN = "rrweb/console@1"
 
 
 @dataclass
@@ -81,7 +83,9 @@ class Signals:
 class Extractor:
     """Records of one session's events, fed in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, slow_ms: int = SLOW_REQUEST_MS) -> None:
+        self.slow_ms = slow_ms  # a request slower than this is a network record
+        self.ours = False  # our recorder wrote the session (its `replay/` events say so)
         self.mirror = Mirror()
         self.url = ""
         self.title = ""
@@ -205,6 +209,8 @@ class Extractor:
     def _custom(self, ts: int, data: dict[str, Any]) -> list[Record]:
         tag, payload = str(data.get("tag", "")), data.get("payload")
         payload = payload if isinstance(payload, dict) else {"value": payload}
+        if tag.startswith("replay/"):
+            self.ours = True
         if tag == NAVIGATION:
             how = str(payload.get("kind", "navigation"))
             title = str(payload.get("title") or "")
@@ -249,22 +255,35 @@ class Extractor:
         return [Record(CUSTOM, ts, self.url, {"name": tag[:200], "props": payload})]
 
     def _plugin(self, ts: int, data: dict[str, Any]) -> list[Record]:
-        """rrweb's console plugin, as other rrweb clients record errors: console.error,
-        failed asserts and uncaught errors (which it reports at level error) become
-        error records, as the recorder's own `replay/error` does."""
-        payload = data.get("payload")
-        if data.get("plugin") != CONSOLE_PLUGIN or not isinstance(payload, dict):
+        """Console warnings and errors, and requests that failed, answered an error or
+        were slow (`replay.devtools`). rrweb's console plugin is also how other rrweb
+        clients record errors: from them, messages at level error or assert (uncaught
+        errors included) become error records too, as our recorder's own `replay/error`
+        does (from ours they would be the same error twice)."""
+        plugin, payload = data.get("plugin"), data.get("payload")
+        if plugin == devtools.NETWORK_PLUGIN:
+            records = []
+            for request in devtools.requests_of(ts, payload):
+                why = devtools.is_problem(request, self.slow_ms)
+                if why is not None:
+                    keep = ("method", "url", "status", "duration_ms", "failed", "error")
+                    found = {k: request[k] for k in keep} | {"reason": why}
+                    records.append(Record(NETWORK, request["ts"], self.url, found))
+            return records
+        if plugin != devtools.CONSOLE_PLUGIN:
             return []
-        level = payload.get("level")
-        if level not in ("error", "assert"):
+        entry = devtools.console_entry(ts, payload)
+        if entry is None or entry["level"] not in RECORDED_LEVELS:
             return []
-        arguments = payload.get("payload")
-        words = [_console_argument(a) for a in arguments] if isinstance(arguments, list) else []
-        trace = payload.get("trace")
-        error = {"message": " ".join(words)[:2000], "kind": f"console.{level}"}
-        if isinstance(trace, list):
-            error["stack"] = "\n".join(str(line) for line in trace)[:4000]
-        return [Record(ERROR, ts, self.url, error)]
+        stack = "\n".join(entry["trace"])[:4000]
+        message = {"level": entry["level"], "message": entry["message"], "stack": stack}
+        records = [Record(CONSOLE, ts, self.url, message)]
+        if entry["level"] != "warn" and not self.ours:
+            error = {"message": entry["message"], "kind": f"console.{entry['level']}"}
+            if stack:
+                error["stack"] = stack
+            records.append(Record(ERROR, ts, self.url, error))
+        return records
 
     def _click(self, ts: int, data: dict[str, Any]) -> list[Record]:
         node = self.mirror.nodes.get(data.get("id", -1))
@@ -342,18 +361,6 @@ class Extractor:
         if "isChecked" in data and described["type"] in {"checkbox", "radio"}:
             described["checked"] = bool(data["isChecked"])
         return [Record(INPUT, ts, self.url, described)]
-
-
-def _console_argument(argument: object) -> str:
-    """One argument as the console plugin wrote it: JSON text of the value (a string
-    comes quoted), or a description it made up; strings are shown without quotes."""
-    if not isinstance(argument, str):
-        return str(argument)
-    try:
-        value = json.loads(argument)
-    except ValueError:
-        return argument
-    return value if isinstance(value, str) else argument
 
 
 def _height(payload: dict[str, Any]) -> int:

@@ -107,6 +107,7 @@ urlpatterns = [
     path(f"api/sessions/{SESSION}/tracked", api.session_tracked, name="api-session-tracked"),
     path("api/users/<str:user_id>/sessions", api.user_sessions_view, name="api-user-sessions"),
     path(f"api/sessions/{SESSION}/events", api.session_events, name="api-session-events"),
+    path(f"api/sessions/{SESSION}/devtools", api.session_devtools, name="api-session-devtools"),
     path(f"api/sessions/{SESSION}/manifest", api.session_manifest, name="api-session-manifest"),
     path(
         f"api/sessions/{SESSION}/segments/<int:seq_start>",

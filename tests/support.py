@@ -199,16 +199,18 @@ def record(
     *,
     user: str | None = None,
     url: str = "https://shop.alice.example/cart",
+    events: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Store a corpus recording for `project` the way ingest does (the same session
-    and commit code), and return its events."""
+    """Store a corpus recording (or the `events` given) for `project` the way ingest
+    does (the same session and commit code), and return its events."""
     from ingest.commit import commit_batches
     from ingest.plan import Received
     from ingest.scan import scan_events
     from replay.codec import pack_batch
     from replay.storage import get_storage
 
-    events = load_recording(recording)
+    if events is None:
+        events = load_recording(recording)
     start_session(project, session_id, page={"url": url}, user=user)
     received = []
     for seq, part in enumerate(batches_of(events, 30)):

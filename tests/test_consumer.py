@@ -94,6 +94,10 @@ async def test_hello_gets_welcome_with_limits(alices_shop, settings):
             "require_consent": False,
             "sample_rate": 1.0,
             "respect_dnt": False,
+            "capture_console": True,
+            "capture_network": True,
+            "capture_network_bodies": False,
+            "network_headers": [],
         },
     }
     await comm.disconnect()

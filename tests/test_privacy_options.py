@@ -30,6 +30,10 @@ OPTIONS = {
     "require_consent": True,
     "sample_rate": 0.25,
     "respect_dnt": True,
+    "capture_console": False,
+    "capture_network": True,
+    "capture_network_bodies": True,
+    "network_headers": ["content-type", "x-request-id"],
 }
 
 
@@ -112,6 +116,9 @@ def test_only_get_is_answered(daphne, strict_shop):
         ("excluded_urls", [3]),
         ("sample_rate", 1.5),
         ("sample_rate", -0.1),
+        ("network_headers", "content-type"),
+        ("network_headers", ["x-id: 1"]),
+        ("network_headers", [7]),
     ],
 )
 def test_options_that_would_break_recorders_are_refused(strict_shop, field, value):
@@ -123,6 +130,13 @@ def test_options_that_would_break_recorders_are_refused(strict_shop, field, valu
 
 def test_good_options_pass(strict_shop):
     strict_shop.full_clean()
+
+
+def test_credential_headers_never_reach_recorders(strict_shop):
+    strict_shop.network_headers = ["Authorization", "X-Request-Id", "cookie", "Set-Cookie"]
+    strict_shop.network_headers += ["Proxy-Authorization", "Content-Type"]
+    strict_shop.full_clean()  # allowed in the list, and left out of what is sent
+    assert strict_shop.recording_config()["network_headers"] == ["content-type", "x-request-id"]
 
 
 async def test_a_changed_option_reaches_the_next_welcome(strict_shop, settings):

@@ -98,7 +98,11 @@ def test_the_api_lists_records_with_links_just_before_them(checkout, django_user
     assert rage["link"].endswith(f"/sessions/{SESSION}?t=21.7")
     assert rage["data"]["clicks"] == 5
     kinds = {r["kind"] for r in body["records"]}
-    assert kinds == {"pageview", "click", "input", "custom", "scroll", "friction"}
+    assert kinds == {"pageview", "click", "input", "custom", "scroll", "friction", "console"}
+    # The page's console.warn, recorded by rrweb's console plugin, is a console record.
+    warning = next(r for r in body["records"] if r["kind"] == "console")
+    assert warning["data"]["level"] == "warn"
+    assert warning["data"]["message"] == "checkout: invalid email 13"
     assert all("Jane" not in str(r) for r in body["records"] if r["kind"] == "input")
     django_user_model.objects.create_user("mallory", password="mallory-password-1")
     outsider = Client().get(f"/api/sessions/{SESSION}/tracked", **as_user("mallory"))

@@ -24,7 +24,14 @@ def test_the_checkout_recording_gives_the_records_a_person_would_list():
     events = load_recording("checkout")
     records = extract(events)
     kinds = Counter(r.kind for r in records)
-    assert kinds == {"click": 21, "input": 10, "pageview": 1, "custom": 1, "scroll": 1}
+    assert kinds == {
+        "click": 21,
+        "input": 10,
+        "pageview": 1,
+        "custom": 1,
+        "scroll": 1,
+        "console": 1,
+    }
     view = records[0]
     assert (view.kind, view.data["how"], view.data["title"]) == (
         "pageview",

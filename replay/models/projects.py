@@ -18,6 +18,8 @@ from replay.friction import thresholds_problem
 from replay.privacy import (
     MAX_SELECTOR_CHARS,
     RecordingConfig,
+    allowed_headers,
+    headers_problem,
     selector_problem,
     url_patterns_problem,
 )
@@ -137,6 +139,31 @@ class Project(models.Model):
         default=False,
         help_text="Record nothing for browsers that send Do Not Track or Global Privacy Control.",
     )
+    capture_console = models.BooleanField(
+        default=True,
+        help_text="Record the page's console (log, info, warn, error, debug, assert and "
+        "uncaught errors), at most 100 messages a minute per tab.",
+    )
+    capture_network = models.BooleanField(
+        default=True,
+        help_text="Record the page's requests (fetch, XHR and resources): method, URL with its "
+        "query values scrubbed, status, duration, sizes, failure.",
+    )
+    capture_network_bodies = models.BooleanField(
+        default=False,
+        help_text="Also record request and response bodies of JSON and text types, "
+        "at most 10 KB each (scrubbed on the server like everything else).",
+    )
+    network_headers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Request and response headers to record, e.g. ["content-type", "x-request-id"]. '
+        "Authorization, Cookie, Set-Cookie and Proxy-Authorization never are.",
+    )
+    slow_request_ms = models.PositiveIntegerField(
+        default=3000,
+        help_text="A request that takes longer than this is recorded as slow (a network record).",
+    )
     friction_thresholds = models.JSONField(
         default=dict,
         blank=True,
@@ -174,6 +201,9 @@ class Project(models.Model):
         problem = url_patterns_problem(self.excluded_urls)
         if problem:
             raise ValidationError({"excluded_urls": problem})
+        problem = headers_problem(self.network_headers)
+        if problem:
+            raise ValidationError({"network_headers": problem})
         problem = thresholds_problem(self.friction_thresholds)
         if problem:
             raise ValidationError({"friction_thresholds": problem})
@@ -190,6 +220,10 @@ class Project(models.Model):
             "require_consent": self.require_consent,
             "sample_rate": self.sample_rate,
             "respect_dnt": self.respect_dnt,
+            "capture_console": self.capture_console,
+            "capture_network": self.capture_network,
+            "capture_network_bodies": self.capture_network_bodies,
+            "network_headers": allowed_headers(self.network_headers),
         }
 
     def allows_origin(self, origin: str | None) -> bool:
