@@ -4,7 +4,8 @@ JSON pages or as CSV, for the projects the caller can see.
 Filters: ``kind`` (one or more, comma-separated), ``name`` (a friction type, custom
 event name or error message, exactly), ``url`` and ``selector`` (parts of them),
 ``since``/``until`` (ISO 8601, on the record's time), ``user`` (the session's user id),
-``project`` (name), ``session``. Pages of ``limit`` (1-1000, default 100) from
+``project`` (name), ``session``, ``network_status`` and ``console_level`` (as the
+session list takes them, `replay.search`). Pages of ``limit`` (1-1000, default 100) from
 ``offset``, oldest first; JSON answers carry the next page's URL, CSV answers a
 ``Link: <...>; rel="next"`` header.
 """
@@ -19,12 +20,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from replay.access import visible_projects
-from replay.api import api
+from replay.api import RECORD_KINDS, api
 from replay.models import TrackedEvent
-from replay.search import BadRequest, moment, page_of
+from replay.search import BadRequest, console_condition, moment, network_condition, page_of
 from replay.spreadsheets import csv_text
 
-KINDS = {"pageview", "click", "input", "scroll", "custom", "identify", "error", "friction"}
 MAX_LIMIT = 1000
 COLUMNS = [
     "time",
@@ -45,8 +45,8 @@ def _records(request: HttpRequest, user: Any) -> QuerySet[TrackedEvent]:
     records = TrackedEvent.objects.filter(project__in=visible_projects(user))
     if kinds := request.GET.get("kind"):
         wanted = {k.strip() for k in kinds.split(",") if k.strip()}
-        if not wanted <= KINDS:
-            raise BadRequest(f"kind must be among {', '.join(sorted(KINDS))}")
+        if not wanted <= RECORD_KINDS:
+            raise BadRequest(f"kind must be among {', '.join(sorted(RECORD_KINDS))}")
         records = records.filter(kind__in=wanted)
     if name := request.GET.get("name"):
         records = records.filter(name=name)
@@ -64,6 +64,10 @@ def _records(request: HttpRequest, user: Any) -> QuerySet[TrackedEvent]:
         records = records.filter(project__name=project)
     if session := request.GET.get("session"):
         records = records.filter(session_id=session)
+    if status := request.GET.get("network_status"):
+        records = records.filter(network_condition(status))
+    if levels := request.GET.get("console_level"):
+        records = records.filter(console_condition(levels))
     return records.select_related("session", "project").order_by("ts", "id")
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from typing import Any
 
-from replay.tracking import CLICK, ERROR, INPUT, PAGE_VIEW, Record, Signals
+from replay.tracking import CLICK, ERROR, INPUT, NETWORK, PAGE_VIEW, Record, Signals
 
 FRICTION = "friction"
 Thresholds = Mapping[str, float]
@@ -152,15 +152,27 @@ def dead_click(records: list[Record], signals: Signals, t: Thresholds) -> list[R
 
 
 def error_click(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
-    """An error within `window_ms` after a click (the first error after each click)."""
-    errors = [r for r in records if r.kind == ERROR]
-    times = [e.ts for e in errors]
+    """An error, or a request that failed or answered 4xx/5xx, within `window_ms` after a
+    click (the first such after each click). Version 1 counted errors only."""
+    problems = [
+        r
+        for r in records
+        if r.kind == ERROR or (r.kind == NETWORK and r.data.get("reason") in ("failed", "status"))
+    ]
+    problems.sort(key=lambda r: r.ts)
+    times = [p.ts for p in problems]
     found = []
     for click in _clicks(records):
         at = bisect_left(times, click.ts)
-        after = errors[at] if at < len(errors) and times[at] - click.ts <= t["window_ms"] else None
-        if after is not None:
-            found.append(_friction("error_click", 1, click, error=after.data.get("message")))
+        if at == len(problems) or times[at] - click.ts > t["window_ms"]:
+            continue
+        after = problems[at]
+        if after.kind == ERROR:
+            found.append(_friction("error_click", 2, click, error=after.data.get("message")))
+        else:
+            what = f"{after.data.get('method')} {after.data.get('url')}"
+            status = after.data.get("status") or "failed"
+            found.append(_friction("error_click", 2, click, request=f"{what} {status}"))
     return found
 
 
@@ -346,7 +358,7 @@ def excessive_scrolling(records: list[Record], signals: Signals, t: Thresholds) 
 DETECTORS = [
     Detector("rage_click", 1, {"clicks": 3, "window_ms": 1000, "radius_px": 30}, rage_click),
     Detector("dead_click", 1, {"window_ms": 2500}, dead_click),
-    Detector("error_click", 1, {"window_ms": 2000}, error_click),
+    Detector("error_click", 2, {"window_ms": 2000}, error_click),
     Detector(
         "thrashed_cursor", 1, {"reversals": 6, "window_ms": 1500, "leg_px": 40}, thrashed_cursor
     ),

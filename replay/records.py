@@ -33,7 +33,7 @@ from replay.friction import FRICTION, detect
 from replay.models import Session, TrackedEvent
 from replay.segments import MissingSegmentError, segment_rows, session_prefix
 from replay.storage import Storage, StorageError
-from replay.tracking import CLICK, CUSTOM, ERROR, INPUT, Extractor, Record
+from replay.tracking import CLICK, CONSOLE, CUSTOM, ERROR, INPUT, NETWORK, Extractor, Record
 
 # Records of a session are computed once it has been quiet this long, and at least this
 # often while it goes on recording: each pass reads the session from its start, so a
@@ -180,6 +180,11 @@ def _row(session: Session, record: Record) -> TrackedEvent:
         name = str(data.get("name", ""))
     elif record.kind == ERROR:
         name = str(data.get("message", ""))
+    elif record.kind == CONSOLE:
+        name = str(data.get("level", ""))
+    elif record.kind == NETWORK:
+        status = data.get("status")
+        name = "failed" if data.get("failed") or not status else str(status)
     selector = str(data.get("selector") or "") if record.kind in (CLICK, INPUT, FRICTION) else ""
     return TrackedEvent(
         session=session,

@@ -6,8 +6,11 @@ visited URL), ``since``/``until`` (ISO 8601, on the session's start), ``min_dura
 (a friction type, or ``any``), ``clicked`` (part of a clicked element's selector or
 text, or a CSS selector its element matches), ``event`` (a custom event's name),
 ``error`` (part of an error's message), ``experiment`` (exposed to it) and ``variant``
-(exposed to that variant of it and to no other). ``sort=friction`` orders by friction
-score instead of newest first.
+(exposed to that variant of it and to no other), ``network_status`` (a request that
+`failed`, was `slow`, answered an `error` (4xx, 5xx or failed), `4xx`, `5xx` or one
+status code) and ``console_level`` (a console message at `warn`, `error` or `assert`;
+several with commas). ``sort=friction`` orders by friction score instead of newest
+first.
 """
 
 from __future__ import annotations
@@ -104,7 +107,45 @@ def _by_records(sessions: QuerySet[Session], request: HttpRequest) -> QuerySet[S
             sessions = having(exposed & Q(data__props__variant=variant)).exclude(Exists(other))
     elif request.GET.get("variant"):
         raise BadRequest("variant: give the experiment too")
+    if status := request.GET.get("network_status"):
+        sessions = having(network_condition(status))
+    if levels := request.GET.get("console_level"):
+        sessions = having(console_condition(levels))
     return sessions
+
+
+CONSOLE_LEVELS = ("warn", "error", "assert")  # the levels kept as records
+NETWORK_STATUSES = [  # the session list's choices
+    ("error", "A failed request (4xx, 5xx or no answer)"),
+    ("5xx", "A server error (5xx)"),
+    ("4xx", "A client error (4xx)"),
+    ("failed", "A request with no answer"),
+    ("slow", "A slow request"),
+]
+
+
+def network_condition(status: str) -> Q:
+    """The network records a `network_status` filter asks for."""
+    network = Q(kind="network")
+    if status == "failed":
+        return network & Q(name="failed")
+    if status == "slow":
+        return network & Q(data__slow=True)
+    if status == "error":
+        return network & ~Q(data__reason="slow")
+    if status in ("4xx", "5xx"):
+        return network & Q(name__startswith=status[0], name__regex=r"^\d{3}$")
+    if status.isdigit() and len(status) == 3:
+        return network & Q(name=status)
+    raise BadRequest("network_status: failed, slow, error, 4xx, 5xx or a status code")
+
+
+def console_condition(levels: str) -> Q:
+    """The console records a `console_level` filter asks for."""
+    wanted = {level.strip() for level in levels.split(",") if level.strip()}
+    if not wanted or not wanted <= set(CONSOLE_LEVELS):
+        raise BadRequest(f"console_level: among {', '.join(CONSOLE_LEVELS)}")
+    return Q(kind="console", name__in=sorted(wanted))
 
 
 # Clicks examined when `clicked` is a CSS selector (matched in Python against each click's

@@ -268,6 +268,7 @@ class Extractor:
                 if why is not None:
                     keep = ("method", "url", "status", "duration_ms", "failed", "error")
                     found = {k: request[k] for k in keep} | {"reason": why}
+                    found["slow"] = (request["duration_ms"] or 0) > self.slow_ms
                     records.append(Record(NETWORK, request["ts"], self.url, found))
             return records
         if plugin != devtools.CONSOLE_PLUGIN:

@@ -19,7 +19,13 @@ from replay.audit import Action, audit
 from replay.models import Project
 from replay.redaction import RedactionError, carry_out
 from replay.redaction import Request as RedactionRequest
-from replay.search import FRICTION_TYPES, BadRequest, filter_sessions, order_sessions
+from replay.search import (
+    FRICTION_TYPES,
+    NETWORK_STATUSES,
+    BadRequest,
+    filter_sessions,
+    order_sessions,
+)
 from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary
 
@@ -52,6 +58,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "projects": visible_projects(request.user),
         "friction_types": FRICTION_TYPES,
+        "network_statuses": NETWORK_STATUSES,
     }
     return render(request, "replay/sessions.html", context)
 

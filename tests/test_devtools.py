@@ -312,3 +312,47 @@ def test_the_player_gets_the_console_network_and_errors_in_order(alice, alices_s
     outsider = Client()
     outsider.force_login(mallory)
     assert outsider.get("/api/sessions/session-devtools-1/devtools").status_code == 404
+
+
+@pytest.mark.django_db
+def test_sessions_and_records_are_found_by_their_requests_and_console(alice, alices_shop):
+    def visit(sid: str, *records: tuple[str, str, dict[str, Any]]) -> None:
+        Session.objects.create(id=sid, project=alices_shop, first_event_ms=T)
+        for n, (kind, name, data) in enumerate(records):
+            TrackedEvent.objects.create(
+                project=alices_shop, session_id=sid, ts=T + n, kind=kind, name=name, data=data
+            )
+
+    failing = {"reason": "status", "slow": False}
+    visit("s-500", ("network", "500", failing))
+    visit("s-404", ("network", "404", failing), ("console", "warn", {"level": "warn"}))
+    visit("s-none", ("network", "failed", {"reason": "failed", "slow": False, "failed": True}))
+    visit("s-slow", ("network", "200", {"reason": "slow", "slow": True}))
+    visit("s-slow-500", ("network", "503", {"reason": "status", "slow": True}))
+    visit("s-error", ("console", "error", {"level": "error"}))
+    visit("s-quiet", ("click", "", {}))
+    client = Client()
+    client.force_login(alice)
+
+    def found(**params: str) -> list[str]:
+        answer = client.get("/api/sessions", params)
+        assert answer.status_code == 200, answer.content
+        return sorted(s["id"] for s in answer.json()["sessions"])
+
+    assert found(network_status="error") == ["s-404", "s-500", "s-none", "s-slow-500"]
+    assert found(network_status="5xx") == ["s-500", "s-slow-500"]
+    assert found(network_status="4xx") == ["s-404"]
+    assert found(network_status="404") == ["s-404"]
+    assert found(network_status="failed") == ["s-none"]
+    assert found(network_status="slow") == ["s-slow", "s-slow-500"]
+    assert found(console_level="error") == ["s-error"]
+    assert found(console_level="warn,error") == ["s-404", "s-error"]
+    for bad in ({"network_status": "teapot"}, {"console_level": "log"}):
+        answer = client.get("/api/sessions", bad)
+        assert answer.status_code == 400
+        assert answer.json()["error"].startswith(next(iter(bad)))
+    events = client.get("/api/events", {"network_status": "5xx", "kind": "network"}).json()
+    assert sorted(r["session"] for r in events["events"]) == ["s-500", "s-slow-500"]
+    page = client.get("/sessions", {"network_status": "failed"}).content.decode()
+    assert "s-none" in page
+    assert "s-500" not in page

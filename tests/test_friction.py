@@ -104,6 +104,21 @@ def test_error_clicks():
     assert only("error_click", [click(1000), late]) == []
 
 
+def test_a_request_that_fails_after_a_click_is_an_error_click():
+    def request(ts: int, reason: str, status: int | None) -> Record:
+        data = {"method": "POST", "url": "https://shop.example/api/pay", "status": status}
+        return Record("network", ts, URL, {**data, "reason": reason})
+
+    [(ts, data)] = only("error_click", [click(1000), request(1800, "status", 500)])
+    assert (ts, data["request"]) == (1000, "POST https://shop.example/api/pay 500")
+    assert data["detector"] == "error_click@2"
+    [(_, data)] = only("error_click", [click(1000), request(1100, "failed", 0)])
+    assert data["request"].endswith(" failed")
+    # A slow answer is not a failure, and a failure after the window is not this click's.
+    assert only("error_click", [click(1000), request(1200, "slow", 200)]) == []
+    assert only("error_click", [click(1000), request(3100, "status", 503)]) == []
+
+
 def zigzag(start: int, legs: int, step_ms: int = 100, width: int = 120) -> Signals:
     pointer = [(start + i * step_ms, 300.0 + (width if i % 2 else 0), 200.0) for i in range(legs)]
     return Signals(pointer=pointer)

@@ -12,13 +12,14 @@
   const $ = (id) => document.getElementById(id);
   const LEAD_MS = 1000; // a moment is shown from this long before it
   const WATCH_MS = 4000; // and, in "only friction" mode, this long after it
-  const SHOWN = new Set(['friction', 'error', 'custom', 'pageview', 'click', 'identify']);
+  const SHOWN = new Set(['friction', 'error', 'network', 'custom', 'pageview', 'click', 'identify']);
   const LABELS = {
     pageview: 'Page view',
     click: 'Click',
     custom: 'Event',
     identify: 'Identified',
     error: 'Error',
+    network: 'Request',
   };
 
   let moments = [];
@@ -41,6 +42,10 @@
     if (record.kind === 'pageview') return record.url;
     if (record.kind === 'error' || record.kind === 'custom') return record.name;
     if (record.kind === 'identify') return record.data.user || '';
+    if (record.kind === 'network') {
+      const why = record.data.reason === 'slow' ? record.data.duration_ms + ' ms' : record.name;
+      return record.data.method + ' ' + record.data.url + ' (' + why + ')';
+    }
     const text = record.text ? ' “' + record.text + '”' : '';
     return (record.selector || '') + text;
   }
