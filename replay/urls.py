@@ -7,6 +7,8 @@ from replay import api, events_api, sharing, views
 from replay.analytics import (
     adoption_api,
     dataset_api,
+    error_api,
+    error_views,
     experiment_api,
     funnel_api,
     heatmap_api,
@@ -29,6 +31,7 @@ urlpatterns = [
     path("heatmaps", actions_views.heatmaps_page, name="heatmaps"),
     path("experiments", report_views.experiments_page, name="experiments"),
     path("adoption", report_views.adoption_page, name="adoption"),
+    path("errors", error_views.errors_page, name="errors"),
     path("projects/<int:project_id>/audit", views.project_audit, name="project-audit"),
     path("demo/", views.demo, name="demo"),
     path("s/<str:token>", sharing.share_player, name="share"),
@@ -61,6 +64,17 @@ urlpatterns = [
         "api/projects/<int:project_id>/adoption",
         adoption_api.adoption,
         name="api-project-adoption",
+    ),
+    path("api/projects/<int:project_id>/errors", error_api.error_groups, name="api-project-errors"),
+    path(
+        "api/projects/<int:project_id>/errors/<slug:key>",
+        error_api.error_group,
+        name="api-project-error",
+    ),
+    path(
+        "api/projects/<int:project_id>/errors/<slug:key>/sessions",
+        error_api.error_sessions,
+        name="api-project-error-sessions",
     ),
     path(
         "api/projects/<int:project_id>/experiments/report",

@@ -46,10 +46,14 @@ READS = {  # path: status for outsider, viewer, admin
     f"/api/sessions/{SESSION}/manifest": (404, 200, 200),
     f"/api/sessions/{SESSION}/segments/0": (404, 200, 200),
     f"/api/sessions/{SESSION}/tracked": (404, 200, 200),
+    f"/api/sessions/{SESSION}/devtools": (404, 200, 200),
     "/sessions": (200, 200, 200),
     "/projects": (200, 200, 200),
     "/actions": (200, 200, 200),  # each sees the actions of their projects only
     "/funnels": (200, 200, 200),
+    "/experiments": (200, 200, 200),  # each sees their projects only
+    "/adoption": (200, 200, 200),
+    "/errors": (200, 200, 200),
     "/api/sessions": (200, 200, 200),
     "/api/events": (200, 200, 200),  # each sees the records of their projects only
 }
@@ -70,6 +74,8 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
         f"/api/projects/{alices_shop.pk}/heatmap/sessions?url=/*&selector=a": (404, 200, 200),
     }
     reads[f"/api/projects/{alices_shop.pk}/dataset"] = (404, 200, 200)
+    reads[f"/api/projects/{alices_shop.pk}/errors"] = (404, 200, 200)
+    reads[f"/api/projects/{alices_shop.pk}/errors/0123456789abcdef/sessions"] = (404, 404, 404)
     # (An experiment's sessions: a list its report links to; outsiders find no project.)
     reads[f"/api/projects/{alices_shop.pk}/experiments/sessions?q=e30&part=converted"] = (
         404,
@@ -132,6 +138,15 @@ def test_every_page_and_endpoint_answers_each_role_as_it_should(people, alices_s
             f"/projects/{alices_shop.pk}/redact", {"patterns": "no such text"}
         )
         assert posted.status_code == status, role
+    # Marking an error group: the project's viewers and admins.
+    for role, status in zip(ROLES, (404, 200, 200), strict=True):
+        response = Client().post(
+            f"/api/projects/{alices_shop.pk}/errors/0123456789abcdef",
+            data={"status": "resolved"},
+            content_type="application/json",
+            **api_as(people[role]),
+        )
+        assert response.status_code == status, role
     # The Django admin is for staff only.
     for role in ROLES:
         assert browser_as(people[role]).get("/admin/").status_code == 302, role

@@ -315,6 +315,7 @@ def test_the_player_gets_the_console_network_and_errors_in_order(alice, alices_s
 
 
 @pytest.mark.django_db
+@pytest.mark.scaleout
 def test_sessions_and_records_are_found_by_their_requests_and_console(alice, alices_shop):
     def visit(sid: str, *records: tuple[str, str, dict[str, Any]]) -> None:
         Session.objects.create(id=sid, project=alices_shop, first_event_ms=T)

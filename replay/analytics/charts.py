@@ -174,11 +174,13 @@ def bars(labels: Sequence[str], values: Sequence[int], *, height: int = 220) -> 
     y = _scale(marks[0], marks[-1], bottom, top)
     slot = (right - left) / max(1, len(values))
     total = sum(values)
+    every = max(1, math.ceil(len(values) / 16))  # at most about 16 labels under the axis
     drawn = []
     for n, (name, value) in enumerate(zip(labels, values, strict=True)):
         drawn.append(
             {
                 "label": name,
+                "shown": n % every == 0,
                 "value": value,
                 "share": percent(value / total, 0) if total else "\N{EN DASH}",
                 "x": round(left + slot * n + slot * 0.15, 1),
@@ -197,3 +199,23 @@ def bars(labels: Sequence[str], values: Sequence[int], *, height: int = 220) -> 
         "bottom": bottom,
         "ticks": [{"y": y(m), "label": f"{m:,.0f}"} for m in marks],
     }
+
+
+def spark(values: Sequence[int], *, width: int = 140, height: int = 28) -> dict[str, Any]:
+    """A small bar per value (a day's count), for a row of a list: as tall as the
+    value against the largest; zero is a thin line, so the days stay visible."""
+    top = max([*values, 1])
+    slot = width / max(1, len(values))
+    drawn = []
+    for n, value in enumerate(values):
+        tall = round(max(1.0, value / top * (height - 2)), 1)
+        drawn.append(
+            {
+                "x": round(n * slot, 1),
+                "y": round(height - tall, 1),
+                "width": round(max(1.0, slot - 1), 1),
+                "height": tall,
+                "value": value,
+            }
+        )
+    return {"width": width, "height": height, "bars": drawn}

@@ -2,7 +2,7 @@
 them. The events themselves live in storage (see `replay.segments`); the database holds
 what is needed to find, list and authorize them."""
 
-from replay.models.analytics import Action, SavedFunnel
+from replay.models.analytics import Action, ErrorGroup, SavedFunnel
 from replay.models.projects import (
     ApiToken,
     AuditEntry,
@@ -19,6 +19,7 @@ __all__ = [
     "Action",
     "ApiToken",
     "AuditEntry",
+    "ErrorGroup",
     "Gap",
     "Keyframe",
     "Project",

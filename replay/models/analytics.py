@@ -50,3 +50,27 @@ class SavedFunnel(Named):
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="funnel_name_per_project")
         ]
+
+
+class ErrorGroup(models.Model):
+    """What a project's team decided about a group of errors (`replay.fingerprints`):
+    resolved at a moment, after which the error happening again shows it regressed. The
+    groups themselves are computed from the error records; only decisions are kept."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="error_groups")
+    fingerprint = models.CharField(max_length=32)
+    resolved_at = models.BigIntegerField(null=True, blank=True, help_text="epoch milliseconds")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "fingerprint"], name="error_group_per_project"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.fingerprint
