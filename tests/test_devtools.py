@@ -357,3 +357,27 @@ def test_sessions_and_records_are_found_by_their_requests_and_console(alice, ali
     page = client.get("/sessions", {"network_status": "failed"}).content.decode()
     assert "s-none" in page
     assert "s-500" not in page
+
+
+def test_requests_are_scrubbed_before_they_are_stored_bodies_included():
+    import msgpack
+
+    from ingest.cleaning import clean_packed
+    from replay.scrub import Scrubber
+
+    sent = request(
+        "https://shop.alice.example/api/login?email=jane%40example.com&token=abc&page=2",
+        T,
+        90,
+        method="POST",
+        requestBody='{"email": "jane@example.com", "card": "4111 1111 1111 1111"}',
+        responseBody='{"welcome": "jane@example.com"}',
+    )
+    packed = msgpack.packb([network(T + 100, sent)], use_bin_type=True)
+    policy = devtools.Policy.of({"capture_network_bodies": True, "network_headers": []})
+    stored = msgpack.unpackb(clean_packed(packed, Scrubber(), policy), raw=False)
+    kept = stored[0]["data"]["payload"]["requests"][0]
+    assert "jane" not in json.dumps(stored)
+    assert "4111" not in kept["requestBody"]
+    assert "token=%5Bredacted%5D" in kept["url"] or "token=[redacted]" in kept["url"]
+    assert "page=2" in kept["url"]
