@@ -61,9 +61,10 @@ def error(status: int, message: str) -> JsonResponse:
 
 
 def api(*methods: str) -> Callable[[View], View]:
-    """An API view: authenticated as the module says, its answers compressed when the
-    client takes gzip (they are JSON, with no secret of the caller's to leak by their
-    compressed size, as a page with a CSRF token would)."""
+    """An API view: authenticated as the module says, bad input answered 400, an unknown
+    session 404, storage failing 503; its answers compressed when the client takes gzip
+    (they are JSON, with no secret of the caller's to leak by their compressed size, as a
+    page with a CSRF token would)."""
 
     def decorate(view: View) -> View:
         @csrf_exempt
@@ -93,6 +94,8 @@ def api(*methods: str) -> Callable[[View], View]:
                 return error(400, str(exc))
             except Session.DoesNotExist:
                 return error(404, "no such session")
+            except StorageError as exc:  # (a missing segment too: it is one)
+                return playback.unavailable(exc)
 
         return wrapper
 
@@ -291,12 +294,7 @@ def session_devtools(request: HttpRequest, user: Any, session_id: str) -> HttpRe
     devtools drawer (README, "Console and network"): `replay.devtools.collect` over the
     session's stored events."""
     session = visible_sessions(user).select_related("project").get(pk=session_id)
-    try:
-        found = devtools.collect(
-            iter_events(session, get_storage()), session.project.slow_request_ms
-        )
-    except StorageError as exc:
-        return error(503, f"storage is unavailable; try again: {exc}")
+    found = devtools.collect(iter_events(session, get_storage()), session.project.slow_request_ms)
     found["slow_ms"] = session.project.slow_request_ms
     found["start"] = session.first_event_ms
     return JsonResponse(found)

@@ -16,11 +16,11 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from replay.codec import decode_segment, encode_segment, pack_batch
+from replay.codec import encode_segment, pack_batch
 from replay.mirror import Mirror, keyframe
 from replay.models import Keyframe, Segment, Session
-from replay.segments import session_prefix
-from replay.storage import Storage, StorageError
+from replay.segments import read_segment, session_prefix
+from replay.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,7 @@ class Advanced:
 
 
 def load_keyframe(row: Keyframe, storage: Storage) -> list[dict[str, object]]:
-    data = storage.get(row.key)
-    if data is None:
-        raise StorageError(f"keyframe {row.key} is indexed but not in storage")
-    return decode_segment(data).events
+    return read_segment(row, storage).events
 
 
 def advance_keyframes(session: Session, storage: Storage, interval_ms: int) -> Advanced:
@@ -56,11 +53,8 @@ def advance_keyframes(session: Session, storage: Storage, interval_ms: int) -> A
     written = 0
     rows = Segment.objects.filter(session=session, seq_end__gt=after).order_by("seq_start")
     for row in rows:
-        data = storage.get(row.key)
-        if data is None:
-            raise StorageError(f"segment {row.key} is indexed but not in storage")
         latest = None
-        for batch in decode_segment(data).batches:
+        for batch in read_segment(row, storage).batches:
             if batch.seq <= after:
                 continue
             for event in batch.events:

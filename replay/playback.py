@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import msgpack
@@ -22,12 +24,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 
-from replay.codec import Event, decode_segment
+from replay.codec import Event
 from replay.keyframes import load_keyframe
 from replay.models import Keyframe, Segment, Session
 from replay.search import BadRequest
-from replay.segments import MissingSegmentError, segment_rows
-from replay.storage import get_storage
+from replay.segments import batches_from, segment_rows
+from replay.storage import StorageError, get_storage
 from replay.summaries import gap_summary
 
 
@@ -65,6 +67,25 @@ def _finite(value: Any) -> Any:
 
 # A segment never changes once written; a viewer's browser may keep it a little.
 KEEP_PRIVATELY = "private, max-age=300"
+
+
+def unavailable(exc: StorageError) -> JsonResponse:
+    """What a reader of stored events is answered when storage fails (or has lost an
+    object the database indexes): 503, so the player tries again."""
+    return JsonResponse({"error": f"storage is unavailable; try again: {exc}"}, status=503)
+
+
+def storage_answers(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A view whose storage failures are answered `unavailable`."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            return view(request, *args, **kwargs)
+        except StorageError as exc:
+            return unavailable(exc)
+
+    return wrapper
 
 
 def events_response(events: list[Event], cache: str = KEEP_PRIVATELY) -> HttpResponse:
@@ -138,11 +159,8 @@ def segment_events(session: Session, seq_start: int, request: HttpRequest) -> Ht
         first = int(request.GET.get("from", seq_start))
     except ValueError:
         raise BadRequest("from must be a batch number") from None
-    data = get_storage().get(row.key)
-    if data is None:
-        raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
-    batches = decode_segment(data).batches
-    return events_response([e for b in batches if b.seq >= first for e in b.events])
+    batches = batches_from(row, get_storage(), first)
+    return events_response([e for b in batches for e in b.events])
 
 
 def keyframe_events(session: Session, after_seq: int) -> HttpResponseBase:

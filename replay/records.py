@@ -28,10 +28,9 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from replay.codec import decode_segment
 from replay.friction import FRICTION, detect
 from replay.models import Session, TrackedEvent
-from replay.segments import MissingSegmentError, segment_rows, session_prefix
+from replay.segments import read_segment, segment_rows, session_prefix
 from replay.storage import Storage, StorageError
 from replay.tracking import CLICK, CONSOLE, CUSTOM, ERROR, INPUT, NETWORK, Extractor, Record
 
@@ -127,10 +126,7 @@ def _batches_after(session: Session, storage: Storage, after: int, until: int) -
             continue
         if row.seq_start > until:
             break
-        data = storage.get(row.key)
-        if data is None:
-            raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
-        for batch in decode_segment(data).batches:
+        for batch in read_segment(row, storage).batches:
             if last < batch.seq <= until:
                 last = batch.seq
                 yield batch

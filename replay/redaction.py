@@ -25,13 +25,13 @@ from django.db.models import F, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from replay.audit import Action, audit
-from replay.codec import Event, PackedBatch, decode_segment, encode_segment, pack_batch
+from replay.codec import Event, PackedBatch, encode_segment, pack_batch
 from replay.keyframes import advance_keyframes
 from replay.mirror import Mirror
 from replay.models import Keyframe, Project, Segment, Session
 from replay.records import track_session
 from replay.redactor import Redactor
-from replay.segments import MissingSegmentError, segment_rows
+from replay.segments import read_segment, segment_rows
 from replay.selectors import SelectorError
 from replay.storage import Storage
 
@@ -174,12 +174,9 @@ def redact_session(
         before = start_ms is not None and row.last_ts is not None and row.last_ts < start_ms
         if before and mirror is None:
             continue  # without selectors, what came before the range is not needed
-        data = storage.get(row.key)
-        if data is None:
-            raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
         batches: list[PackedBatch] = []
         changed = False
-        for batch in decode_segment(data).batches:
+        for batch in read_segment(row, storage).batches:
             if batch.seq in done:
                 batches.append(done[batch.seq])
                 changed = True

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from replay.codec import Event, decode_segment
-from replay.models import Segment, Session
+from replay.codec import Batch, Event, decode_segment
+from replay.codec import Segment as Decoded
+from replay.models import Keyframe, Segment, Session
 from replay.storage import Storage, StorageError
 
 
@@ -29,6 +30,21 @@ class MissingSegmentError(StorageError):
     """The database indexes a segment that storage does not have."""
 
 
+def read_segment(row: Segment | Keyframe, storage: Storage) -> Decoded:
+    """The one way to read a stored segment or keyframe: its decoded contents. Raises
+    `MissingSegmentError` when the database indexes an object storage does not have,
+    and `StorageError` when storage cannot answer (the API answers both with 503)."""
+    data = storage.get(row.key)
+    if data is None:
+        raise MissingSegmentError(f"{row.key} is indexed but not in storage")
+    return decode_segment(data)
+
+
+def batches_from(row: Segment, storage: Storage, first: int) -> list[Batch]:
+    """The segment's batches numbered `first` or later."""
+    return [b for b in read_segment(row, storage).batches if b.seq >= first]
+
+
 def iter_segment_events(rows: Iterable[Segment], storage: Storage) -> Iterator[list[Event]]:
     """For each segment row (in seq order), the events it adds to the session.
 
@@ -38,11 +54,8 @@ def iter_segment_events(rows: Iterable[Segment], storage: Storage) -> Iterator[l
     for row in rows:
         if row.seq_end <= last_seq:
             continue
-        data = storage.get(row.key)
-        if data is None:
-            raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
         events: list[Event] = []
-        for batch in decode_segment(data).batches:
+        for batch in read_segment(row, storage).batches:
             if batch.seq > last_seq:
                 last_seq = batch.seq
                 events += batch.events

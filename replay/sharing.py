@@ -27,12 +27,11 @@ from django.views.decorators.gzip import gzip_page
 from replay import csp
 from replay.access import administers
 from replay.audit import Action, audit
-from replay.codec import decode_segment
 from replay.keyframes import load_keyframe
 from replay.models import Keyframe, Segment, Session, ShareLink
-from replay.playback import effective_segments, events_response, snapshot_time
+from replay.playback import effective_segments, events_response, snapshot_time, storage_answers
 from replay.search import BadRequest
-from replay.segments import MissingSegmentError, segment_rows
+from replay.segments import batches_from, segment_rows
 from replay.storage import get_storage
 
 DEFAULT_EXPIRY = timedelta(days=7)
@@ -194,6 +193,7 @@ def _gone(exc: Gone) -> HttpResponse:
 
 
 @gzip_page  # JSON for the player, compressed when the browser takes it
+@storage_answers
 def share_manifest(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         share = resolve(token)
@@ -205,6 +205,7 @@ def share_manifest(request: HttpRequest, token: str) -> HttpResponseBase:
 
 
 @gzip_page  # JSON for the player, compressed when the browser takes it
+@storage_answers
 def share_segment(request: HttpRequest, token: str, seq_start: int) -> HttpResponseBase:
     try:
         share = resolve(token)
@@ -219,13 +220,9 @@ def share_segment(request: HttpRequest, token: str, seq_start: int) -> HttpRespo
         first = max(first, int(request.GET.get("from", first)))
     except ValueError:
         return JsonResponse({"error": "from must be a batch number"}, status=400)
-    data = get_storage().get(row.key)
-    if data is None:
-        raise MissingSegmentError(f"segment {row.key} is indexed but not in storage")
     events = [
         event
-        for batch in decode_segment(data).batches
-        if batch.seq >= first
+        for batch in batches_from(row, get_storage(), first)
         for event in batch.events
         if opening <= _stamp(event) <= share.end_ms
     ]
@@ -239,6 +236,7 @@ def _stamp(event: dict[str, Any]) -> float:
 
 
 @gzip_page  # JSON for the player, compressed when the browser takes it
+@storage_answers
 def share_keyframe(request: HttpRequest, token: str, after_seq: int) -> HttpResponseBase:
     try:
         share = resolve(token)
