@@ -76,6 +76,9 @@ def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bytes | 
 def parse_http_batch(fields: dict[str, Any], events: bytes | None) -> HttpBatch:
     if events is None:
         events = protocol.pack_json_events(fields.get("events"))
+    else:
+        limit = settings.REPLAY_MAX_FRAME_BYTES
+        events = protocol.inflated_events(fields, events, limit=limit)
     return protocol.parse_http_batch(fields, events, max_events=settings.REPLAY_MAX_BATCH_EVENTS)
 
 

@@ -8,6 +8,7 @@ end with; the README documents the same rules (a test keeps the two in step).
 from __future__ import annotations
 
 import re
+import zlib
 from enum import IntEnum
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -220,6 +221,39 @@ def read_frame(data: bytes) -> tuple[dict[str, Any], bytes | None]:
     return fields, events
 
 
+# How a client may compress a batch's events (the browser's CompressionStream formats),
+# and the zlib window bits that read each.
+ENCODINGS = {"deflate-raw": -15, "gzip": 31}
+
+
+def inflated_events(frame: dict[str, Any], events: bytes | None, *, limit: int) -> bytes | None:
+    """A batch's events as msgpack bytes: as sent, or, when the frame names an
+    `encoding`, its `events` (binary) inflated, never to more than `limit` bytes: a
+    batch that would inflate further is refused (4413) once `limit` bytes are out, so a
+    decompression bomb costs no more memory than the largest batch allowed."""
+    encoding = frame.get("encoding")
+    if encoding is None or events is None:
+        return events
+    if encoding not in ENCODINGS:
+        raise _fail(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
+    try:
+        compressed = msgpack.unpackb(events, raw=False)
+    except (ValueError, TypeError, msgpack.UnpackException):
+        raise _fail("events must be binary when an encoding is named") from None
+    if not isinstance(compressed, bytes):
+        raise _fail("events must be binary when an encoding is named")
+    reader = zlib.decompressobj(ENCODINGS[encoding])
+    try:
+        packed = reader.decompress(compressed, limit + 1)
+    except zlib.error as exc:
+        raise _fail(f"events are not valid {encoding} data: {exc}") from None
+    if len(packed) > limit or reader.unconsumed_tail:
+        raise ProtocolError(CloseCode.TOO_LARGE, f"the batch inflates to more than {limit} bytes")
+    if not reader.eof or reader.unused_data:
+        raise _fail(f"events are not one whole {encoding} stream")
+    return packed
+
+
 def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> ClientFrame:
     if len(data) > max_frame_bytes:
         raise ProtocolError(CloseCode.TOO_LARGE, f"frame is larger than {max_frame_bytes} bytes")
@@ -242,6 +276,7 @@ def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> Client
         return hello
     if kind == "batch":
         seq = _integer(frame, "seq", minimum=0)
+        events = inflated_events(frame, events, limit=max_frame_bytes)
         if events is None:
             raise _fail("events must be a list")
         packed, scanned = checked_events(events, max_events=max_events)

@@ -25,6 +25,29 @@
   // so must the wire, or the export would differ from what the page produced.
   const encode = (frame) => MessagePack.encode(frame, { ignoreUndefined: true });
 
+  // Batches go compressed where the browser compresses (CompressionStream: no bytes of
+  // JavaScript for it): the frame names its `encoding`, and its `events` are the
+  // msgpack of the events, deflated. Elsewhere, and for batches kept from an earlier
+  // page of the tab, they go as plain msgpack, which the server takes as well.
+  const ENCODING = (() => {
+    for (const format of ['deflate-raw', 'gzip']) {
+      try {
+        new CompressionStream(format); // eslint-disable-line no-new
+        return format;
+      } catch (err) {
+        // not this format, or no CompressionStream at all
+      }
+    }
+    return null;
+  })();
+
+  function compressed(seq, events) {
+    const plain = new Blob([encode(events)]).stream();
+    return new Response(plain.pipeThrough(new CompressionStream(ENCODING)))
+      .arrayBuffer()
+      .then((deflated) => encode({ type: 'batch', seq: seq, encoding: ENCODING, events: new Uint8Array(deflated) }));
+  }
+
   // Close codes after which reconnecting cannot help (see README, "Close codes"); the
   // server also says so with `retry: false` in its error frame.
   const FATAL = new Set([4401, 4403, 4409]);
@@ -223,7 +246,22 @@
         return;
       }
       // `bytes` is a cache for this page only; persist() keeps seq and events.
-      this.state.unacked.push({ seq: seq, events: events, bytes: bytes });
+      const batch = { seq: seq, events: events, bytes: bytes };
+      this.state.unacked.push(batch);
+      if (ENCODING) {
+        // Sent once compressed (batches leave in order: pump waits for this one).
+        batch.compressing = compressed(seq, events).then(
+          (frame) => {
+            if (frame.byteLength < batch.bytes.byteLength) batch.bytes = frame;
+            batch.compressing = null;
+            this.pump();
+          },
+          () => {
+            batch.compressing = null; // sent as it is
+            this.pump();
+          },
+        );
+      }
     }
 
     /** Send gaps, then every unacknowledged batch not yet sent on this connection. */
@@ -241,6 +279,7 @@
       if (gaps.length) this.options.persist();
       for (const batch of this.state.unacked) {
         if (batch.seq <= this.lastSentSeq) continue;
+        if (batch.compressing) break; // pumped again when it is ready
         batch.bytes = batch.bytes || encode({ type: 'batch', seq: batch.seq, events: batch.events });
         this.ws.send(batch.bytes);
         this.lastSentSeq = batch.seq;
