@@ -14,6 +14,7 @@ message `{"ts", "level", "message", "args", "trace"}`, a request `{"ts", "end", 
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,15 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def _first_number(*values: Any) -> float | None:
+    """The first of the values that is a number (0 included)."""
+    for value in values:
+        number = _number(value)
+        if number is not None:
+            return number
+    return None
+
+
 def _headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
@@ -100,9 +110,9 @@ def request_entry(ts: int, request: Any) -> dict[str, Any] | None:
     if not isinstance(url, str) or not url:
         return None
     method = request.get("method") or request.get("requestMethod") or "GET"
-    status = _number(request.get("status"))
+    status = _first_number(request.get("status"), request.get("responseStatus"))
     if status is None:
-        status = _number(request.get("responseStatus")) or _number(timing.get("responseStatus"))
+        status = _number(timing.get("responseStatus"))
     start = _number(request.get("startTime"))
     end = _number(request.get("endTime"))
     if start is None and _number(timing.get("startTime")) is not None:
@@ -119,11 +129,9 @@ def request_entry(ts: int, request: Any) -> dict[str, Any] | None:
         start_ts, end_ts = start, end if end is not None else start
     aborted = request.get("aborted") is True
     failed = request.get("failed") is True or (status == 0 and not aborted)
-    response_size = _number(request.get("responseSize"))
-    if response_size is None:
-        response_size = _number(timing.get("encodedBodySize")) or _number(
-            timing.get("transferSize")
-        )
+    response_size = _first_number(
+        request.get("responseSize"), timing.get("encodedBodySize"), timing.get("transferSize")
+    )
     error = request.get("error")
     return {
         "ts": round(start_ts),
@@ -235,14 +243,13 @@ MAX_ENTRIES = 5000  # of each list; a session with more says it was cut
 def collect(events: Iterable[dict[str, Any]], slow_ms: int) -> dict[str, Any]:
     """A session's console messages, requests and errors, in time order, as the
     player's devtools drawer shows them: `{"console", "network", "errors", "dropped",
-    "pages", "truncated"}`. Errors are our recorder's (`replay/error`) or, from other
-    rrweb clients, console messages at level error or assert."""
-    console: list[dict[str, Any]] = []
-    network: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    dropped: list[dict[str, Any]] = []
-    pages: list[dict[str, Any]] = []
-    plugin_errors: list[dict[str, Any]] = []
+    "pages", "truncated"}`. Of each list the latest MAX_ENTRIES are kept (what a bug
+    report at the end of a long session needs; memory stays bounded however long it
+    is), and `truncated` says when there were more. Errors are our recorder's
+    (`replay/error`) or, from other rrweb clients, console messages at level error or
+    assert."""
+    kept = {name: Latest() for name in ("console", "network", "errors", "dropped", "pages")}
+    plugin_errors = Latest()
     ours = False
     for event in events:
         data, ts = event.get("data"), event.get("timestamp")
@@ -251,37 +258,53 @@ def collect(events: Iterable[dict[str, Any]], slow_ms: int) -> dict[str, Any]:
         ts = int(ts)
         kind = event.get("type")
         if kind == META_EVENT and isinstance(data.get("href"), str):
-            pages.append({"ts": ts, "url": data["href"][:MAX_TEXT]})
+            kept["pages"].add({"ts": ts, "url": data["href"][:MAX_TEXT]})
         elif kind == CUSTOM_EVENT:
             tag, payload = str(data.get("tag", "")), data.get("payload")
             ours = ours or tag.startswith("replay/")
             if not isinstance(payload, dict):
                 continue
             if tag == "replay/error":
-                errors.append(_error(ts, payload))
+                kept["errors"].add(_error(ts, payload))
             elif tag == "replay/console-dropped" and isinstance(payload.get("count"), int):
-                dropped.append({"ts": ts, "count": payload["count"]})
+                kept["dropped"].add({"ts": ts, "count": payload["count"]})
             elif tag == "replay/navigation" and isinstance(payload.get("href"), str):
-                pages.append({"ts": ts, "url": payload["href"][:MAX_TEXT]})
+                kept["pages"].add({"ts": ts, "url": payload["href"][:MAX_TEXT]})
         elif kind == PLUGIN_EVENT and data.get("plugin") == CONSOLE_PLUGIN:
             entry = console_entry(ts, data.get("payload"))
             if entry is not None:
-                console.append(entry)
+                kept["console"].add(entry)
                 if entry["level"] in ("error", "assert"):
-                    plugin_errors.append(_plugin_error(entry))
+                    plugin_errors.add(_plugin_error(entry))
         elif kind == PLUGIN_EVENT and data.get("plugin") == NETWORK_PLUGIN:
             for request in requests_of(ts, data.get("payload")):
-                request["slow"] = (request["duration_ms"] or 0) > slow_ms
                 request["problem"] = is_problem(request, slow_ms)
-                network.append(request)
+                request["slow"] = request["problem"] == "slow" or (
+                    not request["aborted"] and (request["duration_ms"] or 0) > slow_ms
+                )
+                kept["network"].add(request)
     if not ours:
-        errors += plugin_errors
-    lists = {"console": console, "network": network, "errors": errors}
-    truncated = any(len(items) > MAX_ENTRIES for items in lists.values())
-    for items in lists.values():
-        items.sort(key=lambda item: item["ts"])
-        del items[MAX_ENTRIES:]
-    return {**lists, "dropped": dropped, "pages": pages, "truncated": truncated}
+        for error in plugin_errors.items:
+            kept["errors"].add(error)
+        kept["errors"].seen += plugin_errors.seen - len(plugin_errors.items)
+    answer: dict[str, Any] = {name: latest.sorted() for name, latest in kept.items()}
+    answer["truncated"] = any(latest.seen > len(latest.items) for latest in kept.values())
+    return answer
+
+
+class Latest:
+    """The latest MAX_ENTRIES items added, and how many were."""
+
+    def __init__(self) -> None:
+        self.items: deque[dict[str, Any]] = deque(maxlen=MAX_ENTRIES)
+        self.seen = 0
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.items.append(item)
+        self.seen += 1
+
+    def sorted(self) -> list[dict[str, Any]]:
+        return sorted(self.items, key=lambda item: item["ts"])
 
 
 def _error(ts: int, payload: dict[str, Any]) -> dict[str, Any]:

@@ -80,6 +80,10 @@ def player(request: HttpRequest, session_id: str) -> HttpResponse:
         "manifestUrl": reverse("api-session-manifest", args=[session.id]),
         "shareUrl": reverse("api-session-share", args=[session.id]),
         "trackedUrl": reverse("api-session-tracked", args=[session.id]),
+        "devtoolsUrl": reverse("api-session-devtools", args=[session.id]),
+        # For the devtools drawer's bug report.
+        "user": session.user_id,
+        "userAgent": session.user_agent,
         "start": start,
         "durationMs": session.duration_ms,
         "gaps": [gap_summary(gap, session) for gap in gaps],

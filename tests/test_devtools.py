@@ -381,3 +381,21 @@ def test_requests_are_scrubbed_before_they_are_stored_bodies_included():
     assert "4111" not in kept["requestBody"]
     assert "token=%5Bredacted%5D" in kept["url"] or "token=[redacted]" in kept["url"]
     assert "page=2" in kept["url"]
+
+
+def test_zero_is_a_status_and_a_size_and_a_long_session_keeps_its_latest(monkeypatch):
+    # rrweb's network plugin: a request with no answer has responseStatus 0.
+    entry = devtools.request_entry(
+        T, {"name": "https://a.example/x", "responseStatus": 0, "responseSize": 0}
+    )
+    assert entry is not None
+    assert (entry["status"], entry["failed"], entry["response_size"]) == (0, True, 0)
+    # An aborted request is not slow, however long it waited.
+    long_abort = request("https://a.example/a", T, 9000, status=0, aborted=True)
+    found = devtools.collect([network(T + 9000, long_abort)], slow_ms=3000)
+    assert (found["network"][0]["slow"], found["network"][0]["problem"]) == (False, None)
+    monkeypatch.setattr(devtools, "MAX_ENTRIES", 10)
+    many = [console(T + n, "log", f"message {n}") for n in range(25)]
+    kept = devtools.collect(many, slow_ms=3000)
+    assert [m["message"] for m in kept["console"]] == [f"message {n}" for n in range(15, 25)]
+    assert kept["truncated"] is True

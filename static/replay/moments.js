@@ -1,6 +1,7 @@
 /*
  * The player's moments: the session's event-tracking records (GET .../tracked) as marks
- * on the timeline (friction in red, errors in amber) and as a list beside the replay.
+ * on the timeline (friction in red; errors are the devtools drawer's) and as a list beside
+ * the replay.
  * Choosing a moment plays it from a second before; every moment also has its own ?t=
  * link. "Only friction" keeps the list to friction and, while playing, jumps from one
  * friction moment to the next, playing each for a few seconds. Loaded after player.js.
@@ -87,7 +88,8 @@
   function markTimeline() {
     const player = window.replayPlayer;
     for (const record of moments) {
-      if (record.kind !== 'friction' && record.kind !== 'error') continue;
+      // (Errors and failed requests are marked by the devtools drawer, devtools.js.)
+      if (record.kind !== 'friction') continue;
       const title = clock(record.t * 1000) + ' ' + label(record) + ' ' + detail(record);
       player.mark('moment ' + record.kind, record.t * 1000, null, title);
     }

@@ -33,6 +33,7 @@
   let trimming = null;
   let pages = []; // [{at: ms from start, href}]
   let frameSize = { width: 1024, height: 768 };
+  const watchers = []; // called with the playhead after every render (devtools.js)
 
   function clock(ms) {
     const seconds = Math.max(0, Math.floor(ms / 1000));
@@ -187,6 +188,7 @@
     let shown = null;
     for (const page of pages) if (page.at <= at) shown = page.href;
     if (shown) $('current-url').textContent = shown;
+    for (const watcher of watchers) watcher(at);
   }
 
   function loop() {
@@ -204,6 +206,7 @@
     if (endMs !== null) band.style.width = Math.max(0.4, totalMs ? ((endMs - startMs) / totalMs) * 100 : 0) + '%';
     band.title = title;
     $('timeline-marks').appendChild(band);
+    return band;
   }
 
   function markTimeline() {
@@ -306,7 +309,7 @@
       }
     });
     if (config.shareUrl) wireSharing(); // not on a public share link
-    window.addEventListener('resize', fit);
+    new ResizeObserver(fit).observe(stage); // the window, or a drawer opened beside it
   }
 
   async function start() {
@@ -334,7 +337,8 @@
     say('');
     wireControls();
     stage.dataset.ready = 'true';
-    // For tests and benchmarks: what was loaded, and how long opening took.
+    // For moments.js and devtools.js (the playhead, seeking, marks, links), and for tests
+    // and benchmarks: what was loaded, and how long opening took.
     window.replayPlayer = {
       source: source,
       seek: seek,
@@ -344,6 +348,8 @@
       playing: isPlaying,
       totalMs: totalMs,
       mark: mark,
+      onTime: (watcher) => watchers.push(watcher),
+      linkAt: (seconds) => postShare({ t: seconds }), // what "Copy link at this moment" copies
     };
     document.dispatchEvent(new CustomEvent('replay:ready'));
     loop();
