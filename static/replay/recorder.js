@@ -9,8 +9,10 @@
  * recorded, consent, sampling, Do Not Track) and records nothing until it has them. It
  * starts rrweb when the server welcomes the session; every welcome repeats the options, and a change starts rrweb
  * over with the new ones. Passwords, card-number and hidden fields are always masked.
- * Batches stream to the server (transport.js). The session lives in sessionStorage, so
- * page loads in this tab continue it, with the same sequence numbers.
+ * Unless the project says otherwise, the page's console and requests are recorded too, as
+ * rrweb plugin events (console.js, network.js; never credential headers, and bodies only
+ * when the project asks). Batches stream to the server (transport.js). The session lives
+ * in sessionStorage, so page loads in this tab continue it, with the same sequence numbers.
  *
  * Optional attributes: data-require-consent (record nothing until replay.consent(true),
  * whatever the project says), data-buffer-bytes (the most unacknowledged data kept while
@@ -237,11 +239,14 @@
     privacy.watchCardFields();
     recordingWith = JSON.stringify(config);
     started = true;
+    const internals = window.ReplayInternals;
+    const plugins = [internals.consolePlugin(config), internals.networkPlugin(config, server)];
     stopRecording = window.rrweb.record(Object.assign(privacy.recordOptions(config), {
       emit: onEvent,
       slimDOMOptions: 'all',
       recordCanvas: false,
       userTriggeredOnInput: true, // what the page's own script sets is not the user's input
+      plugins: plugins.filter(Boolean), // what of the console and network the project captures
     }));
     // The page view's context, which rrweb's Meta does not carry; `load` tells a page load
     // from rrweb starting over on the same page.
@@ -337,6 +342,8 @@
       loadScript('errors.js'),
       loadScript('listeners.js'),
       loadScript('positions.js'),
+      loadScript('console.js'),
+      loadScript('network.js'),
       loadScript('privacy.js')
         .then(() => window.ReplayInternals.Privacy.fetchConfig(server, key))
         .then((fetched) => {

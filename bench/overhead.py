@@ -1,0 +1,258 @@
+"""What recording the console and the network costs the page: its main thread's time with
+capture on, with capture off, and with no recorder at all.
+
+A page of a local site makes 200 fetches (20 rounds of 10 at once, each answer read as
+JSON) and logs 1,000 console messages (50 after each round, each with an object), then
+waits 2.5 s and has everything acknowledged. The real recorder records it into a server on
+the embedded defaults, into a project that captures the console and the network, or into
+one that captures neither; or no recorder is on the page. The three alternate, `--runs`
+times each, each in a fresh tab of headless Chromium. Chrome's own counters (DevTools
+Protocol `Performance.getMetrics`) are read once recording has started and again after
+the workload: ScriptDuration (script run by tasks: callbacks, timers, listeners; what runs
+in promise reactions, after a fetch or an await, is not counted), TaskDuration (all the main
+thread did) and ThreadTime (the main thread's CPU time, the steadiest of the three on a
+busy machine). The medians of the differences are reported side by side, with the ratio
+capture on / capture off (the goal: capture adds at most 10 %). One more run with capture
+on counts what was recorded.
+
+Playwright listens to the page's console in every run, which makes each console call cost
+the page tens of microseconds in all three, far more than without DevTools: the baseline
+is larger than a real visitor's, and the ratio smaller.
+
+    .venv/bin/python bench/overhead.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.embedded import start_embedded  # noqa: E402
+from tests.support import free_port  # noqa: E402
+
+MODES = ("none", "off", "on")
+LABELS = {"none": "no recorder", "off": "capture off", "on": "capture on"}
+PAGE = """<!doctype html>
+<html><head><title>Overhead</title></head>
+<body><h1>Plants</h1><script>WORKLOAD</script>TAG</body></html>"""
+TAG = '<script src="SERVER/static/replay/recorder.js" data-key="KEY"></script>'
+READY = "() => window.replay && window.replay.sessionId()"
+# The page's own script: started from a timer, so that Chrome counts it as the page's
+# (code that the DevTools Protocol runs itself is not in ScriptDuration).
+WORKLOAD = """async function workload() {
+  for (let round = 0; round < 20; round++) {
+    const items = await Promise.all(Array.from({length: 10}, (_, i) =>
+      fetch('/api/item?n=' + (round * 10 + i)).then((r) => r.json())));
+    for (let i = 0; i < 50; i++) console.log('item', round, i, items[i % 10]);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  if (window.replay) await window.replay.flush();
+  window.done = true;
+}"""
+START = "() => { window.done = false; setTimeout(workload, 0); }"
+DONE = "() => window.done === true"
+# For the counting run only: what rrweb emitted, by kind.
+COUNT_PLUGIN_EVENTS = """
+(() => {
+  window.__counts = {console: 0, requests: 0};
+  let real;
+  Object.defineProperty(window, 'rrweb', {
+    configurable: true,
+    get() { return real; },
+    set(value) {
+      const record = value.record;
+      const wrapped = function (options) {
+        const emit = options.emit;
+        options.emit = (event, checkout) => {
+          const plugin = event.type === 6 ? event.data.plugin : '';
+          if (plugin === 'rrweb/console@1') window.__counts.console++;
+          if (plugin === 'rrweb/network@1') {
+            window.__counts.requests += event.data.payload.requests.length;
+          }
+          emit(event, checkout);
+        };
+        return record(options);
+      };
+      Object.assign(wrapped, record);
+      value.record = wrapped;
+      real = value;
+    },
+  });
+})();
+"""
+
+
+@contextmanager
+def site(pages: dict[str, str]) -> Iterator[str]:
+    """The site: /bench/MODE pages and the JSON its script fetches."""
+
+    class Site(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/api/item":
+                n = int(parse_qs(url.query).get("n", ["0"])[0])
+                body = json.dumps({"n": n, "name": f"plant {n}", "price": n * 1.5}).encode()
+                kind = "application/json"
+            else:
+                body = pages.get(url.path.rsplit("/", 1)[-1], "").encode()
+                kind = "text/html"
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def capture_off_project(database: Path, origin: str) -> str:
+    """A second project on the same server, capturing neither console nor network."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "createproject", "capture off", "--origin", origin],
+        cwd=ROOT,
+        env={**os.environ, "REPLAY_DATABASE_URL": f"sqlite:///{database}"},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    key = done.stdout.strip().splitlines()[-1]
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE replay_project SET capture_console = 0, capture_network = 0 WHERE key = ?",
+            (key,),
+        )
+    return key
+
+
+def milliseconds(cdp: Any) -> dict[str, float]:
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return {m["name"]: m["value"] * 1000 for m in metrics}
+
+
+METRICS = ("ScriptDuration", "TaskDuration", "ThreadTime")
+
+
+def measure(browser: Any, origin: str, mode: str) -> tuple[float, ...]:
+    """The workload's ScriptDuration, TaskDuration and ThreadTime, in ms."""
+    context = browser.new_context()
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    page.goto(f"{origin}/bench/{mode}")
+    if mode != "none":
+        page.wait_for_function(READY)
+    page.wait_for_timeout(500)  # the first snapshot and batch are not the workload's
+    before = milliseconds(cdp)
+    page.evaluate(START)
+    page.wait_for_function(DONE, polling=100, timeout=60_000)
+    after = milliseconds(cdp)
+    context.close()
+    return tuple(after[name] - before[name] for name in METRICS)
+
+
+def count_recorded(browser: Any, origin: str) -> dict[str, int]:
+    context = browser.new_context()
+    context.add_init_script(COUNT_PLUGIN_EVENTS)
+    page = context.new_page()
+    page.goto(f"{origin}/bench/on")
+    page.wait_for_function(READY)
+    page.evaluate(START)
+    page.wait_for_function(DONE, polling=100, timeout=60_000)
+    counts = dict(page.evaluate("window.__counts"))
+    context.close()
+    return counts
+
+
+def report(times: dict[str, list[tuple[float, ...]]]) -> None:
+    def median(mode: str, column: int) -> float:
+        return statistics.median(t[column] for t in times[mode])
+
+    print(f"{'':<18}" + "".join(f" {name:>15} {'(min-max)':>11}" for name in METRICS))
+    for mode in MODES:
+        cells = []
+        for column in range(len(METRICS)):
+            values = [t[column] for t in times[mode]]
+            spread = f"{min(values):.0f}-{max(values):.0f}"
+            cells.append(f" {median(mode, column):>15.1f} {spread:>11}")
+        print(f"{LABELS[mode]:<18}" + "".join(cells))
+    ratios = [median("on", c) / median("off", c) for c in range(len(METRICS))]
+    print(f"{'capture on / off':<18}" + "".join(f" {r:>15.3f} {'':>11}" for r in ratios))
+    for column, name in enumerate(METRICS):
+        added = median("on", column) - median("off", column)
+        print(f"capture adds {added:.1f} ms of {name} ({(ratios[column] - 1) * 100:+.1f} %)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    pages: dict[str, str] = {}
+    with site(pages) as origin:
+        embedded = start_embedded(
+            "overhead", origin, env={"REPLAY_LOG_LEVEL": "WARNING"}, access_log=False
+        )
+        server = embedded.server
+        try:
+            keys = {"on": embedded.key, "off": capture_off_project(embedded.database, origin)}
+            tag = TAG.replace("SERVER", server.url)
+            page = PAGE.replace("WORKLOAD", WORKLOAD)
+            pages["none"] = page.replace("TAG", "")
+            for mode, key in keys.items():
+                pages[mode] = page.replace("TAG", tag.replace("KEY", key))
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+                )
+                measure(browser, origin, "on")  # warm up the browser and the server
+                times: dict[str, list[tuple[float, ...]]] = {mode: [] for mode in MODES}
+                for _ in range(args.runs):
+                    for mode in MODES:
+                        times[mode].append(measure(browser, origin, mode))
+                counts = count_recorded(browser, origin)
+                browser.close()
+        finally:
+            server.stop()
+    print(
+        f"200 fetches and 1,000 console messages, {args.runs} runs of each, alternating;"
+        " main-thread time of the workload (median):"
+    )
+    report(times)
+    print(
+        f"capture on recorded {counts['console']} console messages (100 a minute at most)"
+        f" and {counts['requests']} requests"
+    )
+
+
+if __name__ == "__main__":
+    main()

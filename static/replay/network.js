@@ -1,0 +1,648 @@
+/*
+ * The page's requests, for the recording: an rrweb record plugin, `rrweb/network@1`,
+ * reporting {requests: [REQUEST, ...]} every half second with the requests that finished
+ * (at most 50 in one event; at once when recording stops or the page goes): fetch and
+ * XMLHttpRequest, which it wraps, and other resources (scripts, images, stylesheets...:
+ * a PerformanceObserver of `resource` entries), where REQUEST is
+ *
+ *   {url, method, initiatorType, status, startTime, endTime, requestSize, responseSize,
+ *    failed, aborted, error, requestHeaders, responseHeaders, requestBody, responseBody}
+ *
+ * - times in epoch milliseconds; status 0 when no response came: `failed` (a network
+ *   error, CORS) or `aborted` (the page's AbortSignal, xhr.abort()), with `error` a
+ *   short text of why;
+ * - sizes in bytes when known: the request body's, and the response's encoded body from
+ *   its resource timing entry (a finished fetch or XHR waits up to 2 s for it), else its
+ *   Content-Length, else the length of a body read here;
+ * - method null for a fetch known only from its timing entry (one the page called through
+ *   a reference it kept from before our wrapper);
+ * - only the headers the project names (`network_headers`), and never Authorization,
+ *   Cookie, Set-Cookie or Proxy-Authorization, whatever it names; bodies only with
+ *   `capture_network_bodies`, only JSON and text (string and URLSearchParams request
+ *   bodies, never Blob, FormData or streams), at most 10,240 characters each;
+ * - the recorder's own traffic (the replay server's /ingest/ and /static/replay/) is
+ *   left out; URLs are recorded whole (the server scrubs their query values).
+ *
+ * The page's fetch and XMLHttpRequest behave as before: the same responses and errors
+ * (a response body is read from a clone, never from the page's own), one microtask
+ * later. rrweb calls the observer when recording starts and its result when recording
+ * stops, which puts them back (or, if the page wrapped them since, leaves ours passing
+ * calls on). Loaded by recorder.js.
+ */
+(function () {
+  'use strict';
+
+  const NAME = 'rrweb/network@1';
+  const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'];
+  const CONTENT_TYPE = new Set(['content-type']);
+  const BODY_CHARS = 10240;
+  const BODY_WAIT_MS = 2000;
+  const ENTRY_WAIT_MS = 2000;
+  const UNCLAIMED_MS = 10000;
+  const UNCLAIMED_MAX = 200;
+  const PER_EVENT = 50; // requests in one event
+  const TICK_MS = 500;
+  const ERROR_CHARS = 200;
+  const WRAPPED = ['fetch', 'xmlhttprequest'];
+  // Windows observed by an earlier rrweb run: what was loaded before this run started
+  // was reported then, or happened while nothing was to be recorded (an excluded page).
+  const observedBefore = new WeakSet();
+  const noop = () => {};
+
+  const lower = (name) => String(name).toLowerCase();
+
+  function textual(type) {
+    const mime = lower(type || '').split(';')[0].trim();
+    return mime === 'application/json' || mime.endsWith('+json') || mime.startsWith('text/') ||
+      mime === 'application/x-www-form-urlencoded';
+  }
+
+  function cut(text) {
+    return text.length > BODY_CHARS ? text.slice(0, BODY_CHARS - 1) + '…' : text;
+  }
+
+  function errorText(error) {
+    const text = error && typeof error === 'object' && 'message' in error
+      ? String(error.name || 'Error') + ': ' + String(error.message)
+      : String(error);
+    return text.slice(0, ERROR_CHARS);
+  }
+
+  function utf8Bytes(text) {
+    let bytes = text.length;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0xd800 && code <= 0xdfff) bytes += 1; // half of a 4-byte pair
+      else if (code > 0x7ff) bytes += 2;
+      else if (code > 0x7f) bytes += 1;
+    }
+    return bytes;
+  }
+
+  function withoutHash(url) {
+    const at = url.indexOf('#');
+    return at < 0 ? url : url.slice(0, at);
+  }
+
+  function numberOrNull(text) {
+    const value = text === null || text === '' ? NaN : Number(text);
+    return Number.isFinite(value) ? value : null;
+  }
+
+  /** The headers named in `names` (lower case) of a fetch's headers (Headers, pairs or a
+   *  plain object), reading no other and consuming no iterator the page passed. */
+  function pickHeaders(source, names) {
+    if (!names.size || !source || typeof source !== 'object') return {};
+    const picked = new Map();
+    const add = (name, value) => {
+      const key = lower(name);
+      if (!names.has(key)) return;
+      picked.set(key, picked.has(key) ? picked.get(key) + ', ' + value : String(value));
+    };
+    if (typeof source.get === 'function' && typeof source.append === 'function') { // Headers
+      names.forEach((name) => {
+        const value = source.get(name);
+        if (value !== null) picked.set(name, value);
+      });
+    } else if (Array.isArray(source)) {
+      for (const pair of source) if (pair && pair.length === 2) add(pair[0], pair[1]);
+    } else if (!(Symbol.iterator in source)) {
+      for (const key of Object.keys(source)) if (names.has(lower(key))) add(key, source[key]);
+    }
+    return Object.fromEntries(picked); // own properties even for a header named __proto__
+  }
+
+  /** A request body's size in bytes (null if unknown) and its text, if it is text the
+   *  project records. */
+  function requestBody(body, type, bodies) {
+    if (body === undefined || body === null) return { size: 0, text: null };
+    let text = null;
+    let size = null;
+    if (typeof body === 'string') text = body;
+    else if (body instanceof URLSearchParams) text = body.toString();
+    if (text !== null) size = utf8Bytes(text);
+    else if (body instanceof Blob) size = body.size;
+    else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) size = body.byteLength;
+    const implied = typeof body === 'string' ? 'text/plain' : 'application/x-www-form-urlencoded';
+    const shown = bodies && text !== null && textual(type || implied) ? cut(text) : null;
+    return { size: size, text: shown };
+  }
+
+  /** Up to BODY_CHARS of a response's text, from a clone, and its size when read to the
+   *  end; waits BODY_WAIT_MS at most (a stream may never end). */
+  function readText(clone) {
+    return new Promise((resolve) => {
+      const reader = clone.body.getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      let bytes = 0;
+      let settled = false;
+      const settle = (complete) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (!complete) reader.cancel().catch(noop); // our branch only: the page's goes on
+        resolve({ text: cut(text), bytes: complete ? bytes : null });
+      };
+      const timer = setTimeout(() => settle(false), BODY_WAIT_MS);
+      const pump = () => reader.read().then(({ done, value }) => {
+        if (settled) return;
+        if (done) {
+          text += decoder.decode();
+          settle(true);
+          return;
+        }
+        bytes += value.byteLength;
+        text += decoder.decode(value, { stream: true });
+        if (text.length > BODY_CHARS) settle(false);
+        else pump();
+      }).catch(() => settle(false));
+      pump();
+    });
+  }
+
+  function blank(url, method, initiatorType, startTime) {
+    return {
+      url: url,
+      method: String(method || 'GET').toUpperCase(),
+      initiatorType: initiatorType,
+      status: 0,
+      startTime: startTime, // page time until sent, then epoch milliseconds
+      endTime: startTime,
+      requestSize: null,
+      responseSize: null,
+      failed: false,
+      aborted: false,
+      error: null,
+      requestHeaders: {},
+      responseHeaders: {},
+      requestBody: null,
+      responseBody: null,
+    };
+  }
+
+  /** The size of a resource timing entry's body, unless the browser hides it (another
+   *  origin without Timing-Allow-Origin). */
+  function entrySize(entry) {
+    return entry.responseStart > 0 || entry.encodedBodySize > 0 ? entry.encodedBodySize : null;
+  }
+
+  /** A request known only from its resource timing entry (which has no method: a
+   *  fetch or XHR that did not go through our wrappers has none here either). */
+  function fromEntry(entry) {
+    const method = entry.initiatorType === 'beacon' ? 'POST' : 'GET';
+    const request = blank(entry.name, method, entry.initiatorType, entry.startTime);
+    if (WRAPPED.includes(entry.initiatorType)) request.method = null;
+    request.endTime = entry.responseEnd;
+    request.status = entry.responseStatus || 0;
+    request.responseSize = entrySize(entry);
+    return request;
+  }
+
+  /**
+   * The requests of one window on their way out, sent together every TICK_MS (one event
+   * per request costs the page more than all the rest of its handling here). A finished
+   * fetch or XHR first waits (up to ENTRY_WAIT_MS) for its resource timing entry, which
+   * tells its size and when its body ended; an entry that comes first waits (up to
+   * UNCLAIMED_MS) for its request, and is reported on its own if none comes (a fetch the
+   * page called through a reference it kept from before our wrapper). An entry whose
+   * request stopped waiting is dropped.
+   */
+  function outbox(win, report) {
+    const perf = win.performance;
+    const outgoing = []; // finished, in page time
+    const waiting = []; // {request, key, until}
+    const unclaimed = []; // {entry, key, until}
+    const gaveUp = []; // {request, key, until}: sent without their entry
+    let timer = null;
+    let open = true;
+
+    // The request of an entry: the same URL and kind, started at most when it did.
+    function find(list, key, entry) {
+      for (let i = 0; i < list.length; i++) {
+        const request = list[i].request;
+        if (list[i].key === key && request.initiatorType === entry.initiatorType &&
+            entry.startTime >= request.startTime - 1) return i;
+      }
+      return -1;
+    }
+
+    function findEntry(key, request) {
+      for (let i = 0; i < unclaimed.length; i++) {
+        const entry = unclaimed[i].entry;
+        if (unclaimed[i].key === key && request.initiatorType === entry.initiatorType &&
+            entry.startTime >= request.startTime - 1) return i;
+      }
+      return -1;
+    }
+
+    function withEntry(request, entry) {
+      request.endTime = Math.max(request.endTime, entry.responseEnd);
+      const size = entrySize(entry);
+      if (size !== null) request.responseSize = size;
+      return request;
+    }
+
+    function schedule() {
+      if (timer === null && open) {
+        timer = setTimeout(() => {
+          timer = null;
+          try {
+            sweep(false);
+          } catch (err) {
+            // never an error in the page's console for the recording's sake
+          }
+        }, TICK_MS);
+      }
+    }
+
+    function send(request) {
+      outgoing.push(request);
+      schedule();
+    }
+
+    /** Sends what is due (everything, if `all`), and keeps ticking while anything waits. */
+    function sweep(all) {
+      const now = perf.now();
+      const due = (item) => all || item.until <= now;
+      while (waiting.length && due(waiting[0])) {
+        const { request, key } = waiting.shift();
+        outgoing.push(request);
+        const copy = { initiatorType: request.initiatorType, startTime: request.startTime };
+        gaveUp.push({ request: copy, key: key, until: now + UNCLAIMED_MS });
+      }
+      while (unclaimed.length && due(unclaimed[0])) outgoing.push(fromEntry(unclaimed.shift().entry));
+      while (gaveUp.length && due(gaveUp[0])) gaveUp.shift();
+      const requests = outgoing.splice(0);
+      for (const request of requests) {
+        request.startTime = Math.round(perf.timeOrigin + request.startTime);
+        request.endTime = Math.round(perf.timeOrigin + request.endTime);
+      }
+      for (let i = 0; open && i < requests.length; i += PER_EVENT) {
+        try {
+          report({ requests: requests.slice(i, i + PER_EVENT) });
+        } catch (err) {
+          // the page's requests are unaffected whatever the recording does
+        }
+      }
+      if (waiting.length || unclaimed.length || gaveUp.length) schedule();
+    }
+
+    return {
+      send: send,
+      sweep: sweep,
+      close() {
+        sweep(true);
+        open = false;
+        clearTimeout(timer);
+      },
+      finished(request) {
+        if (!open) return;
+        if (request.failed || request.aborted) {
+          send(request); // no entry comes
+          return;
+        }
+        const key = withoutHash(request.url);
+        const at = findEntry(key, request);
+        if (at >= 0) {
+          send(withEntry(request, unclaimed.splice(at, 1)[0].entry));
+          return;
+        }
+        waiting.push({ request: request, key: key, until: perf.now() + ENTRY_WAIT_MS });
+        schedule();
+      },
+      entry(entry) {
+        const key = withoutHash(entry.name);
+        let at = find(waiting, key, entry);
+        if (at >= 0) {
+          send(withEntry(waiting.splice(at, 1)[0].request, entry));
+          return;
+        }
+        at = find(gaveUp, key, entry);
+        if (at >= 0) {
+          gaveUp.splice(at, 1);
+          return;
+        }
+        unclaimed.push({ entry: entry, key: key, until: perf.now() + UNCLAIMED_MS });
+        if (unclaimed.length > UNCLAIMED_MAX) send(fromEntry(unclaimed.shift().entry));
+        schedule();
+      },
+    };
+  }
+
+  /** Replaces target[name] by wrap(original); the result puts the original back, unless
+   *  someone wrapped ours since (theirs stays, and ours, told to stop, passes calls on). */
+  function patch(target, name, wrap) {
+    const original = target && target[name];
+    if (typeof original !== 'function') return noop;
+    const wrapper = wrap(original);
+    target[name] = wrapper;
+    return () => {
+      if (target[name] === wrapper) target[name] = original;
+    };
+  }
+
+  function absolute(url, win) {
+    return new URL(String(url), win.document.baseURI).href;
+  }
+
+  function patchFetch(win, settings, live, out) {
+    const perf = win.performance;
+
+    const RequestClass = typeof win.Request === 'function' ? win.Request : null;
+
+    function begin(input, init) {
+      const isRequest = RequestClass !== null && input instanceof RequestClass;
+      const url = absolute(isRequest ? input.url : input, win);
+      if (!settings.records(url)) return null;
+      const request = blank(url, (init && init.method) || (isRequest && input.method), 'fetch', perf.now());
+      const headers = init && init.headers !== undefined ? init.headers : isRequest ? input.headers : null;
+      if (settings.headers.size) request.requestHeaders = pickHeaders(headers, settings.headers);
+      if (init && init.body !== undefined) {
+        const type = settings.bodies ? pickHeaders(headers, CONTENT_TYPE)['content-type'] : '';
+        const sent = requestBody(init.body, type, settings.bodies);
+        request.requestSize = sent.size;
+        request.requestBody = sent.text;
+      } else {
+        request.requestSize = isRequest && input.body !== null ? null : 0; // a Request's own body is not read
+      }
+      const signal = (init && init.signal) || (isRequest ? input.signal : null);
+      return { request: request, signal: signal };
+    }
+
+    function answered(request, response) {
+      const headers = response.headers;
+      request.endTime = perf.now();
+      request.status = response.status;
+      if (settings.headers.size) request.responseHeaders = pickHeaders(headers, settings.headers);
+      request.responseSize = numberOrNull(headers.get('content-length'));
+      if (!settings.bodies || response.type === 'opaque' || !response.body ||
+          !textual(headers.get('content-type'))) {
+        out.finished(request);
+        return;
+      }
+      // Nothing of ours may reach the page as an unhandled rejection.
+      readText(response.clone())
+        .then((read) => {
+          request.responseBody = read.text;
+          if (request.responseSize === null) request.responseSize = read.bytes;
+        }, noop)
+        .then(() => out.finished(request))
+        .catch(noop);
+    }
+
+    function refused(request, signal, error) {
+      request.endTime = perf.now();
+      request.aborted = Boolean(signal && signal.aborted) || (error && error.name) === 'AbortError';
+      request.failed = !request.aborted;
+      request.error = errorText(error);
+      out.finished(request);
+    }
+
+    return patch(win, 'fetch', (original) => function fetch(input) {
+      let watched = null;
+      if (live.on) {
+        try {
+          watched = begin(input, arguments[1]);
+        } catch (err) {
+          watched = null; // an input fetch itself will refuse, or one we cannot read
+        }
+      }
+      const promise = original.apply(this, arguments);
+      if (!watched || !promise || typeof promise.then !== 'function') return promise;
+      return promise.then((response) => {
+        try {
+          answered(watched.request, response);
+        } catch (err) {
+          // the page gets its response whatever happens here
+        }
+        return response;
+      }, (error) => {
+        try {
+          refused(watched.request, watched.signal, error);
+        } catch (err) {
+          // the page gets its error whatever happens here
+        }
+        throw error;
+      });
+    });
+  }
+
+  function patchXHR(win, settings, live, out) {
+    const proto = win.XMLHttpRequest && win.XMLHttpRequest.prototype;
+    if (!proto) return noop;
+    const perf = win.performance;
+    const calls = new WeakMap(); // xhr → {method, url, headers, type, watch}
+
+    function finish(xhr, call, request, outcome) {
+      request.endTime = perf.now();
+      request.status = xhr.status;
+      if (outcome === 'abort') {
+        request.aborted = true;
+        request.error = 'aborted';
+      } else if (outcome || xhr.status === 0) {
+        request.failed = true;
+        request.error = outcome === 'timeout' ? 'timeout' : 'network error';
+      } else {
+        if (settings.headers.size) {
+          const picked = new Map();
+          settings.headers.forEach((name) => {
+            const value = xhr.getResponseHeader(name);
+            if (value !== null) picked.set(name, value);
+          });
+          request.responseHeaders = Object.fromEntries(picked);
+        }
+        request.responseSize = numberOrNull(xhr.getResponseHeader('content-length'));
+        const type = xhr.responseType;
+        if (settings.bodies && textual(xhr.getResponseHeader('content-type'))) {
+          if (type === '' || type === 'text') request.responseBody = cut(xhr.responseText);
+          else if (type === 'json' && xhr.response !== null) {
+            request.responseBody = cut(JSON.stringify(xhr.response));
+          }
+        }
+      }
+      out.finished(request);
+    }
+
+    function watch(xhr, call, body) {
+      const request = blank(call.url, call.method, 'xmlhttprequest', perf.now());
+      request.requestHeaders = Object.fromEntries(call.headers);
+      const bodyless = request.method === 'GET' || request.method === 'HEAD';
+      const sent = requestBody(bodyless ? null : body, call.type, settings.bodies);
+      request.requestSize = sent.size;
+      request.requestBody = sent.text;
+      let outcome = null;
+      let done = false;
+      const types = ['abort', 'error', 'timeout', 'loadend'];
+      const stop = () => types.forEach((type) => xhr.removeEventListener(type, listener));
+      const complete = () => {
+        if (done) return;
+        done = true;
+        stop();
+        try {
+          finish(xhr, call, request, outcome);
+        } catch (err) {
+          // nothing of the page's depends on this
+        }
+      };
+      const listener = (event) => {
+        if (event.type === 'loadend') complete();
+        else outcome = event.type;
+      };
+      types.forEach((type) => xhr.addEventListener(type, listener));
+      return {
+        complete: complete,
+        drop() {
+          done = true;
+          stop();
+        },
+      };
+    }
+
+    const restores = [
+      patch(proto, 'open', (original) => function open(method, url) {
+        if (live.on) {
+          try {
+            const previous = calls.get(this);
+            // Opened again from one of its own handlers: the finished request is
+            // read before open() forgets it; an unfinished one is simply cut off.
+            if (previous && previous.watch) {
+              if (this.readyState === 4) previous.watch.complete();
+              else previous.watch.drop();
+            }
+            const target = absolute(url, win);
+            const call = { method: method, url: target, headers: new Map(), type: '', watch: null };
+            if (settings.records(target)) calls.set(this, call);
+            else calls.delete(this);
+          } catch (err) {
+            calls.delete(this);
+          }
+        }
+        return original.apply(this, arguments);
+      }),
+      patch(proto, 'setRequestHeader', (original) => function setRequestHeader(name, value) {
+        const result = original.apply(this, arguments);
+        const call = live.on && calls.get(this);
+        if (call && !call.watch) {
+          const key = lower(name);
+          if (key === 'content-type') call.type = String(value);
+          if (settings.headers.has(key)) {
+            const before = call.headers.get(key);
+            call.headers.set(key, before === undefined ? String(value) : before + ', ' + value);
+          }
+        }
+        return result;
+      }),
+      patch(proto, 'send', (original) => function send() {
+        const call = live.on && calls.get(this);
+        let watched = null;
+        if (call && !call.watch) {
+          try {
+            watched = call.watch = watch(this, call, arguments[0]);
+          } catch (err) {
+            watched = null;
+          }
+        }
+        try {
+          return original.apply(this, arguments);
+        } catch (err) {
+          if (watched) watched.drop(); // never sent
+          throw err;
+        }
+      }),
+    ];
+    return () => restores.forEach((restore) => restore());
+  }
+
+  /** Other resources (and fetches and XHRs that did not go through our wrappers), from
+   *  resource timing entries; entries of wrapped requests go to their request. */
+  function observeResources(win, settings, out, patchedAt) {
+    const perf = win.performance;
+    if (typeof win.PerformanceObserver !== 'function') return noop;
+    // Entries from before this run only on the first run of a page that has not moved
+    // (a single-page app may have passed through an excluded page in between).
+    const navigation = perf.getEntriesByType('navigation')[0];
+    const earlier = !observedBefore.has(win) && navigation && navigation.name === win.location.href;
+    observedBefore.add(win);
+    const since = earlier ? 0 : patchedAt;
+
+    const take = (entries) => {
+      for (const entry of entries) {
+        if (entry.startTime < since || !settings.records(entry.name)) continue;
+        if (WRAPPED.includes(entry.initiatorType) && entry.startTime >= patchedAt) {
+          out.entry(entry);
+          continue;
+        }
+        out.send(fromEntry(entry));
+      }
+    };
+    const observer = new win.PerformanceObserver((list) => {
+      try {
+        take(list.getEntries());
+      } catch (err) {
+        // never an error in the page's console for the recording's sake
+      }
+    });
+    observer.observe({ type: 'resource', buffered: true });
+    return () => {
+      take(observer.takeRecords());
+      observer.disconnect();
+    };
+  }
+
+  function observe(callback, win, options) {
+    const ingest = options.server + '/ingest/';
+    const scripts = options.server + '/static/replay/';
+    const names = (options.headers || []).map(lower).filter((n) => !SECRET_HEADERS.includes(n));
+    const settings = {
+      headers: new Set(names),
+      bodies: options.bodies === true,
+      // URLs here are resolved, so their scheme is in lower case.
+      records: (url) => (url.startsWith('https:') || url.startsWith('http:')) &&
+        !url.startsWith(ingest) && !url.startsWith(scripts),
+    };
+    const live = { on: true };
+    const out = outbox(win, callback);
+    const patchedAt = win.performance.now();
+    const undo = [];
+    const flush = () => out.sweep(true); // the page is going: send what waits
+    try {
+      undo.push(patchFetch(win, settings, live, out));
+      undo.push(patchXHR(win, settings, live, out));
+      undo.push(observeResources(win, settings, out, patchedAt));
+      // Capturing, to run before the recorder's own pagehide listener sends the tail.
+      win.addEventListener('pagehide', flush, true);
+      undo.push(() => win.removeEventListener('pagehide', flush, true));
+    } catch (err) {
+      // recording goes on without (some of) the network
+    }
+    return () => {
+      live.on = false;
+      for (const step of [...undo, out.close]) {
+        try {
+          step();
+        } catch (err) {
+          // the rest is put back all the same
+        }
+      }
+    };
+  }
+
+  /** The plugin for rrweb.record's `plugins`, or null if the project does not capture
+   *  the network. `server` is the replay server's origin, whose traffic is ours. */
+  function networkPlugin(config, server) {
+    if (!config.capture_network) return null;
+    return {
+      name: NAME,
+      observer: observe,
+      options: {
+        server: server,
+        headers: config.network_headers || [],
+        bodies: config.capture_network_bodies === true,
+      },
+    };
+  }
+
+  window.ReplayInternals = window.ReplayInternals || {};
+  window.ReplayInternals.networkPlugin = networkPlugin;
+})();
