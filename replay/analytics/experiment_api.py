@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from replay.analytics.api import json_body, project_of
-from replay.analytics.experiments import Entity, compute, listed, parse
+from replay.analytics.experiments import Entity, compute, listed, outcomes, parse
 from replay.analytics.funnel_api import decoded, encoded
 from replay.api import LEAD_SECONDS, api, error
 from replay.models import Session
@@ -54,7 +54,8 @@ def report_sessions(request: HttpRequest, user: Any, project_id: int) -> HttpRes
     part = request.GET.get("part")
     if part not in PARTS:
         raise BadRequest(f"part: one of {', '.join(PARTS)}")
-    chosen = listed(project, asked, request.GET.get("variant", ""), part == "converted")
+    found = outcomes(project, asked)
+    chosen = listed(found, request.GET.get("variant", ""), part == "converted")
     page, following = page_of(chosen, request, default=100, largest=MAX_PAGE)
     return JsonResponse(
         {"count": len(chosen), "sessions": linked(request, page), "next": following}

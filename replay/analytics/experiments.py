@@ -154,32 +154,34 @@ def seen(project: Project, since_ms: int, until_ms: int) -> list[dict[str, Any]]
     return sorted(found.values(), key=lambda e: (-e["last"], e["experiment"]))[:MAX_SEEN]
 
 
-def listed(project: Project, report: Report, variant: str, converted: bool) -> list[Entity]:
-    """The entities that saw `variant` alone and converted (or did not), in the order
-    of their exposure."""
-    found = entities(project, report)
-    reached = {r.entity: r for r in run(project, report.funnel).reached}
-    steps = len(report.funnel.labels)
-    chosen = []
-    for key, entity in found.items():
-        if entity.variants != {variant}:
-            continue
-        done = reached.get(key)
-        if (done is not None and len(done.times) == steps) == converted:
-            chosen.append(entity)
-    chosen.sort(key=lambda e: (e.exposed_at, e.key))
-    return chosen
-
-
-def compute(project: Project, report: Report) -> dict[str, Any]:
-    """The report's numbers: `{"experiment", "control", "insufficient", "reason",
-    "excluded", "variants": [...]}` (lists' URLs are added by the API)."""
+def outcomes(project: Project, report: Report) -> dict[str, Entity]:
+    """Each exposed entity (`entities`), marked converted when it completed the goal
+    after its exposure: one funnel run, which the report and its lists share."""
     found = entities(project, report)
     reached: dict[str, Reached] = {r.entity: r for r in run(project, report.funnel).reached}
     steps = len(report.funnel.labels)
     for key, entity in found.items():
         done = reached.get(key)
         entity.converted = done is not None and len(done.times) == steps
+    return found
+
+
+def listed(found: dict[str, Entity], variant: str, converted: bool) -> list[Entity]:
+    """The entities (of `outcomes`) that saw `variant` alone and converted (or did
+    not), in the order of their exposure."""
+    chosen = [e for e in found.values() if e.variants == {variant} and e.converted == converted]
+    chosen.sort(key=lambda e: (e.exposed_at, e.key))
+    return chosen
+
+
+def compute(
+    project: Project, report: Report, found: dict[str, Entity] | None = None
+) -> dict[str, Any]:
+    """The report's numbers: `{"experiment", "control", "insufficient", "reason",
+    "excluded", "variants": [...]}` (lists' URLs are added by the API), from
+    `outcomes` (computed here unless given)."""
+    if found is None:
+        found = outcomes(project, report)
     _friction(project, report, found)
     kept = [e for e in found.values() if len(e.variants) == 1]
     groups: dict[str, list[Entity]] = {}

@@ -8,6 +8,7 @@ cannot be read is shown on the page with a 400."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,43 +39,64 @@ def _tone(low: float | None, high: float | None) -> str:
     return "better" if low > 0 else "worse" if high < 0 else "unsure"
 
 
-@login_required
-def experiments_page(request: HttpRequest) -> HttpResponse:
+Days = tuple[date, date]
+Filler = Callable[[HttpRequest, Project, Days, dict[str, Any], dict[str, Any]], None]
+
+
+def _page(
+    request: HttpRequest, template: str, form: dict[str, Any], fill: Filler, *, funnels: bool
+) -> HttpResponse:
+    """A report page: the user's project, the form (`form`, with the days asked and the
+    steps to choose from, saved funnels among them if `funnels`), and what `fill` adds
+    to the context; a field that cannot be read shown with a 400."""
     projects, project = chosen_project(request)
     context: dict[str, Any] = {"projects": projects, "project": project}
     status = 200
     if project is not None:
-        params = request.GET
-        form: dict[str, Any] = {
-            "experiment": params.get("experiment", ""),
-            "goal": params.get("goal", ""),
-            "value": params.get("value", ""),
-            "count": params.get("count", "sessions"),
-            "choices": report_forms.options(project, funnels=True),
-        }
+        form["choices"] = report_forms.options(project, funnels=funnels)
         context["form"] = form
         try:
-            first, last = report_forms.days(params)
+            first, last = report_forms.days(request.GET)
             form.update(since=first.isoformat(), until=last.isoformat())
-            seen = experiments.seen(project, _ms(first), _ms(last + timedelta(days=1)))
-            context["seen"] = seen
-            current = next((e for e in seen if e["experiment"] == form["experiment"]), None)
-            variants = [v["variant"] for v in current["variants"]] if current else []
-            control = params.get("control", "")
-            if control not in variants:  # (as when another experiment is chosen)
-                control = "control" if "control" in variants else (variants or [""])[0]
-            form.update(variants=variants, control=control)
-            if form["experiment"] and form["goal"]:
-                context.update(_report(request, project, control))
+            fill(request, project, (first, last), form, context)
         except BadRequest as exc:
             context["problem"], status = str(exc), 400
-    return render(request, "replay/experiments.html", context, status=status)
+    return render(request, template, context, status=status)
+
+
+@login_required
+def experiments_page(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    form = {
+        "experiment": params.get("experiment", ""),
+        "goal": params.get("goal", ""),
+        "value": params.get("value", ""),
+        "count": params.get("count", "sessions"),
+    }
+    return _page(request, "replay/experiments.html", form, _experiments, funnels=True)
+
+
+def _experiments(
+    request: HttpRequest, project: Project, days: Days, form: dict[str, Any], context: Any
+) -> None:
+    first, last = days
+    seen = experiments.seen(project, _ms(first), _ms(last + timedelta(days=1)))
+    context["seen"] = seen
+    current = next((e for e in seen if e["experiment"] == form["experiment"]), None)
+    variants = [v["variant"] for v in current["variants"]] if current else []
+    control = request.GET.get("control", "")
+    if control not in variants:  # (as when another experiment is chosen)
+        control = "control" if "control" in variants else (variants or [""])[0]
+    form.update(variants=variants, control=control)
+    if form["experiment"] and form["goal"]:
+        context.update(_report(request, project, control))
 
 
 def _report(request: HttpRequest, project: Project, control: str) -> dict[str, Any]:
     params = request.GET
     asked = experiments.parse(project, report_forms.experiment_body(project, params, control))
-    answer = experiments.compute(project, asked)
+    found = experiments.outcomes(project, asked)  # (one funnel run for the report and lists)
+    answer = experiments.compute(project, asked, found)
     withheld = answer["insufficient"]
     rows = []
     for variant in answer["variants"]:
@@ -107,7 +129,7 @@ def _report(request: HttpRequest, project: Project, control: str) -> dict[str, A
         )
     part, behind = params.get("part"), params.get("variant")
     if part in ("converted", "not_converted") and behind is not None:
-        chosen = experiments.listed(project, asked, behind, part == "converted")
+        chosen = experiments.listed(found, behind, part == "converted")
         page, following = page_of(chosen, request, default=PEOPLE_PAGE, largest=PEOPLE_PAGE)
         offset = int(number(request, "offset", 0) or 0)
         context["people"] = {
@@ -143,27 +165,19 @@ def _friction_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
 
 @login_required
 def adoption_page(request: HttpRequest) -> HttpResponse:
-    projects, project = chosen_project(request)
-    context: dict[str, Any] = {"projects": projects, "project": project}
-    status = 200
-    if project is not None:
-        params = request.GET
-        form: dict[str, Any] = {
-            "feature": params.get("feature", ""),
-            "value": params.get("value", ""),
-            "interval": params.get("interval", "week"),
-            "intervals": adoption.INTERVALS,
-            "choices": report_forms.options(project, funnels=False),
-        }
-        context["form"] = form
-        try:
-            first, last = report_forms.days(params)
-            form.update(since=first.isoformat(), until=last.isoformat())
-            if form["feature"]:
-                context.update(_adoption(project, params))
-        except BadRequest as exc:
-            context["problem"], status = str(exc), 400
-    return render(request, "replay/adoption.html", context, status=status)
+    params = request.GET
+    form = {
+        "feature": params.get("feature", ""),
+        "value": params.get("value", ""),
+        "interval": params.get("interval", "week"),
+        "intervals": adoption.INTERVALS,
+    }
+
+    def fill(request: HttpRequest, project: Project, _: Days, form: Any, context: Any) -> None:
+        if form["feature"]:
+            context.update(_adoption(project, request.GET))
+
+    return _page(request, "replay/adoption.html", form, fill, funnels=False)
 
 
 def _adoption(project: Project, params: QueryDict) -> dict[str, Any]:
