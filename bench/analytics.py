@@ -25,6 +25,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,25 @@ def setup(postgres: str | None) -> str | None:
     django.setup()
     call_command("migrate", verbosity=0)
     return dropped
+
+
+@contextmanager
+def bench_database(postgres: str | None) -> Iterator[None]:
+    """A fresh database for the benchmark (`setup`), dropped or removed afterwards."""
+    dropped = setup(postgres)
+    try:
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if dropped and postgres:
+            import psycopg
+
+            with psycopg.connect(postgres, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{dropped}"')
+        elif not postgres:
+            shutil.rmtree(Path(os.environ["REPLAY_DATABASE_URL"][10:]).parent, True)
 
 
 def fill(project: Any, records: int, start_ms: int, rng: random.Random) -> None:
@@ -147,20 +168,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="postgres://user@host:port/db")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    dropped = setup(args.postgres)
-    try:
+    with bench_database(args.postgres):
         run(args, [int(size) for size in args.sizes.split(",")])
-    finally:
-        if dropped and args.postgres:
-            from django.db import connections
-
-            connections.close_all()
-            import psycopg
-
-            with psycopg.connect(args.postgres, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{dropped}"')
-        elif not args.postgres:
-            shutil.rmtree(Path(os.environ["REPLAY_DATABASE_URL"][10:]).parent, True)
 
 
 def run(args: argparse.Namespace, sizes: list[int]) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import shutil
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.analytics import DAY_MS, fill, setup  # noqa: E402
+from bench.analytics import DAY_MS, bench_database, fill  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -95,22 +94,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=None, help="postgres://user@host:port/db")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    dropped = setup(args.postgres)
-    try:
+    with bench_database(args.postgres):
         run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if dropped and args.postgres:
-            import psycopg
-
-            with psycopg.connect(args.postgres, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{dropped}"')
-        elif not args.postgres:
-            import os
-
-            shutil.rmtree(Path(os.environ["REPLAY_DATABASE_URL"][10:]).parent, True)
 
 
 def run(args: argparse.Namespace) -> None:

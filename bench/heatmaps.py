@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.analytics import DAY_MS, setup  # noqa: E402
+from bench.analytics import DAY_MS, bench_database  # noqa: E402
 
 ELEMENTS = 50
 ORIGIN = "https://heat.example"
@@ -262,20 +261,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--page", action="store_true", help="also time the page in Chromium")
     args = parser.parse_args()
-    dropped = setup(args.postgres)
-    try:
+    with bench_database(args.postgres):
         time_queries(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if dropped and args.postgres:
-            import psycopg
-
-            with psycopg.connect(args.postgres, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{dropped}"')
-        elif not args.postgres:
-            shutil.rmtree(Path(os.environ["REPLAY_DATABASE_URL"][10:]).parent, True)
     if args.page:
         time_page(args)
 
