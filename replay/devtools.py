@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from replay.privacy import SECRET_HEADERS
+from replay.privacy import SECRET_HEADERS, allowed_headers
 
 CONSOLE_PLUGIN = "rrweb/console@1"
 NETWORK_PLUGIN = "rrweb/network@1"
@@ -191,11 +191,8 @@ class Policy:
 
     @classmethod
     def of(cls, config: Mapping[str, Any]) -> Policy:
-        names = config.get("network_headers") or []
-        return cls(
-            bool(config.get("capture_network_bodies")),
-            frozenset(str(n).lower() for n in names) - SECRET_HEADERS,
-        )
+        headers = allowed_headers(config.get("network_headers") or [])
+        return cls(bool(config.get("capture_network_bodies")), frozenset(headers))
 
 
 def needed(packed: bytes) -> bool:
