@@ -45,6 +45,7 @@ PLUGINS_ONLY = """<!doctype html>
 <body>
   <script src="SERVER/static/replay/errors.js"></script>
   <script src="SERVER/static/replay/console.js"></script>
+  <script src="SERVER/static/replay/outbox.js"></script>
   <script src="SERVER/static/replay/network.js"></script>
 </body></html>"""
 

@@ -27,23 +27,21 @@
  * (a response body is read from a clone, never from the page's own), one microtask
  * later. rrweb calls the observer when recording starts and its result when recording
  * stops, which puts them back (or, if the page wrapped them since, leaves ours passing
- * calls on). Loaded by recorder.js.
+ * calls on). Requests leave through outbox.js. Loaded by recorder.js.
  */
 (function () {
   'use strict';
+
+  // outbox.js, which recorder.js loads beside this file (in no set order): found when
+  // recording starts.
+  let Outbox = null;
 
   const NAME = 'rrweb/network@1';
   const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'];
   const CONTENT_TYPE = new Set(['content-type']);
   const BODY_CHARS = 10240;
   const BODY_WAIT_MS = 2000;
-  const ENTRY_WAIT_MS = 2000;
-  const UNCLAIMED_MS = 10000;
-  const UNCLAIMED_MAX = 200;
-  const PER_EVENT = 50; // requests in one event
-  const TICK_MS = 500;
   const ERROR_CHARS = 200;
-  const WRAPPED = ['fetch', 'xmlhttprequest'];
   // Windows observed by an earlier rrweb run: what was loaded before this run started
   // was reported then, or happened while nothing was to be recorded (an excluded page).
   const observedBefore = new WeakSet();
@@ -77,11 +75,6 @@
       else if (code > 0x7f) bytes += 1;
     }
     return bytes;
-  }
-
-  function withoutHash(url) {
-    const at = url.indexOf('#');
-    return at < 0 ? url : url.slice(0, at);
   }
 
   function numberOrNull(text) {
@@ -161,175 +154,6 @@
     });
   }
 
-  function blank(url, method, initiatorType, startTime) {
-    return {
-      url: url,
-      method: String(method || 'GET').toUpperCase(),
-      initiatorType: initiatorType,
-      status: 0,
-      startTime: startTime, // page time until sent, then epoch milliseconds
-      endTime: startTime,
-      requestSize: null,
-      responseSize: null,
-      failed: false,
-      aborted: false,
-      error: null,
-      requestHeaders: {},
-      responseHeaders: {},
-      requestBody: null,
-      responseBody: null,
-    };
-  }
-
-  /** The size of a resource timing entry's body, unless the browser hides it (another
-   *  origin without Timing-Allow-Origin). */
-  function entrySize(entry) {
-    return entry.responseStart > 0 || entry.encodedBodySize > 0 ? entry.encodedBodySize : null;
-  }
-
-  /** A request known only from its resource timing entry (which has no method: a
-   *  fetch or XHR that did not go through our wrappers has none here either). */
-  function fromEntry(entry) {
-    const method = entry.initiatorType === 'beacon' ? 'POST' : 'GET';
-    const request = blank(entry.name, method, entry.initiatorType, entry.startTime);
-    if (WRAPPED.includes(entry.initiatorType)) request.method = null;
-    request.endTime = entry.responseEnd;
-    request.status = entry.responseStatus || 0;
-    request.responseSize = entrySize(entry);
-    return request;
-  }
-
-  /**
-   * The requests of one window on their way out, sent together every TICK_MS (one event
-   * per request costs the page more than all the rest of its handling here). A finished
-   * fetch or XHR first waits (up to ENTRY_WAIT_MS) for its resource timing entry, which
-   * tells its size and when its body ended; an entry that comes first waits (up to
-   * UNCLAIMED_MS) for its request, and is reported on its own if none comes (a fetch the
-   * page called through a reference it kept from before our wrapper). An entry whose
-   * request stopped waiting is dropped.
-   */
-  function outbox(win, report) {
-    const perf = win.performance;
-    const outgoing = []; // finished, in page time
-    const waiting = []; // {request, key, until}
-    const unclaimed = []; // {entry, key, until}
-    const gaveUp = []; // {request, key, until}: sent without their entry
-    let timer = null;
-    let open = true;
-
-    // The request of an entry: the same URL and kind, started at most when it did.
-    function find(list, key, entry) {
-      for (let i = 0; i < list.length; i++) {
-        const request = list[i].request;
-        if (list[i].key === key && request.initiatorType === entry.initiatorType &&
-            entry.startTime >= request.startTime - 1) return i;
-      }
-      return -1;
-    }
-
-    function findEntry(key, request) {
-      for (let i = 0; i < unclaimed.length; i++) {
-        const entry = unclaimed[i].entry;
-        if (unclaimed[i].key === key && request.initiatorType === entry.initiatorType &&
-            entry.startTime >= request.startTime - 1) return i;
-      }
-      return -1;
-    }
-
-    function withEntry(request, entry) {
-      request.endTime = Math.max(request.endTime, entry.responseEnd);
-      const size = entrySize(entry);
-      if (size !== null) request.responseSize = size;
-      return request;
-    }
-
-    function schedule() {
-      if (timer === null && open) {
-        timer = setTimeout(() => {
-          timer = null;
-          try {
-            sweep(false);
-          } catch (err) {
-            // never an error in the page's console for the recording's sake
-          }
-        }, TICK_MS);
-      }
-    }
-
-    function send(request) {
-      outgoing.push(request);
-      schedule();
-    }
-
-    /** Sends what is due (everything, if `all`), and keeps ticking while anything waits. */
-    function sweep(all) {
-      const now = perf.now();
-      const due = (item) => all || item.until <= now;
-      while (waiting.length && due(waiting[0])) {
-        const { request, key } = waiting.shift();
-        outgoing.push(request);
-        const copy = { initiatorType: request.initiatorType, startTime: request.startTime };
-        gaveUp.push({ request: copy, key: key, until: now + UNCLAIMED_MS });
-      }
-      while (unclaimed.length && due(unclaimed[0])) outgoing.push(fromEntry(unclaimed.shift().entry));
-      while (gaveUp.length && due(gaveUp[0])) gaveUp.shift();
-      const requests = outgoing.splice(0);
-      for (const request of requests) {
-        request.startTime = Math.round(perf.timeOrigin + request.startTime);
-        request.endTime = Math.round(perf.timeOrigin + request.endTime);
-      }
-      for (let i = 0; open && i < requests.length; i += PER_EVENT) {
-        try {
-          report({ requests: requests.slice(i, i + PER_EVENT) });
-        } catch (err) {
-          // the page's requests are unaffected whatever the recording does
-        }
-      }
-      if (waiting.length || unclaimed.length || gaveUp.length) schedule();
-    }
-
-    return {
-      send: send,
-      sweep: sweep,
-      close() {
-        sweep(true);
-        open = false;
-        clearTimeout(timer);
-      },
-      finished(request) {
-        if (!open) return;
-        if (request.failed || request.aborted) {
-          send(request); // no entry comes
-          return;
-        }
-        const key = withoutHash(request.url);
-        const at = findEntry(key, request);
-        if (at >= 0) {
-          send(withEntry(request, unclaimed.splice(at, 1)[0].entry));
-          return;
-        }
-        waiting.push({ request: request, key: key, until: perf.now() + ENTRY_WAIT_MS });
-        schedule();
-      },
-      entry(entry) {
-        const key = withoutHash(entry.name);
-        let at = find(waiting, key, entry);
-        if (at >= 0) {
-          send(withEntry(waiting.splice(at, 1)[0].request, entry));
-          return;
-        }
-        at = find(gaveUp, key, entry);
-        if (at >= 0) {
-          gaveUp.splice(at, 1);
-          return;
-        }
-        unclaimed.push({ entry: entry, key: key, until: perf.now() + UNCLAIMED_MS });
-        if (unclaimed.length > UNCLAIMED_MAX) send(fromEntry(unclaimed.shift().entry));
-        schedule();
-      },
-    };
-  }
-
   /** Replaces target[name] by wrap(original); the result puts the original back, unless
    *  someone wrapped ours since (theirs stays, and ours, told to stop, passes calls on). */
   function patch(target, name, wrap) {
@@ -355,7 +179,7 @@
       const isRequest = RequestClass !== null && input instanceof RequestClass;
       const url = absolute(isRequest ? input.url : input, win);
       if (!settings.records(url)) return null;
-      const request = blank(url, (init && init.method) || (isRequest && input.method), 'fetch', perf.now());
+      const request = Outbox.blank(url, (init && init.method) || (isRequest && input.method), 'fetch', perf.now());
       const headers = init && init.headers !== undefined ? init.headers : isRequest ? input.headers : null;
       if (settings.headers.size) request.requestHeaders = pickHeaders(headers, settings.headers);
       if (init && init.body !== undefined) {
@@ -465,7 +289,7 @@
     }
 
     function watch(xhr, call, body) {
-      const request = blank(call.url, call.method, 'xmlhttprequest', perf.now());
+      const request = Outbox.blank(call.url, call.method, 'xmlhttprequest', perf.now());
       request.requestHeaders = Object.fromEntries(call.headers);
       const bodyless = request.method === 'GET' || request.method === 'HEAD';
       const sent = requestBody(bodyless ? null : body, call.type, settings.bodies);
@@ -569,11 +393,11 @@
     const take = (entries) => {
       for (const entry of entries) {
         if (entry.startTime < since || !settings.records(entry.name)) continue;
-        if (WRAPPED.includes(entry.initiatorType) && entry.startTime >= patchedAt) {
+        if (Outbox.WRAPPED.includes(entry.initiatorType) && entry.startTime >= patchedAt) {
           out.entry(entry);
           continue;
         }
-        out.send(fromEntry(entry));
+        out.send(Outbox.fromEntry(entry));
       }
     };
     const observer = new win.PerformanceObserver((list) => {
@@ -591,6 +415,7 @@
   }
 
   function observe(callback, win, options) {
+    Outbox = window.ReplayInternals.NetworkOutbox;
     const ingest = options.server + '/ingest/';
     const scripts = options.server + '/static/replay/';
     const names = (options.headers || []).map(lower).filter((n) => !SECRET_HEADERS.includes(n));
@@ -602,7 +427,7 @@
         !url.startsWith(ingest) && !url.startsWith(scripts),
     };
     const live = { on: true };
-    const out = outbox(win, callback);
+    const out = Outbox.outbox(win, callback);
     const patchedAt = win.performance.now();
     const undo = [];
     const flush = () => out.sweep(true); // the page is going: send what waits

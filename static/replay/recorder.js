@@ -343,6 +343,7 @@
       loadScript('listeners.js'),
       loadScript('positions.js'),
       loadScript('console.js'),
+      loadScript('outbox.js'),
       loadScript('network.js'),
       loadScript('privacy.js')
         .then(() => window.ReplayInternals.Privacy.fetchConfig(server, key))
