@@ -15,9 +15,10 @@ busy machine). The medians of the differences are reported side by side, with th
 capture on / capture off (the goal: capture adds at most 10 %). One more run with capture
 on counts what was recorded.
 
-Playwright listens to the page's console in every run, which makes each console call cost
-the page tens of microseconds in all three, far more than without DevTools: the baseline
-is larger than a real visitor's, and the ratio smaller.
+Chromium is driven over the DevTools Protocol with only the Performance domain on
+(bench/cdp.py): nothing listens to the console, so that a console call costs the page what
+it costs a visitor. (Under Playwright, which listens, each costs tens of microseconds more
+in all three modes: a larger baseline and a smaller ratio than a visitor's.)
 
     .venv/bin/python bench/overhead.py [--runs 7]
 """
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +44,7 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.cdp import Tab, chromium  # noqa: E402
 from bench.embedded import start_embedded  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
@@ -51,7 +54,8 @@ PAGE = """<!doctype html>
 <html><head><title>Overhead</title></head>
 <body><h1>Plants</h1><script>WORKLOAD</script>TAG</body></html>"""
 TAG = '<script src="SERVER/static/replay/recorder.js" data-key="KEY"></script>'
-READY = "() => window.replay && window.replay.sessionId()"
+LOADED = "location.pathname.startsWith('/bench/') && document.readyState === 'complete'"
+READY = "!!(window.replay && window.replay.sessionId())"
 # The page's own script: started from a timer, so that Chrome counts it as the page's
 # (code that the DevTools Protocol runs itself is not in ScriptDuration).
 WORKLOAD = """async function workload() {
@@ -64,8 +68,8 @@ WORKLOAD = """async function workload() {
   if (window.replay) await window.replay.flush();
   window.done = true;
 }"""
-START = "() => { window.done = false; setTimeout(workload, 0); }"
-DONE = "() => window.done === true"
+START = "window.done = false; setTimeout(workload, 0); true"
+DONE = "window.done === true"
 # For the counting run only: what rrweb emitted, by kind.
 COUNT_PLUGIN_EVENTS = """
 (() => {
@@ -150,42 +154,44 @@ def capture_off_project(database: Path, origin: str) -> str:
     return key
 
 
-def milliseconds(cdp: Any) -> dict[str, float]:
-    metrics = cdp.send("Performance.getMetrics")["metrics"]
-    return {m["name"]: m["value"] * 1000 for m in metrics}
-
-
 METRICS = ("ScriptDuration", "TaskDuration", "ThreadTime")
 
 
-def measure(browser: Any, origin: str, mode: str) -> tuple[float, ...]:
+def milliseconds(tab: Tab) -> dict[str, float]:
+    metrics = tab.send("Performance.getMetrics")["metrics"]
+    return {m["name"]: m["value"] * 1000 for m in metrics}
+
+
+def measure(port: int, origin: str, mode: str) -> tuple[float, ...]:
     """The workload's ScriptDuration, TaskDuration and ThreadTime, in ms."""
-    context = browser.new_context()
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    page.goto(f"{origin}/bench/{mode}")
-    if mode != "none":
-        page.wait_for_function(READY)
-    page.wait_for_timeout(500)  # the first snapshot and batch are not the workload's
-    before = milliseconds(cdp)
-    page.evaluate(START)
-    page.wait_for_function(DONE, polling=100, timeout=60_000)
-    after = milliseconds(cdp)
-    context.close()
+    tab = Tab(port)
+    try:
+        tab.send("Performance.enable")
+        tab.send("Page.navigate", url=f"{origin}/bench/{mode}")
+        tab.wait_for(LOADED)
+        if mode != "none":
+            tab.wait_for(READY)
+        time.sleep(0.5)  # the first snapshot and batch are not the workload's
+        before = milliseconds(tab)
+        tab.evaluate(START)
+        tab.wait_for(DONE)
+        after = milliseconds(tab)
+    finally:
+        tab.close()
     return tuple(after[name] - before[name] for name in METRICS)
 
 
-def count_recorded(browser: Any, origin: str) -> dict[str, int]:
-    context = browser.new_context()
-    context.add_init_script(COUNT_PLUGIN_EVENTS)
-    page = context.new_page()
-    page.goto(f"{origin}/bench/on")
-    page.wait_for_function(READY)
-    page.evaluate(START)
-    page.wait_for_function(DONE, polling=100, timeout=60_000)
-    counts = dict(page.evaluate("window.__counts"))
-    context.close()
+def count_recorded(port: int, origin: str) -> dict[str, int]:
+    tab = Tab(port)
+    try:
+        tab.send("Page.addScriptToEvaluateOnNewDocument", source=COUNT_PLUGIN_EVENTS)
+        tab.send("Page.navigate", url=f"{origin}/bench/on")
+        tab.wait_for(READY)
+        tab.evaluate(START)
+        tab.wait_for(DONE)
+        counts: dict[str, int] = tab.evaluate("window.__counts")
+    finally:
+        tab.close()
     return counts
 
 
@@ -215,8 +221,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 
-    from playwright.sync_api import sync_playwright
-
     pages: dict[str, str] = {}
     with site(pages) as origin:
         embedded = start_embedded(
@@ -230,17 +234,13 @@ def main() -> None:
             pages["none"] = page.replace("TAG", "")
             for mode, key in keys.items():
                 pages[mode] = page.replace("TAG", tag.replace("KEY", key))
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
-                )
-                measure(browser, origin, "on")  # warm up the browser and the server
+            with chromium() as port:
+                measure(port, origin, "on")  # warm up the browser and the server
                 times: dict[str, list[tuple[float, ...]]] = {mode: [] for mode in MODES}
                 for _ in range(args.runs):
                     for mode in MODES:
-                        times[mode].append(measure(browser, origin, mode))
-                counts = count_recorded(browser, origin)
-                browser.close()
+                        times[mode].append(measure(port, origin, mode))
+                counts = count_recorded(port, origin)
         finally:
             server.stop()
     print(

@@ -48,21 +48,12 @@ JSON_TYPES = {"application/json", "text/plain"}
 MSGPACK_TYPES = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
 
 
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
 def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bytes | None]:
     """The body's fields and its events as msgpack bytes; for a JSON body the events stay
     among the fields (None here), packed once the key is checked (`parse_http_batch`)."""
     media_type = content_type.split(";")[0].strip().lower()
     if media_type in JSON_TYPES:
-        try:
-            raw = json.loads(body, parse_constant=_no_constant)
-        except RecursionError:
-            raise ProtocolError(CloseCode.MALFORMED, "the JSON nests too deeply") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError(CloseCode.MALFORMED, f"not valid JSON: {exc}") from None
+        raw = protocol.loads_json(body)
         if not isinstance(raw, dict):
             raise ProtocolError(CloseCode.MALFORMED, "the body must be a map")
         return raw, None

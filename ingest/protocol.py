@@ -7,6 +7,7 @@ end with; the README documents the same rules (a test keeps the two in step).
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from enum import IntEnum
@@ -224,14 +225,35 @@ def read_frame(data: bytes) -> tuple[dict[str, Any], bytes | None]:
 # How a client may compress a batch's events (the browser's CompressionStream formats),
 # and the zlib window bits that read each.
 ENCODINGS = {"deflate-raw": -15, "gzip": 31}
+# What compressed events are once inflated: msgpack (the default) or UTF-8 JSON text.
+FORMATS = ("msgpack", "json")
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_json(data: bytes | str) -> object:
+    """JSON as clients write it (no NaN or Infinity); refusals as protocol errors."""
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise _fail("the JSON nests too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(f"not valid JSON: {exc}") from None
 
 
 def inflated_events(frame: dict[str, Any], events: bytes | None, *, limit: int) -> bytes | None:
     """A batch's events as msgpack bytes: as sent, or, when the frame names an
     `encoding`, its `events` (binary) inflated, never to more than `limit` bytes: a
     batch that would inflate further is refused (4413) once `limit` bytes are out, so a
-    decompression bomb costs no more memory than the largest batch allowed."""
-    encoding = frame.get("encoding")
+    decompression bomb costs no more memory than the largest batch allowed. With
+    `format: "json"` the inflated bytes are the events' JSON text, packed here."""
+    encoding, form = frame.get("encoding"), frame.get("format", "msgpack")
+    if form not in FORMATS:
+        raise _fail(f"format must be one of {', '.join(FORMATS)}, not {form!r}")
+    if encoding is None and form != "msgpack":
+        raise _fail("a format other than msgpack needs an encoding")
     if encoding is None or events is None:
         return events
     if encoding not in ENCODINGS:
@@ -251,7 +273,7 @@ def inflated_events(frame: dict[str, Any], events: bytes | None, *, limit: int) 
         raise ProtocolError(CloseCode.TOO_LARGE, f"the batch inflates to more than {limit} bytes")
     if not reader.eof or reader.unused_data:
         raise _fail(f"events are not one whole {encoding} stream")
-    return packed
+    return pack_json_events(loads_json(packed)) if form == "json" else packed
 
 
 def parse_frame(data: bytes, *, max_frame_bytes: int, max_events: int) -> ClientFrame:

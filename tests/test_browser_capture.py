@@ -165,8 +165,28 @@ def console_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e["data"]["payload"] for e in plugin_events(events, CONSOLE)]
 
 
-def requests_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+# What network.js leaves out of a request as sent when it holds its default.
+LEFT_OUT: dict[str, Any] = {
+    "method": None,
+    "requestSize": None,
+    "responseSize": None,
+    "failed": False,
+    "aborted": False,
+    "error": None,
+    "requestHeaders": {},
+    "responseHeaders": {},
+    "requestBody": None,
+    "responseBody": None,
+}
+
+
+def sent_requests(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for e in plugin_events(events, NETWORK) for r in e["data"]["payload"]["requests"]]
+
+
+def requests_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requests recorded, with what was left out at its default."""
+    return [{**LEFT_OUT, **request} for request in sent_requests(events)]
 
 
 def stored(server: DaphneServer, alice: Any, tab: Tab) -> list[dict[str, Any]]:
@@ -366,6 +386,8 @@ def test_requests_are_recorded_without_credentials_or_bodies(
     for request in requests:
         assert (request["requestBody"], request["responseBody"]) == (None, None)
         assert not request["url"].startswith(daphne.url)  # the recorder's own traffic
+    for request in sent_requests(events):  # defaults are not sent
+        assert not [name for name, value in LEFT_OUT.items() if request.get(name, ...) == value]
     text = json.dumps(events)
     assert SECRET_TOKEN not in text
     assert SECRET_COOKIE not in text

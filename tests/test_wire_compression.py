@@ -1,11 +1,13 @@
-"""Compressed batches on the wire (README, "Wire protocol v1", `encoding`): a batch whose
-events are deflated (`deflate-raw` or `gzip`, as the browser's CompressionStream writes
-them) is stored exactly as the same batch sent plain; plain batches keep working; and a
+"""Compressed batches on the wire (README, "Wire protocol v1", `encoding` and `format`): a
+batch whose events are deflated (`deflate-raw` or `gzip`, as the browser's
+CompressionStream writes them), as msgpack or as JSON text (what our recorder sends), is
+stored exactly as the same batch sent plain; plain batches keep working; and a
 decompression bomb is refused (4413) once the frame limit's worth is inflated, without
 the memory of what it would have become. Malformed compressed data is a 4400."""
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 import zlib
 from typing import Any
@@ -33,8 +35,13 @@ def quick_flush(settings):
     settings.REPLAY_HELLO_TIMEOUT = 5
 
 
-def deflated(events: list[dict[str, Any]], encoding: str) -> bytes:
-    plain = msgpack.packb(events, use_bin_type=True)
+def deflated(events: list[dict[str, Any]], encoding: str, form: str = "msgpack") -> bytes:
+    if form == "json":
+        return deflated_bytes(json.dumps(events).encode(), encoding)
+    return deflated_bytes(msgpack.packb(events, use_bin_type=True), encoding)
+
+
+def deflated_bytes(plain: bytes, encoding: str) -> bytes:
     if encoding == "gzip":
         writer = zlib.compressobj(6, zlib.DEFLATED, 31)
     else:
@@ -42,22 +49,28 @@ def deflated(events: list[dict[str, Any]], encoding: str) -> bytes:
     return writer.compress(plain) + writer.flush()
 
 
-def compressed_batch(seq: int, events: list[dict[str, Any]], encoding: str) -> bytes:
-    return pack(
-        {"type": "batch", "seq": seq, "encoding": encoding, "events": deflated(events, encoding)}
-    )
+def compressed_batch(
+    seq: int, events: list[dict[str, Any]], encoding: str, form: str = "msgpack"
+) -> bytes:
+    frame = {"type": "batch", "seq": seq, "encoding": encoding}
+    if form != "msgpack":
+        frame["format"] = form
+    return pack({**frame, "events": deflated(events, encoding, form)})
 
 
-@pytest.mark.parametrize("encoding", ["deflate-raw", "gzip"])
-async def test_compressed_batches_are_stored_as_sent(alices_shop, encoding):
+@pytest.mark.parametrize(
+    ("encoding", "form"), [("deflate-raw", "msgpack"), ("gzip", "msgpack"), ("deflate-raw", "json")]
+)
+async def test_compressed_batches_are_stored_as_sent(alices_shop, encoding, form):
     recording = load_recording("checkout")
     comm = connect()
-    await open_session(comm, alices_shop.key, f"session-zip-{encoding[:4]}1")
+    name = f"session-zip-{encoding[:4]}-{form}"
+    await open_session(comm, alices_shop.key, name)
     parts = batches_of(recording, 40)
     wire = 0
     for seq, events in enumerate(parts):
         frame = (
-            compressed_batch(seq, events, encoding)
+            compressed_batch(seq, events, encoding, form)
             if seq % 3
             else pack(
                 {"type": "batch", "seq": seq, "events": events}  # plain ones mixed in
@@ -66,7 +79,7 @@ async def test_compressed_batches_are_stored_as_sent(alices_shop, encoding):
         wire += len(frame)
         await comm.send_to(bytes_data=frame)
     await wait_for_ack(comm, len(parts) - 1)
-    assert await stored_events(f"session-zip-{encoding[:4]}1") == recording
+    assert await stored_events(name) == recording
     await comm.disconnect()
 
 
@@ -98,6 +111,15 @@ def test_a_decompression_bomb_is_refused_without_its_memory():
         ({"events": "not binary"}, "events must be binary"),
         ({"events": b"not deflate at all"}, "events are not valid deflate-raw data"),
         ({"events": deflated([{"type": 4}], "deflate-raw")[:5]}, "not one whole deflate-raw"),
+        ({"format": "xml"}, "format must be one of msgpack, json"),
+        ({"format": "json", "encoding": None, "events": []}, "needs an encoding"),
+        ({"format": "json", "events": deflated_bytes(b"[{", "deflate-raw")}, "not valid JSON"),
+        ({"format": "json", "events": deflated_bytes(b"[NaN]", "deflate-raw")}, "NaN is not"),
+        (
+            {"format": "json", "events": deflated_bytes(b"[" * 100_000, "deflate-raw")},
+            "nests too deeply",
+        ),
+        ({"format": "json", "events": deflated_bytes(b'{"type": 4}', "deflate-raw")}, "a list"),
     ],
 )
 def test_bad_compressed_frames_are_4400(change, named):

@@ -16,6 +16,8 @@
  *   Content-Length, else the length of a body read here;
  * - method null for a fetch known only from its timing entry (one the page called through
  *   a reference it kept from before our wrapper);
+ * - a field at its default is left out (method, sizes, error, bodies: null; failed,
+ *   aborted: false; headers: {}), which the server reads as that default;
  * - only the headers the project names (`network_headers`), and never Authorization,
  *   Cookie, Set-Cookie or Proxy-Authorization, whatever it names; bodies only with
  *   `capture_network_bodies`, only JSON and text (string and URLSearchParams request
@@ -167,7 +169,9 @@
   }
 
   function absolute(url, win) {
-    return new URL(String(url), win.document.baseURI).href;
+    const text = String(url);
+    const whole = text.startsWith('https://') || text.startsWith('http://');
+    return (whole ? new URL(text) : new URL(text, win.document.baseURI)).href;
   }
 
   function patchFetch(win, settings, live, out) {
@@ -380,7 +384,7 @@
 
   /** Other resources (and fetches and XHRs that did not go through our wrappers), from
    *  resource timing entries; entries of wrapped requests go to their request. */
-  function observeResources(win, settings, out, patchedAt) {
+  function observeResources(win, settings, out, patchedAt, resources) {
     const perf = win.performance;
     if (typeof win.PerformanceObserver !== 'function') return noop;
     // Entries from before this run only on the first run of a page that has not moved
@@ -391,7 +395,8 @@
     const since = earlier ? 0 : patchedAt;
 
     const take = (entries) => {
-      for (const entry of entries) {
+      for (const found of entries) {
+        const entry = Outbox.timing(found);
         if (entry.startTime < since || !settings.records(entry.name)) continue;
         if (Outbox.WRAPPED.includes(entry.initiatorType) && entry.startTime >= patchedAt) {
           out.entry(entry);
@@ -400,17 +405,26 @@
         out.send(Outbox.fromEntry(entry));
       }
     };
-    const observer = new win.PerformanceObserver((list) => {
-      try {
-        take(list.getEntries());
-      } catch (err) {
-        // never an error in the page's console for the recording's sake
+    // Entries are read when the outbox sweeps (drain), not as they come: one callback
+    // per entry or two would cost the page more than all the reading.
+    const arrived = [];
+    resources.drain = () => {
+      while (arrived.length) {
+        try {
+          take(arrived.shift());
+        } catch (err) {
+          // never an error in the page's console for the recording's sake
+        }
       }
+    };
+    const observer = new win.PerformanceObserver((list) => {
+      arrived.push(list.getEntries());
+      out.wake();
     });
     observer.observe({ type: 'resource', buffered: true });
     return () => {
-      take(observer.takeRecords());
-      observer.disconnect();
+      arrived.push(observer.takeRecords());
+      observer.disconnect(); // the outbox, closed next, reads what came
     };
   }
 
@@ -427,14 +441,15 @@
         !url.startsWith(ingest) && !url.startsWith(scripts),
     };
     const live = { on: true };
-    const out = Outbox.outbox(win, callback);
+    const resources = { drain: noop };
+    const out = Outbox.outbox(win, callback, () => resources.drain());
     const patchedAt = win.performance.now();
     const undo = [];
     const flush = () => out.sweep(true); // the page is going: send what waits
     try {
       undo.push(patchFetch(win, settings, live, out));
       undo.push(patchXHR(win, settings, live, out));
-      undo.push(observeResources(win, settings, out, patchedAt));
+      undo.push(observeResources(win, settings, out, patchedAt, resources));
       // Capturing, to run before the recorder's own pagehide listener sends the tail.
       win.addEventListener('pagehide', flush, true);
       undo.push(() => win.removeEventListener('pagehide', flush, true));

@@ -39,21 +39,57 @@
     };
   }
 
-  /** The size of a resource timing entry's body, unless the browser hides it (another
-   *  origin without Timing-Allow-Origin). */
-  function entrySize(entry) {
-    return entry.responseStart > 0 || entry.encodedBodySize > 0 ? entry.encodedBodySize : null;
+  // Left out of a request as sent when they hold their default (the server reads a
+  // missing field so): a third of the bytes to pack, compress and keep.
+  const DEFAULTS = {
+    requestSize: null, responseSize: null, failed: false, aborted: false, error: null,
+    requestBody: null, responseBody: null, method: null,
+  };
+  const HEADERS = ['requestHeaders', 'responseHeaders'];
+
+  /** A finished request as sent: page times made epoch milliseconds, defaults left out. */
+  function sent(request, timeOrigin) {
+    const out = {};
+    for (const name in request) {
+      const value = request[name];
+      if (name in DEFAULTS ? value === DEFAULTS[name] : HEADERS.includes(name) && isEmpty(value)) continue;
+      out[name] = value;
+    }
+    out.startTime = Math.round(timeOrigin + request.startTime);
+    out.endTime = Math.round(timeOrigin + request.endTime);
+    return out;
   }
 
-  /** A request known only from its resource timing entry (which has no method: a
-   *  fetch or XHR that did not go through our wrappers has none here either). */
+  function isEmpty(object) {
+    for (const name in object) return false;
+    return true;
+  }
+
+  /** What the recording uses of a resource timing entry, read once (each of the
+   *  entry's fields is a call into the browser): its body's size is null when the browser
+   *  hides it (another origin without Timing-Allow-Origin). */
+  function timing(entry) {
+    const size = entry.encodedBodySize;
+    return {
+      name: entry.name,
+      key: withoutHash(entry.name),
+      initiatorType: entry.initiatorType,
+      startTime: entry.startTime,
+      responseEnd: entry.responseEnd,
+      status: entry.responseStatus || 0,
+      size: entry.responseStart > 0 || size > 0 ? size : null,
+    };
+  }
+
+  /** A request known only from its timing (which has no method: a fetch or XHR that did
+   *  not go through our wrappers has none here either). */
   function fromEntry(entry) {
     const method = entry.initiatorType === 'beacon' ? 'POST' : 'GET';
     const request = blank(entry.name, method, entry.initiatorType, entry.startTime);
     if (WRAPPED.includes(entry.initiatorType)) request.method = null;
     request.endTime = entry.responseEnd;
-    request.status = entry.responseStatus || 0;
-    request.responseSize = entrySize(entry);
+    request.status = entry.status;
+    request.responseSize = entry.size;
     return request;
   }
 
@@ -66,7 +102,7 @@
    * page called through a reference it kept from before our wrapper). An entry whose
    * request stopped waiting is dropped.
    */
-  function outbox(win, report) {
+  function outbox(win, report, drain) {
     const perf = win.performance;
     const outgoing = []; // finished, in page time
     const waiting = []; // {request, key, until}
@@ -96,8 +132,7 @@
 
     function withEntry(request, entry) {
       request.endTime = Math.max(request.endTime, entry.responseEnd);
-      const size = entrySize(entry);
-      if (size !== null) request.responseSize = size;
+      if (entry.size !== null) request.responseSize = entry.size;
       return request;
     }
 
@@ -121,6 +156,7 @@
 
     /** Sends what is due (everything, if `all`), and keeps ticking while anything waits. */
     function sweep(all) {
+      drain();
       const now = perf.now();
       const due = (item) => all || item.until <= now;
       while (waiting.length && due(waiting[0])) {
@@ -131,11 +167,7 @@
       }
       while (unclaimed.length && due(unclaimed[0])) outgoing.push(fromEntry(unclaimed.shift().entry));
       while (gaveUp.length && due(gaveUp[0])) gaveUp.shift();
-      const requests = outgoing.splice(0);
-      for (const request of requests) {
-        request.startTime = Math.round(perf.timeOrigin + request.startTime);
-        request.endTime = Math.round(perf.timeOrigin + request.endTime);
-      }
+      const requests = outgoing.splice(0).map((request) => sent(request, perf.timeOrigin));
       for (let i = 0; open && i < requests.length; i += PER_EVENT) {
         try {
           report({ requests: requests.slice(i, i + PER_EVENT) });
@@ -149,6 +181,7 @@
     return {
       send: send,
       sweep: sweep,
+      wake: schedule,
       close() {
         sweep(true);
         open = false;
@@ -169,8 +202,9 @@
         waiting.push({ request: request, key: key, until: perf.now() + ENTRY_WAIT_MS });
         schedule();
       },
+      /** A resource timing entry of a fetch or XHR, as `timing` read it. */
       entry(entry) {
-        const key = withoutHash(entry.name);
+        const key = entry.key;
         let at = find(waiting, key, entry);
         if (at >= 0) {
           send(withEntry(waiting.splice(at, 1)[0].request, entry));
@@ -192,6 +226,7 @@
   window.ReplayInternals.NetworkOutbox = {
     WRAPPED: WRAPPED,
     blank: blank,
+    timing: timing,
     fromEntry: fromEntry,
     outbox: outbox,
   };

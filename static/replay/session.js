@@ -49,17 +49,26 @@
     );
   }
 
-  function save(key, state) {
-    const plain = Object.assign({}, state, {
-      unacked: state.unacked.map((batch) => ({ seq: batch.seq, events: batch.events })),
+  /** The state as JSON text, its unacknowledged batches as {seq, events} from the JSON
+   *  of their events the transport made for the wire (not written out twice). */
+  function stateText(state, unacked) {
+    const rest = JSON.stringify(Object.assign({}, state, { unacked: undefined }));
+    const batches = unacked.map((batch) => {
+      batch.json = batch.json || JSON.stringify(batch.events);
+      return '{"seq":' + batch.seq + ',"events":' + batch.json + '}';
     });
+    const open = rest === '{}' ? '{' : rest.slice(0, -1) + ',';
+    return open + '"unacked":[' + batches.join(',') + ']}';
+  }
+
+  function save(key, state) {
     try {
-      sessionStorage.setItem(key, JSON.stringify(plain));
+      sessionStorage.setItem(key, stateText(state, state.unacked));
     } catch (err) {
       // Over quota: keep the session going without the tail; if this page goes away
       // before the server acknowledges it, the server records the hole as a gap.
       try {
-        sessionStorage.setItem(key, JSON.stringify(Object.assign(plain, { unacked: [] })));
+        sessionStorage.setItem(key, stateText(state, []));
       } catch (ignored) {
         /* storage unavailable: the session simply ends with this page */
       }

@@ -26,9 +26,12 @@
   const encode = (frame) => MessagePack.encode(frame, { ignoreUndefined: true });
 
   // Batches go compressed where the browser compresses (CompressionStream: no bytes of
-  // JavaScript for it): the frame names its `encoding`, and its `events` are the
-  // msgpack of the events, deflated. Elsewhere, and for batches kept from an earlier
-  // page of the tab, they go as plain msgpack, which the server takes as well.
+  // JavaScript for it): the frame names its `encoding` and `format: 'json'`, and its
+  // `events` are the JSON text of the events, deflated. JSON because the browser
+  // writes it natively, several times faster than msgpack in JavaScript, and because
+  // the same text is what sessionStorage keeps (session.js). Elsewhere, and for batches
+  // kept from an earlier page of the tab, they go as plain msgpack, which the server
+  // takes as well.
   const ENCODING = (() => {
     for (const format of ['deflate-raw', 'gzip']) {
       try {
@@ -40,12 +43,30 @@
     }
     return null;
   })();
+  const utf8 = new TextEncoder();
+  const noop = () => {};
 
-  function compressed(seq, events) {
-    const plain = new Blob([encode(events)]).stream();
-    return new Response(plain.pipeThrough(new CompressionStream(ENCODING)))
-      .arrayBuffer()
-      .then((deflated) => encode({ type: 'batch', seq: seq, encoding: ENCODING, events: new Uint8Array(deflated) }));
+  // A batch frame in plain msgpack: the frame packed with nil for its events (its last
+  // field), the nil cut off, and the events' msgpack appended.
+  function plainFrame(seq, events) {
+    const head = encode({ type: 'batch', seq: seq, events: null });
+    const packed = encode(events);
+    const frame = new Uint8Array(head.byteLength - 1 + packed.byteLength);
+    frame.set(head.subarray(0, head.byteLength - 1));
+    frame.set(packed, head.byteLength - 1);
+    return frame;
+  }
+
+  /** The compressed frame of a batch whose events' JSON is `text` (UTF-8 bytes). */
+  function compressed(seq, text) {
+    const stream = new CompressionStream(ENCODING);
+    const writer = stream.writable.getWriter();
+    // A failure shows in the readable side, which the caller handles.
+    writer.write(text).catch(noop);
+    writer.close().catch(noop);
+    return new Response(stream.readable).arrayBuffer().then((deflated) => encode({
+      type: 'batch', seq: seq, encoding: ENCODING, format: 'json', events: new Uint8Array(deflated),
+    }));
   }
 
   // Close codes after which reconnecting cannot help (see README, "Close codes"); the
@@ -181,13 +202,20 @@
       this.resyncWhenDrained();
     }
 
+    /** What the unacknowledged batches weigh as they are (or will be) sent. */
     bufferedBytes() {
       let total = 0;
-      for (const batch of this.state.unacked) {
-        batch.bytes = batch.bytes || encode({ type: 'batch', seq: batch.seq, events: batch.events });
-        total += batch.bytes.byteLength;
-      }
+      for (const batch of this.state.unacked) total += this.frameOf(batch).size;
       return total;
+    }
+
+    /** A batch kept from an earlier page has only its events: it goes as plain msgpack. */
+    frameOf(batch) {
+      if (batch.size === undefined) {
+        batch.bytes = batch.bytes || plainFrame(batch.seq, batch.events);
+        batch.size = batch.bytes.byteLength;
+      }
+      return batch;
     }
 
     resyncWhenDrained() {
@@ -216,8 +244,13 @@
     number(events) {
       if (!events.length) return;
       const seq = this.state.nextSeq;
-      const bytes = encode({ type: 'batch', seq: seq, events: events });
-      if (bytes.byteLength > this.limits.max_frame_bytes) {
+      // The server's frame limit holds for the events as it reads them: the inflated
+      // JSON of a compressed batch, or the plain frame.
+      const json = JSON.stringify(events);
+      const text = ENCODING ? utf8.encode(json) : null;
+      const bytes = ENCODING ? null : plainFrame(seq, events);
+      const size = ENCODING ? text.byteLength : bytes.byteLength;
+      if (size > this.limits.max_frame_bytes) {
         if (events.length > 1) {
           const middle = Math.ceil(events.length / 2);
           this.number(events.slice(0, middle));
@@ -235,8 +268,7 @@
       // A snapshot into an empty buffer is always taken, however large: without it
       // nothing after it could be replayed.
       const full =
-        !(resumes && drained) &&
-        this.bufferedBytes() + bytes.byteLength > this.options.maxBufferBytes;
+        !(resumes && drained) && this.bufferedBytes() + size > this.options.maxBufferBytes;
       if (full || (this.needsSnapshot && !resumes)) {
         // The server has not stored what came before (offline, storage down): keep the
         // oldest, which hold the page's snapshot, and drop this batch, openly. After a
@@ -245,19 +277,23 @@
         this.addGap(seq, 'recorder buffer full');
         return;
       }
-      // `bytes` is a cache for this page only; persist() keeps seq and events.
-      const batch = { seq: seq, events: events, bytes: bytes };
+      // `json` is what persist() keeps (with seq); `bytes` and `size`, the frame and what
+      // it weighs, are for this page only.
+      const batch = { seq: seq, events: events, json: json, bytes: bytes, size: size };
       this.state.unacked.push(batch);
       if (ENCODING) {
         // Sent once compressed (batches leave in order: pump waits for this one).
-        batch.compressing = compressed(seq, events).then(
+        batch.compressing = compressed(seq, text).then(
           (frame) => {
-            if (frame.byteLength < batch.bytes.byteLength) batch.bytes = frame;
+            batch.bytes = frame;
+            batch.size = frame.byteLength;
             batch.compressing = null;
             this.pump();
           },
           () => {
-            batch.compressing = null; // sent as it is
+            batch.bytes = plainFrame(seq, events); // sent as it is
+            batch.size = batch.bytes.byteLength;
+            batch.compressing = null;
             this.pump();
           },
         );
@@ -280,8 +316,7 @@
       for (const batch of this.state.unacked) {
         if (batch.seq <= this.lastSentSeq) continue;
         if (batch.compressing) break; // pumped again when it is ready
-        batch.bytes = batch.bytes || encode({ type: 'batch', seq: batch.seq, events: batch.events });
-        this.ws.send(batch.bytes);
+        this.ws.send(this.frameOf(batch).bytes);
         this.lastSentSeq = batch.seq;
       }
     }
