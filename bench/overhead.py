@@ -184,8 +184,10 @@ def measure(port: int, origin: str, mode: str) -> tuple[float, ...]:
 def count_recorded(port: int, origin: str) -> dict[str, int]:
     tab = Tab(port)
     try:
+        tab.send("Page.enable")
         tab.send("Page.addScriptToEvaluateOnNewDocument", source=COUNT_PLUGIN_EVENTS)
         tab.send("Page.navigate", url=f"{origin}/bench/on")
+        tab.wait_for(LOADED)
         tab.wait_for(READY)
         tab.evaluate(START)
         tab.wait_for(DONE)

@@ -1,8 +1,9 @@
 """Bytes on the recorder's wire, side by side: the same batches as JSON, as plain
-msgpack frames (protocol v1 without `encoding`) and as compressed frames (`encoding:
-deflate-raw`, what the recorder sends where the browser has CompressionStream, deflated
-at zlib's default level as Chromium does), at real pace (a batch per second of
-recording, as the recorder flushes) and in large batches.
+msgpack frames (protocol v1 without `encoding`), as compressed msgpack (`encoding:
+deflate-raw`) and as compressed JSON text (`encoding: deflate-raw, format: json`, what
+the recorder sends where the browser has CompressionStream), deflated at zlib's default
+level as Chromium does, at real pace (a batch per second of recording, as the recorder
+flushes) and in large batches.
 
     .venv/bin/python bench/wire.py [--recording long-10min|checkout|spa|routes|article]
 """
@@ -38,16 +39,22 @@ def batches(events: list[dict[str, Any]], every_ms: int) -> list[list[dict[str, 
     return found
 
 
-def sizes(parts: list[list[dict[str, Any]]]) -> tuple[int, int, int]:
-    as_json = plain = compressed = 0
+def deflated(data: bytes) -> bytes:
+    writer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return writer.compress(data) + writer.flush()
+
+
+def sizes(parts: list[list[dict[str, Any]]]) -> tuple[int, int, int, int]:
+    as_json = plain = packed = text = 0
     for seq, events in enumerate(parts):
         as_json += len(json.dumps({"type": "batch", "seq": seq, "events": events}).encode())
         plain += len(msgpack.packb({"type": "batch", "seq": seq, "events": events}))
-        writer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-        deflated = writer.compress(msgpack.packb(events)) + writer.flush()
-        frame = {"type": "batch", "seq": seq, "encoding": "deflate-raw", "events": deflated}
-        compressed += len(msgpack.packb(frame))
-    return as_json, plain, compressed
+        frame = {"type": "batch", "seq": seq, "encoding": "deflate-raw"}
+        packed += len(msgpack.packb({**frame, "events": deflated(msgpack.packb(events))}))
+        # JSON.stringify writes no spaces.
+        written = json.dumps(events, separators=(",", ":"), ensure_ascii=False).encode()
+        text += len(msgpack.packb({**frame, "format": "json", "events": deflated(written)}))
+    return as_json, plain, packed, text
 
 
 def main() -> None:
@@ -56,13 +63,16 @@ def main() -> None:
     args = parser.parse_args()
     events = load(args.recording)
     print(f"{args.recording}: {len(events)} events, {len(json.dumps(events)) / 1e6:.2f} MB of JSON")
-    print(f"{'batches':<22} {'count':>6} {'JSON MB':>8} {'msgpack':>8} {'deflated':>9}")
+    print(
+        f"{'batches':<22} {'count':>6} {'JSON MB':>8} {'msgpack':>8} {'deflated':>9}"
+        f" {'deflated JSON (sent)':>21}"
+    )
     for label, every in (("every second", 1000), ("every 10 seconds", 10_000)):
         parts = batches(events, every)
-        as_json, plain, compressed = sizes(parts)
+        as_json, plain, packed, text = sizes(parts)
         print(
             f"{label:<22} {len(parts):>6} {as_json / 1e6:>8.2f} {plain / as_json:>7.2f}x"
-            f" {compressed / as_json:>8.3f}x"
+            f" {packed / as_json:>8.3f}x {text / as_json:>20.3f}x"
         )
 
 
