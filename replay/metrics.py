@@ -31,6 +31,11 @@ FLUSH_SECONDS = Histogram(
 STORAGE_ERRORS = Counter("replay_storage_errors_total", "Failed commits: storage or database")
 REJECTIONS = Counter("replay_rejections_total", "Connections or requests refused", ["code"])
 KEYFRAMES = Counter("replay_keyframes_written_total", "Keyframes stored by the keyframer")
+STORAGE_WRITES = Counter(
+    "replay_storage_writes_total",
+    "Objects written to storage (on S3, PUT requests), by kind: what their names end with",
+    ["kind"],
+)
 SNAPSHOT_REQUESTS = Counter(
     "replay_snapshot_requests_total", "Recorders asked for a full snapshot the mirror cannot make"
 )

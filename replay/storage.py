@@ -23,11 +23,19 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from replay import metrics
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 _s3_writers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="s3-put")
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$")
+
+
+def _written(key: str) -> None:
+    """Count one object written, by its kind (seg, key, ckpt...: what its name ends with)."""
+    name = key.rsplit("/", 1)[-1]
+    metrics.STORAGE_WRITES.labels(name.rsplit(".", 1)[-1] if "." in name else "other").inc()
 
 
 class StorageError(Exception):
@@ -104,6 +112,7 @@ class FolderStorage:
             _fsync_dir(path.parent)
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc}") from exc
+        _written(key)
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[StorageError | None]:
         if len(items) < 4 or _syncfs is None:
@@ -139,6 +148,9 @@ class FolderStorage:
             for index, tmp, _ in staged:
                 Path(tmp).unlink(missing_ok=True)
                 results[index] = StorageError(f"cannot write {items[index][0]}: {exc}")
+            return results
+        for index, _, _ in staged:
+            _written(items[index][0])
         return results
 
     def get(self, key: str) -> bytes | None:
@@ -262,6 +274,7 @@ class S3Storage:
             self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"cannot write {key}: {exc}") from exc
+        _written(key)
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[StorageError | None]:
         # One request per object; they wait on the network, so in parallel.

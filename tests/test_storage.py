@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from replay.storage import FolderStorage, S3Storage, Storage, StorageError, storage_from_url
 from tests.support import free_port
@@ -54,6 +55,21 @@ def test_put_many_stores_each_object(storage, count):
     assert storage.put_many(items) == [None] * count
     for key, data in items:
         assert storage.get(key) == data
+
+
+def writes(kind: str) -> float:
+    return REGISTRY.get_sample_value("replay_storage_writes_total", {"kind": kind}) or 0.0
+
+
+@pytest.mark.parametrize("count", [1, 3, 40])
+def test_every_object_written_is_counted_by_kind(storage, count):
+    """`replay_storage_writes_total{kind}`: the storage requests that cost money."""
+    before = writes("seg"), writes("key"), writes("other")
+    storage.put_many([(f"sessions/w/{i:04d}.seg", b"x") for i in range(count)])
+    storage.put("sessions/w/0001.key", b"keyframe")
+    storage.put("sessions/w/manifest", b"no kind")
+    after = writes("seg"), writes("key"), writes("other")
+    assert [a - b for a, b in zip(after, before, strict=True)] == [count, 1, 1]
 
 
 def test_put_many_fails_each_object_on_its_own(tmp_path):
