@@ -58,9 +58,10 @@ FROM_START = """async ([url, offset]) => {
 
 
 def long_session(
-    hours: float, recordings: list[list[dict[str, Any]]]
+    hours: float, recordings: list[list[dict[str, Any]]], window_ms: int = 10_000
 ) -> list[list[dict[str, Any]]]:
-    """Batches of about ten seconds each, recordings one after another until `hours`."""
+    """Batches of `window_ms` of recording each, recordings one after another until
+    `hours`."""
     batches: list[list[dict[str, Any]]] = []
     offset = 1_700_000_000_000
     end = offset + hours * 3600 * 1000
@@ -71,7 +72,7 @@ def long_session(
             window = None
             for event in recording:
                 shifted = {**event, "timestamp": event["timestamp"] - start + offset}
-                second = (shifted["timestamp"] - offset) // 10_000
+                second = (shifted["timestamp"] - offset) // window_ms
                 if window is not None and second != window and current:
                     batches.append(current)
                     current = []

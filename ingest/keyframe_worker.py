@@ -6,10 +6,13 @@ Each server process starts one (`python -m ingest.keyframe_worker`, see
 per line on stdin and answers each with one line on stdout, both JSON:
 
     {"session": "<id>", "interval_ms": 30000}
-    {"written": 1, "inexact": null, "skipped": {"remove of an unknown node": 2}}
+    {"written": 1, "inexact": null, "skipped": {"remove of an unknown node": 2},
+     "storage_writes": {"key": 1}}
 
 or `{"missing": true}` for a session that no longer exists, or `{"error": "storage" |
-"<exception name>", "detail": "..."}`. It exits when stdin closes (its server is gone).
+"<exception name>", "detail": "..."}`; every answer names the objects the request wrote
+(`storage_writes`, by kind), for the server's metrics. It exits when stdin closes (its
+server is gone).
 Logs go to stderr."""
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ def serve(requests: TextIO, replies: TextIO) -> None:
     from django.db import close_old_connections
 
     from ingest.keyframer import advance
-    from replay.storage import StorageError, get_storage
+    from replay.storage import WRITTEN, StorageError, get_storage
 
     storage = get_storage()
     for line in requests:
         reply: dict[str, Any]
+        before = WRITTEN.copy()
         try:
             request = json.loads(line)
             result = advance(str(request["session"]), storage, int(request["interval_ms"]))
@@ -47,6 +51,7 @@ def serve(requests: TextIO, replies: TextIO) -> None:
             reply = {"error": type(exc).__name__, "detail": str(exc)}
         finally:
             close_old_connections()
+        reply["storage_writes"] = dict(WRITTEN - before)
         replies.write(json.dumps(reply) + "\n")
         replies.flush()
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from ingest.threads import run_blocking
 from replay.keyframes import Advanced, advance_keyframes
-from replay.metrics import KEYFRAMES, MIRROR_SKIPPED, SNAPSHOT_REQUESTS
+from replay.metrics import KEYFRAMES, MIRROR_SKIPPED, SNAPSHOT_REQUESTS, STORAGE_WRITES
 from replay.models import Session
 from replay.records import track_session, tracking_due
 from replay.storage import Storage, StorageError
@@ -122,6 +122,8 @@ class WorkerProcess:
                 await self.stop()
                 raise WorkerGone(f"keyframe worker gone while on session {session_id}")
         reply = json.loads(line)
+        for kind, count in reply.get("storage_writes", {}).items():
+            STORAGE_WRITES.labels(kind).inc(count)
         if reply.get("error") == "storage":
             raise StorageError(reply.get("detail", ""))
         if "error" in reply:

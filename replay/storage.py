@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -32,10 +33,17 @@ _s3_writers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="s3-put")
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$")
 
 
+# Objects this process wrote, by kind, as `replay_storage_writes_total` counts them: a
+# worker process reports what it wrote to its server process, whose metrics count it.
+WRITTEN: Counter[str] = Counter()
+
+
 def _written(key: str) -> None:
     """Count one object written, by its kind (seg, key, ckpt...: what its name ends with)."""
     name = key.rsplit("/", 1)[-1]
-    metrics.STORAGE_WRITES.labels(name.rsplit(".", 1)[-1] if "." in name else "other").inc()
+    kind = name.rsplit(".", 1)[-1] if "." in name else "other"
+    WRITTEN[kind] += 1
+    metrics.STORAGE_WRITES.labels(kind).inc()
 
 
 class StorageError(Exception):

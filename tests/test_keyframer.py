@@ -93,6 +93,10 @@ async def test_events_the_mirror_cannot_apply_are_counted_and_keyframes_go_on(
     await comm.disconnect()
 
 
+def keyframes_written() -> float:
+    return REGISTRY.get_sample_value("replay_storage_writes_total", {"kind": "key"}) or 0.0
+
+
 async def test_the_worker_process_writes_keyframes_and_a_new_one_replaces_a_dead_one(
     alices_shop, settings, monkeypatch
 ):
@@ -102,12 +106,15 @@ async def test_the_worker_process_writes_keyframes_and_a_new_one_replaces_a_dead
     monkeypatch.setenv("REPLAY_STORAGE_URL", settings.REPLAY_STORAGE_URL)
     keyframes = sync_to_async(Keyframe.objects.filter(session_id="session-worker-1").count)
     worker = WorkerProcess()
+    written_before = keyframes_written()
     try:
         result = await worker.advance("session-worker-1", 10_000)
         assert result is not None
         assert result.written >= 4  # a 59 s recording, every 10 s
         assert result.inexact is None
         assert await keyframes() == result.written
+        # The objects the worker wrote count in the server process's metrics.
+        assert keyframes_written() == written_before + result.written
         first = worker.process
         assert first is not None
         first.kill()
