@@ -43,6 +43,15 @@ from bench.embedded import start_embedded  # noqa: E402
 from tests.support import CORPUS, load_recording  # noqa: E402
 
 ORIGIN = "https://seek.example"
+# A server for recordings streamed faster than they were made: each batch flushed at
+# once, and no per-connection frame rate limit (a live recorder, a batch a second,
+# never comes near it).
+FAST_INGEST = {
+    "REPLAY_FLUSH_SECONDS": "0.01",
+    "REPLAY_LOG_LEVEL": "WARNING",
+    "REPLAY_FRAMES_PER_SECOND": "10000",
+    "REPLAY_FRAMES_BURST": "10000",
+}
 
 FROM_START = """async ([url, offset]) => {
   const started = performance.now();
@@ -135,15 +144,7 @@ def main() -> None:
     embedded = start_embedded(
         "seek",
         ORIGIN,
-        env={
-            "REPLAY_FLUSH_SECONDS": "0.01",
-            "REPLAY_KEYFRAME_SECONDS": "30",
-            "REPLAY_LOG_LEVEL": "WARNING",
-            # Hours of recording arrive in minutes: lift the per-connection frame rate
-            # limit a live recorder (a batch a second) never comes near.
-            "REPLAY_FRAMES_PER_SECOND": "10000",
-            "REPLAY_FRAMES_BURST": "10000",
-        },
+        env={**FAST_INGEST, "REPLAY_KEYFRAME_SECONDS": "30"},
         access_log=False,
     )
     server = embedded.server

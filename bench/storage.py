@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.embedded import start_embedded  # noqa: E402
-from bench.seek import ORIGIN, long_session, stream  # noqa: E402
+from bench.seek import FAST_INGEST, ORIGIN, long_session, stream  # noqa: E402
 from tests.support import load_recording  # noqa: E402
 
 SESSIONS = {"long-10min": 600, "30 minutes": 1800}  # seconds of recording
@@ -116,14 +116,7 @@ def main() -> None:
     embedded = start_embedded(
         "storage",
         ORIGIN,
-        env={
-            "REPLAY_FLUSH_SECONDS": "0.01",
-            "REPLAY_LOG_LEVEL": "WARNING",
-            # Minutes of recording arrive in seconds: lift the per-connection frame rate
-            # limit a live recorder (a batch a second) never comes near.
-            "REPLAY_FRAMES_PER_SECOND": "10000",
-            "REPLAY_FRAMES_BURST": "10000",
-        },
+        env=FAST_INGEST,
         access_log=False,
     )
     server = embedded.server

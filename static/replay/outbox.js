@@ -111,24 +111,19 @@
     let timer = null;
     let open = true;
 
-    // The request of an entry: the same URL and kind, started at most when it did.
-    function find(list, key, entry) {
-      for (let i = 0; i < list.length; i++) {
-        const request = list[i].request;
-        if (list[i].key === key && request.initiatorType === entry.initiatorType &&
-            entry.startTime >= request.startTime - 1) return i;
-      }
+    // A request and its entry: the same URL and kind, the entry started at most when
+    // the request did.
+    const belong = (request, entry) =>
+      request.initiatorType === entry.initiatorType && entry.startTime >= request.startTime - 1;
+
+    /** Where in `list` (items with a `key`) the first item under `key` that `matches` is. */
+    function indexOf(list, key, matches) {
+      for (let i = 0; i < list.length; i++) if (list[i].key === key && matches(list[i])) return i;
       return -1;
     }
 
-    function findEntry(key, request) {
-      for (let i = 0; i < unclaimed.length; i++) {
-        const entry = unclaimed[i].entry;
-        if (unclaimed[i].key === key && request.initiatorType === entry.initiatorType &&
-            entry.startTime >= request.startTime - 1) return i;
-      }
-      return -1;
-    }
+    const find = (list, key, entry) => indexOf(list, key, (item) => belong(item.request, entry));
+    const findEntry = (key, request) => indexOf(unclaimed, key, (item) => belong(request, item.entry));
 
     function withEntry(request, entry) {
       request.endTime = Math.max(request.endTime, entry.responseEnd);
