@@ -70,6 +70,8 @@ def site(html: str) -> Iterator[str]:
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Request-Id", self.headers.get("X-Request-Id") or "resp-1")
+            if self.headers.get("Origin"):  # readable by pages of other origins, timed not
+                self.send_header("Access-Control-Allow-Origin", "*")
             for name, value in (extra or {}).items():
                 self.send_header(name, value)
             self.end_headers()
@@ -331,7 +333,10 @@ MAKE_REQUESTS = """async (closedPort) => {
     image.onload = resolve;
     image.src = '/pixel.png';
   });
-  return [refused, await aborted, await dropped, slow, secret, document.cookie];
+  // Another origin that does not let the page read its timing (no Timing-Allow-Origin).
+  const other = location.origin.replace('127.0.0.1', 'localhost') + '/api/ok?other=1';
+  const crossed = await fetch(other).then((r) => r.status);
+  return [refused, await aborted, await dropped, slow, secret, document.cookie, crossed];
 }"""
 
 
@@ -350,8 +355,9 @@ def test_requests_are_recorded_without_credentials_or_bodies(
         {"slow": True},
         {"ok": True, "echo": '{"hello":"server"}'},
         f"session={SECRET_COOKIE}",
+        200,
     ]
-    wait_for_requests(tab, 9)
+    wait_for_requests(tab, 10)
     events = stored(daphne, alice, tab)
     requests = requests_of(events)
     found = by_path(requests)
@@ -376,6 +382,10 @@ def test_requests_are_recorded_without_credentials_or_bodies(
     assert slow["status"] == 200
     assert slow["endTime"] - slow["startTime"] >= 3000
     assert before - 1000 <= slow["startTime"] <= time.time() * 1000
+    crossed = found["/api/ok?other=1"]
+    assert crossed["url"].startswith("http://localhost:")
+    # Its timing hides the size: the response's Content-Length tells it.
+    assert crossed["responseSize"] == len(json.dumps({"ok": True, "echo": ""}))
     image = found["/pixel.png"]
     assert (image["initiatorType"], image["status"]) == ("img", 200)
     assert image["responseSize"] == len(PIXEL)

@@ -125,9 +125,12 @@
     const find = (list, key, entry) => indexOf(list, key, (item) => belong(item.request, entry));
     const findEntry = (key, request) => indexOf(unclaimed, key, (item) => belong(request, item.entry));
 
-    function withEntry(request, entry) {
-      request.endTime = Math.max(request.endTime, entry.responseEnd);
-      if (entry.size !== null) request.responseSize = entry.size;
+    /** The request with what its entry tells; its declared size (`declared()`, or
+     *  null) only if the entry has none. */
+    function withEntry(request, entry, declared) {
+      if (entry) request.endTime = Math.max(request.endTime, entry.responseEnd);
+      if (entry && entry.size !== null) request.responseSize = entry.size;
+      else if (declared) request.responseSize = declared();
       return request;
     }
 
@@ -155,8 +158,8 @@
       const now = perf.now();
       const due = (item) => all || item.until <= now;
       while (waiting.length && due(waiting[0])) {
-        const { request, key } = waiting.shift();
-        outgoing.push(request);
+        const { request, key, declared } = waiting.shift();
+        outgoing.push(withEntry(request, null, declared));
         const copy = { initiatorType: request.initiatorType, startTime: request.startTime };
         gaveUp.push({ request: copy, key: key, until: now + UNCLAIMED_MS });
       }
@@ -182,7 +185,8 @@
         open = false;
         clearTimeout(timer);
       },
-      finished(request) {
+      /** A request that ended; `declared()` its size as its response declared it. */
+      finished(request, declared) {
         if (!open) return;
         if (request.failed || request.aborted) {
           send(request); // no entry comes
@@ -191,10 +195,11 @@
         const key = withoutHash(request.url);
         const at = findEntry(key, request);
         if (at >= 0) {
-          send(withEntry(request, unclaimed.splice(at, 1)[0].entry));
+          send(withEntry(request, unclaimed.splice(at, 1)[0].entry, declared));
           return;
         }
-        waiting.push({ request: request, key: key, until: perf.now() + ENTRY_WAIT_MS });
+        const until = perf.now() + ENTRY_WAIT_MS;
+        waiting.push({ request: request, key: key, until: until, declared: declared });
         schedule();
       },
       /** A resource timing entry of a fetch or XHR, as `timing` read it. */
@@ -202,7 +207,8 @@
         const key = entry.key;
         let at = find(waiting, key, entry);
         if (at >= 0) {
-          send(withEntry(waiting.splice(at, 1)[0].request, entry));
+          const found = waiting.splice(at, 1)[0];
+          send(withEntry(found.request, entry, found.declared));
           return;
         }
         at = find(gaveUp, key, entry);
