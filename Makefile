@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest pytest-scaleout clean
+.PHONY: run test lint typecheck pytest pytest-scaleout recorder clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,19 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: $(VENV)/.runtime node_modules/.installed
+# The recorder pages load: one minified file (static/replay/recorder-entry.js says what
+# goes in it), served as /static/replay/recorder.js. Guarded so that a page that loads
+# it twice runs it once.
+RECORDER := build/static/replay/recorder.js
+
+$(RECORDER): node_modules/.installed $(wildcard static/replay/*.js)
+	node_modules/.bin/esbuild static/replay/recorder-entry.js --bundle --minify \
+		--format=iife --outfile=$@ --log-level=warning \
+		'--banner:js=if (!(window.replay && window.replay.flush)) {' '--footer:js=}'
+
+recorder: $(RECORDER)
+
+run: $(VENV)/.runtime node_modules/.installed $(RECORDER)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap --url http://$(HOST):$(PORT)
 	$(BIN)/python -m ingest.server -b $(HOST) -p $(PORT) replay.asgi:application
@@ -40,10 +52,10 @@ typecheck: $(VENV)/.dev
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/replay
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/7
 
-pytest: $(VENV)/.dev node_modules/.installed
+pytest: $(VENV)/.dev node_modules/.installed $(RECORDER)
 	$(BIN)/pytest
 
-pytest-scaleout: $(VENV)/.dev node_modules/.installed
+pytest-scaleout: $(VENV)/.dev node_modules/.installed $(RECORDER)
 	REPLAY_DATABASE_URL=$(SCALEOUT_DATABASE_URL) REPLAY_REDIS_URL=$(SCALEOUT_REDIS_URL) \
 		$(BIN)/pytest -m "scaleout or redis"
 

@@ -167,12 +167,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 STATIC_URL = "/static/"
 _npm = BASE_DIR / "node_modules"
+# What `make` builds: the recorder as one file (replay/recorder.js, see Makefile).
+BUILT_STATIC = BASE_DIR / "build" / "static"
 STATICFILES_DIRS: list[Any] = [
+    BUILT_STATIC,
     BASE_DIR / "static",
     # Browser packages come from npm (package.json + lock file), never from commits.
     ("replay/vendor/rrweb", _npm / "rrweb" / "umd"),
     ("replay/vendor/rrweb-style", _npm / "rrweb" / "dist"),
-    ("replay/vendor/msgpack", _npm / "@msgpack" / "msgpack" / "dist.umd"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

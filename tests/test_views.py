@@ -165,3 +165,13 @@ def test_static_files_of_pages_are_kept_by_browsers_until_they_change(
     script.write_text("let a = 2;")
     assert static("replay/extra.js") != before
     assert static("replay/extra.js").startswith("/static/replay/extra.js?v=")
+
+
+def test_a_server_without_the_built_recorder_says_so(settings, tmp_path):
+    from replay.checks import check_recorder_built
+
+    assert check_recorder_built(None) == []  # make built it
+    settings.BUILT_STATIC = tmp_path
+    [warning] = check_recorder_built(None)
+    assert warning.id == "replay.W001"
+    assert "make recorder" in str(warning.hint)

@@ -18,7 +18,7 @@
  * original method with the same arguments and returns what it returns, whatever fails
  * here. The recorder's own messages ("[replay] ...") are not recorded. rrweb calls the
  * observer when recording starts and its result when recording stops, which puts the
- * console back as it was. Loaded by recorder.js.
+ * console back as it was. Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

@@ -1,7 +1,7 @@
 /*
  * What goes wrong in the page, for the session's records (README, "Event tracking"):
  * uncaught errors, unhandled promise rejections and console.error calls, each reported
- * once as {kind, message, source, line, column, stack}. Loaded by recorder.js.
+ * once as {kind, message, source, line, column, stack}. Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

@@ -1,11 +1,11 @@
 /*
  * Which clicks land on something the page listens to, for dead-click detection (README,
  * "Event tracking and friction"): elements given a click, mousedown, mouseup or
- * pointerdown/up listener after recorder.js ran (it notes them in `listened` from its
- * first line, before this file loads), or an onclick handler. A click on
- * one of them, or on something up to four levels inside one, is reported as
- * {id: the rrweb id of the clicked node}. The page's root containers, where frameworks
- * listen for every click, do not count for what is inside them. Loaded by recorder.js.
+ * pointerdown/up listener after recorder.js ran (recorder-main.js notes them in
+ * `listened` as the script runs), or an onclick handler. A click on one of them, or on
+ * something up to four levels inside one, is reported as {id: the rrweb id of the
+ * clicked node}. The page's root containers, where frameworks listen for every click, do
+ * not count for what is inside them. Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

@@ -29,13 +29,13 @@
  * (a response body is read from a clone, never from the page's own), one microtask
  * later. rrweb calls the observer when recording starts and its result when recording
  * stops, which puts them back (or, if the page wrapped them since, leaves ours passing
- * calls on). Requests leave through outbox.js. Loaded by recorder.js.
+ * calls on). Requests leave through outbox.js. Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';
 
-  // outbox.js, which recorder.js loads beside this file (in no set order): found when
-  // recording starts.
+  // outbox.js, beside this file in recorder.js (and loaded on its own by other rrweb
+  // clients, in no set order): found when recording starts.
   let Outbox = null;
 
   const NAME = 'rrweb/network@1';

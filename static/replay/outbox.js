@@ -2,7 +2,7 @@
  * The page's requests on their way out of network.js, for the recording: each a
  * REQUEST (see network.js) matched with its resource timing entry, which tells its size
  * and when its body ended, and sent together every half second (one event per request
- * costs the page more than all the rest of its handling). Loaded by recorder.js.
+ * costs the page more than all the rest of its handling). Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

@@ -12,7 +12,7 @@
  *   the container, or 0 for the document; its scrollable height and its visible height,
  *   in CSS pixels) when the page first scrolls and whenever one of them changes.
  *
- * Loaded by recorder.js.
+ * Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

@@ -1,7 +1,7 @@
 /*
  * The project's privacy options in the page (README, "Privacy options"): asking the
  * server for them, deciding where and when nothing may be recorded, and turning them into
- * rrweb's record options. Loaded by recorder.js.
+ * rrweb's record options. Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

@@ -2,7 +2,7 @@
  * A tab's recording session as the recorder keeps it in sessionStorage, so that the
  * next page of the tab continues it with the same sequence numbers: reading it, starting
  * a fresh one, knowing when it has expired (30 minutes idle, 12 hours in all), and saving
- * it. Loaded by recorder.js.
+ * it. Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

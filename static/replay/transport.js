@@ -1,6 +1,6 @@
 /*
  * Transport for one recording session: protocol v1 over a WebSocket, with the HTTP
- * batch endpoint as the pagehide path (sendBeacon). Loaded by recorder.js.
+ * batch endpoint as the pagehide path (sendBeacon). Part of recorder.js (recorder-entry.js).
  *
  * Guarantees: every batch gets the next sequence number and stays in `state.unacked`
  * (mirrored to sessionStorage through `persist`) until the server acknowledges it as

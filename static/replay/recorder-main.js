@@ -3,16 +3,19 @@
  *
  *   <script src="https://REPLAY-HOST/static/replay/recorder.js" data-key="PROJECT-KEY"></script>
  *
- * The script finds the server from its own src, loads rrweb and the msgpack codec from
- * there, asks the server for the project's privacy options (privacy.js, GET
- * /ingest/config: masking, blocked and ignored elements, pages where nothing is
- * recorded, consent, sampling, Do Not Track) and records nothing until it has them. It
- * starts rrweb when the server welcomes the session; every welcome repeats the options, and a change starts rrweb
- * over with the new ones. Passwords, card-number and hidden fields are always masked.
- * Unless the project says otherwise, the page's console and requests are recorded too, as
- * rrweb plugin events (console.js, network.js; never credential headers, and bodies only
- * when the project asks). Batches stream to the server (transport.js). The session lives
- * in sessionStorage, so page loads in this tab continue it, with the same sequence numbers.
+ * recorder.js is one file, built from this one, rrweb's recording side, the msgpack codec
+ * and the modules named below (recorder-entry.js says how; `make` builds it). The script
+ * finds the server from its own src and asks it for the project's privacy options
+ * (privacy.js, GET /ingest/config: masking, blocked and ignored elements, pages where
+ * nothing is recorded, consent, sampling, Do Not Track): the page downloads these two and
+ * nothing else. It records nothing until it has the options, and starts rrweb when the
+ * server welcomes the session; every welcome repeats the options, and a change starts
+ * rrweb over with the new ones. Passwords, card-number and hidden fields are always
+ * masked. Unless the project says otherwise, the page's console and requests are
+ * recorded too, as rrweb plugin events (console.js, network.js; never credential
+ * headers, and bodies only when the project asks). Batches stream to the server
+ * (transport.js). The session lives in sessionStorage, so page loads in this tab continue
+ * it, with the same sequence numbers.
  *
  * Optional attributes: data-require-consent (record nothing until replay.consent(true),
  * whatever the project says), data-buffer-bytes (the most unacknowledged data kept while
@@ -75,17 +78,6 @@
 
   function log(message) {
     if (window.console) console.warn('[replay] ' + message);
-  }
-
-  function loadScript(path) {
-    return new Promise((resolve, reject) => {
-      const tag = document.createElement('script');
-      tag.src = new URL(path, src).href;
-      tag.async = true;
-      tag.onload = resolve;
-      tag.onerror = () => reject(new Error('could not load ' + tag.src));
-      document.head.appendChild(tag);
-    });
   }
 
   // -- session state (session.js), kept so the next page of this tab continues it --
@@ -334,23 +326,10 @@
     else if (transport && early.length < 100) early.push([tag, payload]);
   }
 
-  const ready = loadScript('vendor/msgpack/msgpack.min.js')
-    .then(() => Promise.all([
-      loadScript('vendor/rrweb/rrweb.min.js'),
-      loadScript('transport.js'),
-      loadScript('session.js'),
-      loadScript('errors.js'),
-      loadScript('listeners.js'),
-      loadScript('positions.js'),
-      loadScript('console.js'),
-      loadScript('outbox.js'),
-      loadScript('network.js'),
-      loadScript('privacy.js')
-        .then(() => window.ReplayInternals.Privacy.fetchConfig(server, key))
-        .then((fetched) => {
-          config = fetched;
-        }),
-    ]))
+  const ready = window.ReplayInternals.Privacy.fetchConfig(server, key)
+    .then((fetched) => {
+      config = fetched;
+    })
     .then(() => {
       watchNavigation();
       window.ReplayInternals.watchErrors((payload) => customEvent('replay/error', payload));
