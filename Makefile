@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint typecheck pytest pytest-scaleout recorder clean
+.PHONY: run test lint typecheck pytest pytest-scaleout recorder assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,16 @@ $(RECORDER): node_modules/.installed $(wildcard static/replay/*.js)
 
 recorder: $(RECORDER)
 
-run: $(VENV)/.runtime node_modules/.installed $(RECORDER)
+# Static files under digest names with gzip copies, as the server serves them
+# (replay/staticfiles.py): collected again when any of them changed.
+COLLECTED := build/collected/staticfiles.json
+
+$(COLLECTED): $(RECORDER) $(VENV)/.runtime node_modules/.installed $(shell find static -type f)
+	$(BIN)/python manage.py collectstatic --noinput --clear --verbosity 0
+
+assets: $(COLLECTED)
+
+run: $(VENV)/.runtime node_modules/.installed $(COLLECTED)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap --url http://$(HOST):$(PORT)
 	$(BIN)/python -m ingest.server -b $(HOST) -p $(PORT) replay.asgi:application
@@ -52,10 +61,10 @@ typecheck: $(VENV)/.dev
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/replay
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/7
 
-pytest: $(VENV)/.dev node_modules/.installed $(RECORDER)
+pytest: $(VENV)/.dev node_modules/.installed $(COLLECTED)
 	$(BIN)/pytest
 
-pytest-scaleout: $(VENV)/.dev node_modules/.installed $(RECORDER)
+pytest-scaleout: $(VENV)/.dev node_modules/.installed $(COLLECTED)
 	REPLAY_DATABASE_URL=$(SCALEOUT_DATABASE_URL) REPLAY_REDIS_URL=$(SCALEOUT_REDIS_URL) \
 		$(BIN)/pytest -m "scaleout or redis"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -24,15 +25,15 @@ def check_storage_url(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
 
 
 @register()
-def check_recorder_built(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
-    """The recorder pages load is built by `make`, not committed: without it, every
-    customer page's script tag answers 404 and nothing is recorded."""
-    if (settings.BUILT_STATIC / "replay" / "recorder.js").is_file():
-        return []
-    return [
-        Warning(
-            "The recorder is not built: /static/replay/recorder.js answers 404.",
-            hint="Run `make recorder` (`make run` and `make test` build it).",
-            id="replay.W001",
-        )
-    ]
+def check_static_files(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """The recorder pages load is built, and the static files collected, by `make`, not
+    committed: without them every customer page's script tag answers 404 and nothing is
+    recorded, and (unless REPLAY_DEBUG) the pages cannot name their scripts."""
+    hint = "Run `make assets` (`make run` and `make test` do)."
+    if not (settings.BUILT_STATIC / "replay" / "recorder.js").is_file():
+        message = "The recorder is not built: /static/replay/recorder.js answers 404."
+        return [Warning(message, hint=hint, id="replay.W001")]
+    if not settings.DEBUG and not (Path(settings.STATIC_ROOT) / "staticfiles.json").is_file():
+        message = f"The static files are not collected into {settings.STATIC_ROOT}."
+        return [Warning(message, hint=hint, id="replay.W002")]
+    return []

@@ -121,8 +121,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "replay.staticfiles.StaticCacheMiddleware",
-    "replay.compression.StaticGZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -176,11 +174,13 @@ STATICFILES_DIRS: list[Any] = [
     ("replay/vendor/rrweb", _npm / "rrweb" / "umd"),
     ("replay/vendor/rrweb-style", _npm / "rrweb" / "dist"),
 ]
+# Where `collectstatic` (run by `make`) puts them, under digest names (replay.staticfiles).
+STATIC_ROOT = BASE_DIR / env("REPLAY_STATIC_ROOT", "build/collected")  # or absolute
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "replay.staticfiles.VersionedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "replay.staticfiles.DigestStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGGING = {

@@ -25,13 +25,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The recorder is built from its sources (Makefile) if one changed since, so that
-    the tests run what they say. With the scale-out configuration, PostgreSQL and Redis
-    must answer: in CI their absence fails the run; elsewhere the run stops early and
-    says why."""
+    """The recorder is built and the static files collected (Makefile) if a source
+    changed since, so that the tests run what they say. With the scale-out
+    configuration, PostgreSQL and Redis must answer: in CI their absence fails the run;
+    elsewhere the run stops early and says why."""
     from django.conf import settings
 
-    subprocess.run(["make", "--quiet", "recorder"], cwd=settings.BASE_DIR, check=True)
+    subprocess.run(["make", "--quiet", "assets"], cwd=settings.BASE_DIR, check=True)
 
     needs = []
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):

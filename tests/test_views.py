@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from replay import csp
@@ -57,8 +60,8 @@ def test_player_page_carries_its_configuration(client, alice, alices_shop):
     assert response.status_code == 200
     assert '"manifestUrl": "/api/sessions/session-view-004/manifest"' in html
     assert '"start": 7.5' in html
-    assert "rrweb.min.js" in html
-    assert "player.js" in html
+    assert re.search(r"/static/replay/vendor/rrweb/rrweb\.min\.[0-9a-f]{12}\.js", html)
+    assert re.search(r"/static/replay/player\.[0-9a-f]{12}\.js", html)
 
 
 def test_projects_page_shows_the_embed_snippet(client, alice, alices_shop):
@@ -134,11 +137,11 @@ def test_static_files_go_gzipped_and_pages_do_not(client, alice):
 
 
 def test_static_files_of_pages_are_kept_by_browsers_until_they_change(
-    client, alice, alices_shop, settings, tmp_path
+    client, alice, alices_shop, settings
 ):
-    import re
+    import hashlib
 
-    from django.templatetags.static import static
+    from django.contrib.staticfiles import finders
 
     alices_shop.sessions.create(id="session-view-010")
     client.force_login(alice)
@@ -146,32 +149,34 @@ def test_static_files_of_pages_are_kept_by_browsers_until_they_change(
     urls = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
     assert len(urls) >= 5  # rrweb, its style sheet, the player's scripts, app.css, icon
     for url in urls:
-        assert re.search(r"\?v=[0-9a-f]{12}$", url), url
+        # The name carries a digest of the file's content: a changed file, a new URL.
+        named = re.fullmatch(r"/static/(.+)\.([0-9a-f]{12})(\.\w+)", url)
+        assert named, url
+        name, digest, extension = named.groups()
+        source = finders.find(name + extension)
+        assert isinstance(source, str)
+        assert hashlib.md5(Path(source).read_bytes()).hexdigest()[:12] == digest, url
         answer = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
         assert answer.status_code == 200
-        assert answer["Cache-Control"] == "public, max-age=31536000, immutable"
-    # Without the digest, or with an old one: kept briefly and asked again.
-    player = next(url for url in urls if "player.js" in url)
-    for stale in (player.split("?")[0], player.split("?")[0] + "?v=000000000000"):
-        answer = client.get(stale)
+        assert "immutable" in answer["Cache-Control"]
+        assert "max-age=315360000" in answer["Cache-Control"]
+    # Under its plain name (the recorder's, on customers' sites): kept briefly, asked again.
+    for plain in ("/static/replay/recorder.js", "/static/replay/player.js"):
+        answer = client.get(plain)
         assert answer.status_code == 200
-        assert "immutable" not in answer["Cache-Control"]
-    # A file that changes gets a new URL.
-    (tmp_path / "replay").mkdir()
-    script = tmp_path / "replay" / "extra.js"
-    script.write_text("let a = 1;")
-    settings.STATICFILES_DIRS = [*settings.STATICFILES_DIRS, tmp_path]  # finders follow
-    before = static("replay/extra.js")
-    script.write_text("let a = 2;")
-    assert static("replay/extra.js") != before
-    assert static("replay/extra.js").startswith("/static/replay/extra.js?v=")
+        assert answer["Cache-Control"] == "max-age=60, public"
 
 
-def test_a_server_without_the_built_recorder_says_so(settings, tmp_path):
-    from replay.checks import check_recorder_built
+def test_a_server_without_its_static_files_says_so(settings, tmp_path):
+    from replay.checks import check_static_files
 
-    assert check_recorder_built(None) == []  # make built it
+    assert check_static_files(None) == []  # make built and collected them
+    settings.STATIC_ROOT = tmp_path
+    [warning] = check_static_files(None)
+    assert (warning.id, warning.hint) == (
+        "replay.W002",
+        "Run `make assets` (`make run` and `make test` do).",
+    )
     settings.BUILT_STATIC = tmp_path
-    [warning] = check_recorder_built(None)
+    [warning] = check_static_files(None)
     assert warning.id == "replay.W001"
-    assert "make recorder" in str(warning.hint)
