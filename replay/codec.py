@@ -8,6 +8,11 @@ Layout of one segment object::
     header                  msgpack map (see SegmentHeader), readable without decompressing
     body                    one zstd frame holding msgpack [[seq, [event, ...]], ...]
 
+A keyframe may be stored as a difference: its header names a `base` (the key of an
+earlier keyframe of the session, stored whole) and its body is compressed with the base's
+uncompressed body as a zstd dictionary, with a checksum, so that a wrong base is an
+error and never wrong events. A page that barely changed between the two costs little.
+
 Events are stored exactly as the browser sent them; batches keep their sequence numbers
 so a reader can drop a batch it has already seen (two writers racing for the same seq
 range never make the export return an event twice). Pure: no Django, no IO.
@@ -79,6 +84,7 @@ class SegmentHeader:
     last_ts: int | float | None
     event_count: int
     keyframe: bool
+    base: str | None = None  # the key of the keyframe whose body is this one's dictionary
 
 
 @dataclass(frozen=True)
@@ -125,15 +131,31 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def segment_body(batches: Sequence[PackedBatch]) -> bytes:
+    """The uncompressed body of a segment of these batches: what a keyframe stored as a
+    difference is compressed against."""
+    parts = [_array_header(len(batches))]
+    for batch in batches:
+        parts.append(b"\x92" + msgpack.packb(batch.seq))  # [seq, events]
+        parts.append(batch.packed)
+    return b"".join(parts)
+
+
+def _dictionary(body: bytes) -> zstandard.ZstdCompressionDict:
+    return zstandard.ZstdCompressionDict(body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
 def encode_segment(
     session: str,
     batches: Sequence[PackedBatch],
     *,
     keyframe: bool = False,
     level: int = ZSTD_LEVEL,
+    base: tuple[str, bytes] | None = None,
 ) -> bytes:
     """Encode batches (in seq order, at least one) into one segment object. The events'
-    bytes are copied in, not encoded again."""
+    bytes are copied in, not encoded again. With `base` (a keyframe's key and its
+    uncompressed body), the body is stored as a difference from it."""
     if not batches:
         raise ValueError("a segment holds at least one batch")
     firsts = [b.first_ts for b in batches if b.first_ts is not None]
@@ -145,12 +167,16 @@ def encode_segment(
         "events": sum(batch.count for batch in batches),
         "keyframe": keyframe,
     }
+    body = segment_body(batches)
+    if base is None:
+        compressed = _compressor(level).compress(body)
+    else:
+        header["base"] = base[0]
+        compressor = zstandard.ZstdCompressor(
+            level=level, dict_data=_dictionary(base[1]), write_checksum=True
+        )
+        compressed = compressor.compress(body)
     packed_header = msgpack.packb(header, use_bin_type=True)
-    parts = [_array_header(len(batches))]
-    for batch in batches:
-        parts.append(b"\x92" + msgpack.packb(batch.seq))  # [seq, events]
-        parts.append(batch.packed)
-    compressed = _compressor(level).compress(b"".join(parts))
     segment: bytes = (
         _PREFIX.pack(MAGIC, FORMAT_VERSION, len(packed_header)) + packed_header + compressed
     )
@@ -180,6 +206,7 @@ def _split(data: bytes) -> tuple[SegmentHeader, memoryview]:
             last_ts=raw["ts"][1],
             event_count=raw["events"],
             keyframe=bool(raw["keyframe"]),
+            base=raw.get("base"),
         )
     except (ValueError, KeyError, TypeError, IndexError, msgpack.UnpackException) as exc:
         raise CodecError(f"segment header is unreadable: {exc}") from exc
@@ -191,12 +218,25 @@ def read_header(data: bytes) -> SegmentHeader:
     return _split(data)[0]
 
 
-def decode_segment(data: bytes) -> Segment:
+def decompressed_body(data: bytes, base: bytes | None = None) -> bytes:
+    """A segment's body, uncompressed; `base` is the uncompressed body of the keyframe
+    its header names as its base, if it names one."""
     header, body = _split(data)
+    if (header.base is None) != (base is None):
+        wanted = "its base's body" if base is None else "no base"
+        raise CodecError(f"segment body needs {wanted}")
     try:
-        raw_body = zstandard.ZstdDecompressor().decompress(body)
+        if base is None:
+            return zstandard.ZstdDecompressor().decompress(body)
+        return zstandard.ZstdDecompressor(dict_data=_dictionary(base)).decompress(body)
     except zstandard.ZstdError as exc:
         raise CodecError(f"segment body is not valid zstd: {exc}") from exc
+
+
+def decode_segment(data: bytes, base: bytes | None = None) -> Segment:
+    """A segment's header and batches; `base` as for `decompressed_body`."""
+    header = _split(data)[0]
+    raw_body = decompressed_body(data, base)
     try:
         with gc_paused():
             # Ingest stores only valid UTF-8 (`ingest.values`); what was stored before it

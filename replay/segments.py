@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from replay.codec import Batch, Event, decode_segment
+from replay.codec import Batch, Event, decode_segment, decompressed_body, read_header
 from replay.codec import Segment as Decoded
 from replay.models import Keyframe, Segment, Session
 from replay.storage import Storage, StorageError
@@ -30,14 +30,27 @@ class MissingSegmentError(StorageError):
     """The database indexes a segment that storage does not have."""
 
 
+def _get(key: str, storage: Storage) -> bytes:
+    data = storage.get(key)
+    if data is None:
+        raise MissingSegmentError(f"{key} is indexed but not in storage")
+    return data
+
+
+def stored_body(key: str, storage: Storage) -> bytes:
+    """The uncompressed body of the segment or keyframe stored whole at `key`: the
+    dictionary of a keyframe stored as a difference from it."""
+    return decompressed_body(_get(key, storage))
+
+
 def read_segment(row: Segment | Keyframe, storage: Storage) -> Decoded:
-    """The one way to read a stored segment or keyframe: its decoded contents. Raises
+    """The one way to read a stored segment or keyframe: its decoded contents (a
+    keyframe stored as a difference is read with its base). Raises
     `MissingSegmentError` when the database indexes an object storage does not have,
     and `StorageError` when storage cannot answer (the API answers both with 503)."""
-    data = storage.get(row.key)
-    if data is None:
-        raise MissingSegmentError(f"{row.key} is indexed but not in storage")
-    return decode_segment(data)
+    data = _get(row.key, storage)
+    base = read_header(data).base
+    return decode_segment(data, None if base is None else stored_body(base, storage))
 
 
 def batches_from(row: Segment, storage: Storage, first: int) -> list[Batch]:

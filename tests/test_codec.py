@@ -93,3 +93,25 @@ def test_unreadable_segments_raise_codec_error(mangle, message):
 def test_a_segment_needs_a_batch():
     with pytest.raises(ValueError, match="at least one batch"):
         encode_segment("abcdefgh", [])
+
+
+def test_a_keyframe_stored_as_a_difference_needs_its_own_base():
+    from replay.codec import segment_body
+
+    text = " ".join(f"plant-{n * 7919 % 10007}" for n in range(800))  # little to squeeze
+    page = [{"type": 2, "timestamp": 1, "data": {"node": {"text": text}}}]
+    later = [{"type": 2, "timestamp": 2, "data": {"node": {"text": text + "!"}}}]
+    anchor = [pack_batch(3, page)]
+    base = segment_body(anchor)
+    delta = encode_segment("s", [pack_batch(9, later)], keyframe=True, base=("anchor.key", base))
+    whole = encode_segment("s", [pack_batch(9, later)], keyframe=True)
+    assert len(delta) < len(whole) / 10
+    assert read_header(delta).base == "anchor.key"
+    assert decode_segment(delta, base).events == later
+    with pytest.raises(CodecError, match="needs its base"):
+        decode_segment(delta)
+    with pytest.raises(CodecError, match="needs no base"):
+        decode_segment(whole, base)
+    other = segment_body([pack_batch(3, [{"type": 2, "timestamp": 1, "data": {"x": "y" * 3500}}])])
+    with pytest.raises(CodecError):  # never wrong events
+        decode_segment(delta, other)

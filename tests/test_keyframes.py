@@ -14,7 +14,7 @@ from ingest.scan import scan_events
 from replay.codec import decode_segment, pack_batch
 from replay.keyframes import advance_keyframes, keyframe_key, load_keyframe
 from replay.models import Keyframe, Segment, Session
-from replay.segments import iter_events
+from replay.segments import MissingSegmentError, iter_events, read_segment
 from replay.storage import get_storage
 from tests.replayer import open_oracle, picture
 from tests.support import load_recording, start_session
@@ -56,12 +56,51 @@ def test_keyframes_come_every_interval_and_say_what_they_follow(alices_shop):
     for frame in frames:
         assert frame.key == keyframe_key(session.pk, frame.after_seq)
         assert Segment.objects.filter(session=session, seq_end=frame.after_seq).exists()
-        header = decode_segment(get_storage().get(frame.key) or b"").header
-        assert header.keyframe
+        assert read_segment(frame, get_storage()).header.keyframe
         assert all(e.get("synthetic") for e in load_keyframe(frame, get_storage()))
     # Running again writes nothing new; the export is untouched by keyframes.
     assert advance_keyframes(session, get_storage(), interval_ms=10_000).written == 0
     assert not any(e.get("synthetic") for e in iter_events(session, get_storage()))
+
+
+def test_keyframes_are_stored_as_differences_from_an_anchor(alices_shop):
+    events = load_recording("spa")
+    store_at_pace(alices_shop, "session-keys-0003", events)
+    store_at_pace(alices_shop, "session-keys-0004", events)
+    storage = get_storage()
+    anchored = Session.objects.get(pk="session-keys-0003")
+    whole = Session.objects.get(pk="session-keys-0004")
+    advance_keyframes(anchored, storage, interval_ms=5_000, anchor_intervals=4)
+    advance_keyframes(whole, storage, interval_ms=5_000, anchor_intervals=0)
+    frames = list(Keyframe.objects.filter(session=anchored).order_by("after_seq"))
+    wholes = list(Keyframe.objects.filter(session=whole).order_by("after_seq"))
+    assert len(frames) == len(wholes) >= 10
+    bases = [read_segment(frame, storage).header.base for frame in frames]
+    # A new anchor once 4 intervals have passed since the last: never a chain.
+    anchors = [frame for frame, base in zip(frames, bases, strict=True) if base is None]
+    assert anchors[0] == frames[0]
+    assert len(anchors) >= 3
+    for frame, base in zip(frames, bases, strict=True):
+        anchor = max(
+            (a for a in anchors if a.after_seq <= frame.after_seq), key=lambda a: a.after_seq
+        )
+        assert base in (None, anchor.key)
+        assert frame.timestamp - anchor.timestamp < 4 * 5_000 + 2_000
+    # Read back, a difference is the keyframe itself; stored, a fraction of it.
+    for frame, alone in zip(frames, wholes, strict=True):
+        assert load_keyframe(frame, storage) == load_keyframe(alone, storage)
+    deltas = [f for f, base in zip(frames, bases, strict=True) if base is not None]
+    alone_sizes = {f.after_seq: f.size for f in wholes}
+    assert sum(f.size for f in deltas) < 0.3 * sum(alone_sizes[f.after_seq] for f in deltas)
+    # Advancing later goes on from the last keyframe's anchor.
+    Keyframe.objects.filter(pk__in=[f.pk for f in frames[-3:]]).delete()
+    advance_keyframes(anchored, storage, interval_ms=5_000, anchor_intervals=4)
+    again = list(Keyframe.objects.filter(session=anchored).order_by("after_seq"))
+    assert [read_segment(f, storage).header.base for f in again] == bases
+    # An anchor gone from storage: its differences cannot be read, and say so.
+    storage.delete(anchors[0].key)
+    with pytest.raises(MissingSegmentError):
+        load_keyframe(frames[1], storage)
 
 
 @pytest.mark.browser
