@@ -8,10 +8,10 @@ Layout of one segment object::
     header                  msgpack map (see SegmentHeader), readable without decompressing
     body                    one zstd frame holding msgpack [[seq, [event, ...]], ...]
 
-A keyframe may be stored as a difference: its header names a `base` (the key of an
-earlier keyframe of the session, stored whole) and its body is compressed with the base's
-uncompressed body as a zstd dictionary, with a checksum, so that a wrong base is an
-error and never wrong events. A page that barely changed between the two costs little.
+A keyframe may be stored as a difference: its header names a `base` (the key of the
+session's keyframe before it) and its body is compressed with the base's uncompressed
+body as a zstd dictionary, with a checksum, so that a wrong base is an error and never
+wrong events. A page that barely changed between the two costs little.
 
 Events are stored exactly as the browser sent them; batches keep their sequence numbers
 so a reader can drop a batch it has already seen (two writers racing for the same seq
@@ -235,8 +235,11 @@ def decompressed_body(data: bytes, base: bytes | None = None) -> bytes:
 
 def decode_segment(data: bytes, base: bytes | None = None) -> Segment:
     """A segment's header and batches; `base` as for `decompressed_body`."""
-    header = _split(data)[0]
-    raw_body = decompressed_body(data, base)
+    return Segment(header=_split(data)[0], batches=body_batches(decompressed_body(data, base)))
+
+
+def body_batches(raw_body: bytes) -> list[Batch]:
+    """The batches of a segment's uncompressed body."""
     try:
         with gc_paused():
             # Ingest stores only valid UTF-8 (`ingest.values`); what was stored before it
@@ -244,7 +247,6 @@ def decode_segment(data: bytes, base: bytes | None = None) -> Segment:
             rows = msgpack.unpackb(
                 raw_body, raw=False, strict_map_key=False, unicode_errors="replace"
             )
-        batches = [Batch(seq=seq, events=events) for seq, events in rows]
+        return [Batch(seq=seq, events=events) for seq, events in rows]
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise CodecError(f"segment body is unreadable: {exc}") from exc
-    return Segment(header=header, batches=batches)

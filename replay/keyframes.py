@@ -9,13 +9,13 @@ keyframe and whose one batch is numbered with the seq it follows. Keyframes are 
 data: they can lag behind ingest, and where one is missing the player starts from the
 last real full snapshot instead.
 
-Most keyframes are stored as a difference from an earlier one of the session, the
-*anchor*, stored whole (replay.codec): a new anchor at the first keyframe and then once
-`ANCHOR_INTERVALS` keyframe intervals have passed since the last (every five minutes of
-recording at the default 30 s). Opening a moment thus reads at most two keyframes, never
-a chain, and a keyframe costs what the page changed since its anchor. An anchor lives as
-long as the keyframes after it: they go together (a session's deletion, a redaction that
-recomputes keyframes from a moment on).
+Most keyframes are stored as a difference from the keyframe before them (replay.codec),
+at zstd level `LEVEL` (a few milliseconds for a large page): a keyframe costs about what
+the page changed since the previous one. Every `ANCHOR_EVERY`-th is stored whole, so that
+opening a moment reads at most that many keyframes (one, then the differences after it,
+each decompressed in about a millisecond). A keyframe lives as long as the ones after
+it: they go together (a session's deletion, a redaction that recomputes keyframes from a
+moment on).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from replay.codec import encode_segment, pack_batch, segment_body
+from replay.codec import body_batches, encode_segment, pack_batch, segment_body
 from replay.mirror import Mirror, keyframe
 from replay.models import Keyframe, Segment, Session
 from replay.segments import read_segment, session_prefix, stored_body
@@ -37,16 +37,17 @@ def keyframe_key(session_id: str, after_seq: int) -> str:
     return f"{session_prefix(session_id)}{after_seq:012d}.key"
 
 
-ANCHOR_INTERVALS = 10
+ANCHOR_EVERY = 10
+LEVEL = 9
 
 
 @dataclass(frozen=True)
-class Anchor:
-    """The keyframe stored whole that the next ones are stored as differences from."""
+class Previous:
+    """The keyframe the next one is stored as a difference from."""
 
     key: str
     body: bytes  # uncompressed
-    timestamp: int | float
+    links: int  # the differences it sits on
 
 
 @dataclass(frozen=True)
@@ -61,20 +62,21 @@ def load_keyframe(row: Keyframe, storage: Storage) -> list[dict[str, object]]:
 
 
 def advance_keyframes(
-    session: Session, storage: Storage, interval_ms: int, anchor_intervals: int = ANCHOR_INTERVALS
+    session: Session, storage: Storage, interval_ms: int, anchor_every: int = ANCHOR_EVERY
 ) -> Advanced:
     last = session.keyframes.order_by("-after_seq").first()
     mirror = Mirror()
     after = -1
     since: int | float | None = session.first_event_ms
-    anchor: Anchor | None = None
+    previous: Previous | None = None
     if last is not None:
-        stored = read_segment(last, storage)
-        for event in stored.events:
-            mirror.apply(event)
+        body, links = stored_body(last.key, storage)
+        for batch in body_batches(body):
+            for event in batch.events:
+                mirror.apply(event)
         mirror.skipped.clear()  # counted when the events themselves were applied
         after, since = last.after_seq, last.timestamp
-        anchor = _anchor_of(last, stored.header.base, storage)
+        previous = Previous(last.key, body, links)
     written = 0
     rows = Segment.objects.filter(session=session, seq_end__gt=after).order_by("seq_start")
     for row in rows:
@@ -97,12 +99,11 @@ def advance_keyframes(
             continue
         key = keyframe_key(session.pk, after)
         packed = [pack_batch(after, frame)]
-        if anchor is None or latest - anchor.timestamp >= anchor_intervals * interval_ms:
-            body = encode_segment(session.pk, packed, keyframe=True)
-            anchor = Anchor(key, segment_body(packed), latest)
-        else:
-            base = (anchor.key, anchor.body)
-            body = encode_segment(session.pk, packed, keyframe=True, base=base)
+        base, links = None, 0
+        if previous is not None and previous.links + 1 < anchor_every:
+            base, links = (previous.key, previous.body), previous.links + 1
+        body = encode_segment(session.pk, packed, keyframe=True, level=LEVEL, base=base)
+        previous = Previous(key, segment_body(packed), links)
         storage.put(key, body)
         Keyframe.objects.update_or_create(
             session=session,
@@ -114,14 +115,3 @@ def advance_keyframes(
     if since is not None and since != session.keyframe_ms:
         Session.objects.filter(pk=session.pk).update(keyframe_ms=round(since))
     return Advanced(written, mirror.inexact, mirror.skipped)
-
-
-def _anchor_of(last: Keyframe, base: str | None, storage: Storage) -> Anchor | None:
-    """The anchor the session's keyframes go on from: `last` itself if it is stored whole
-    (`base` None), else the keyframe it is a difference from."""
-    if base is None:
-        return Anchor(last.key, stored_body(last.key, storage), last.timestamp)
-    row = Keyframe.objects.filter(session_id=last.session_id, key=base).first()
-    if row is None:
-        return None  # not indexed any more: the next keyframe is stored whole
-    return Anchor(base, stored_body(base, storage), row.timestamp)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from replay.codec import Batch, Event, decode_segment, decompressed_body, read_header
+from replay.codec import Batch, CodecError, Event, decode_segment, decompressed_body, read_header
 from replay.codec import Segment as Decoded
 from replay.models import Keyframe, Segment, Session
 from replay.storage import Storage, StorageError
@@ -37,20 +37,35 @@ def _get(key: str, storage: Storage) -> bytes:
     return data
 
 
-def stored_body(key: str, storage: Storage) -> bytes:
-    """The uncompressed body of the segment or keyframe stored whole at `key`: the
-    dictionary of a keyframe stored as a difference from it."""
-    return decompressed_body(_get(key, storage))
+# The most differences a keyframe may sit on (replay.keyframes writes at most 9).
+MAX_LINKS = 16
+
+
+def stored_body(key: str, storage: Storage) -> tuple[bytes, int]:
+    """The uncompressed body of the segment or keyframe stored at `key` (read with the
+    keyframes it is a difference from), and how many differences it sits on."""
+    return _body(key, storage, 0)
+
+
+def _body(key: str, storage: Storage, links: int) -> tuple[bytes, int]:
+    data = _get(key, storage)
+    base = read_header(data).base
+    if base is None:
+        return decompressed_body(data), 0
+    if links >= MAX_LINKS:
+        raise CodecError(f"{key} sits on more than {MAX_LINKS} differences")
+    base_body, base_links = _body(base, storage, links + 1)
+    return decompressed_body(data, base_body), base_links + 1
 
 
 def read_segment(row: Segment | Keyframe, storage: Storage) -> Decoded:
     """The one way to read a stored segment or keyframe: its decoded contents (a
-    keyframe stored as a difference is read with its base). Raises
+    keyframe stored as a difference is read with the keyframes before it). Raises
     `MissingSegmentError` when the database indexes an object storage does not have,
     and `StorageError` when storage cannot answer (the API answers both with 503)."""
     data = _get(row.key, storage)
     base = read_header(data).base
-    return decode_segment(data, None if base is None else stored_body(base, storage))
+    return decode_segment(data, None if base is None else stored_body(base, storage)[0])
 
 
 def batches_from(row: Segment, storage: Storage, first: int) -> list[Batch]:

@@ -63,44 +63,39 @@ def test_keyframes_come_every_interval_and_say_what_they_follow(alices_shop):
     assert not any(e.get("synthetic") for e in iter_events(session, get_storage()))
 
 
-def test_keyframes_are_stored_as_differences_from_an_anchor(alices_shop):
+def test_keyframes_are_stored_as_differences_from_the_one_before(alices_shop):
     events = load_recording("spa")
     store_at_pace(alices_shop, "session-keys-0003", events)
     store_at_pace(alices_shop, "session-keys-0004", events)
     storage = get_storage()
-    anchored = Session.objects.get(pk="session-keys-0003")
+    chained = Session.objects.get(pk="session-keys-0003")
     whole = Session.objects.get(pk="session-keys-0004")
-    advance_keyframes(anchored, storage, interval_ms=5_000, anchor_intervals=4)
-    advance_keyframes(whole, storage, interval_ms=5_000, anchor_intervals=0)
-    frames = list(Keyframe.objects.filter(session=anchored).order_by("after_seq"))
+    advance_keyframes(chained, storage, interval_ms=5_000, anchor_every=4)
+    advance_keyframes(whole, storage, interval_ms=5_000, anchor_every=1)
+    frames = list(Keyframe.objects.filter(session=chained).order_by("after_seq"))
     wholes = list(Keyframe.objects.filter(session=whole).order_by("after_seq"))
     assert len(frames) == len(wholes) >= 10
+    # Every fourth is stored whole; the others on the one before: never a long chain.
     bases = [read_segment(frame, storage).header.base for frame in frames]
-    # A new anchor once 4 intervals have passed since the last: never a chain.
-    anchors = [frame for frame, base in zip(frames, bases, strict=True) if base is None]
-    assert anchors[0] == frames[0]
-    assert len(anchors) >= 3
-    for frame, base in zip(frames, bases, strict=True):
-        anchor = max(
-            (a for a in anchors if a.after_seq <= frame.after_seq), key=lambda a: a.after_seq
-        )
-        assert base in (None, anchor.key)
-        assert frame.timestamp - anchor.timestamp < 4 * 5_000 + 2_000
+    assert bases == [None if n % 4 == 0 else frames[n - 1].key for n in range(len(frames))]
+    assert all(read_segment(frame, storage).header.base is None for frame in wholes)
     # Read back, a difference is the keyframe itself; stored, a fraction of it.
     for frame, alone in zip(frames, wholes, strict=True):
         assert load_keyframe(frame, storage) == load_keyframe(alone, storage)
-    deltas = [f for f, base in zip(frames, bases, strict=True) if base is not None]
+    differences = [f for f, base in zip(frames, bases, strict=True) if base is not None]
     alone_sizes = {f.after_seq: f.size for f in wholes}
-    assert sum(f.size for f in deltas) < 0.3 * sum(alone_sizes[f.after_seq] for f in deltas)
-    # Advancing later goes on from the last keyframe's anchor.
+    stored = sum(f.size for f in differences)
+    assert stored < 0.3 * sum(alone_sizes[f.after_seq] for f in differences)
+    # Advancing later goes on from the last keyframe and its place in the chain.
     Keyframe.objects.filter(pk__in=[f.pk for f in frames[-3:]]).delete()
-    advance_keyframes(anchored, storage, interval_ms=5_000, anchor_intervals=4)
-    again = list(Keyframe.objects.filter(session=anchored).order_by("after_seq"))
+    advance_keyframes(chained, storage, interval_ms=5_000, anchor_every=4)
+    again = list(Keyframe.objects.filter(session=chained).order_by("after_seq"))
     assert [read_segment(f, storage).header.base for f in again] == bases
-    # An anchor gone from storage: its differences cannot be read, and say so.
-    storage.delete(anchors[0].key)
+    # A keyframe gone from storage: those after it cannot be read, and say so.
+    storage.delete(frames[1].key)
     with pytest.raises(MissingSegmentError):
-        load_keyframe(frames[1], storage)
+        load_keyframe(frames[2], storage)
+    assert load_keyframe(frames[4], storage) == load_keyframe(wholes[4], storage)
 
 
 @pytest.mark.browser
