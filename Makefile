@@ -71,4 +71,4 @@ pytest-scaleout: $(VENV)/.dev node_modules/.installed $(COLLECTED)
 test: lint typecheck pytest pytest-scaleout
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules build .pytest_cache .mypy_cache .ruff_cache
