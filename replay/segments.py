@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from replay.codec import Batch, CodecError, Event, decode_segment, decompressed_body, read_header
+from replay.codec import (
+    Batch,
+    CodecError,
+    Event,
+    SegmentHeader,
+    body_batches,
+    decompressed_body,
+    read_header,
+)
 from replay.codec import Segment as Decoded
 from replay.models import Keyframe, Segment, Session
 from replay.storage import Storage, StorageError
@@ -30,13 +38,6 @@ class MissingSegmentError(StorageError):
     """The database indexes a segment that storage does not have."""
 
 
-def _get(key: str, storage: Storage) -> bytes:
-    data = storage.get(key)
-    if data is None:
-        raise MissingSegmentError(f"{key} is indexed but not in storage")
-    return data
-
-
 # The most differences a keyframe may sit on (replay.keyframes writes at most 9).
 MAX_LINKS = 16
 
@@ -44,18 +45,8 @@ MAX_LINKS = 16
 def stored_body(key: str, storage: Storage) -> tuple[bytes, int]:
     """The uncompressed body of the segment or keyframe stored at `key` (read with the
     keyframes it is a difference from), and how many differences it sits on."""
-    return _body(key, storage, 0)
-
-
-def _body(key: str, storage: Storage, links: int) -> tuple[bytes, int]:
-    data = _get(key, storage)
-    base = read_header(data).base
-    if base is None:
-        return decompressed_body(data), 0
-    if links >= MAX_LINKS:
-        raise CodecError(f"{key} sits on more than {MAX_LINKS} differences")
-    base_body, base_links = _body(base, storage, links + 1)
-    return decompressed_body(data, base_body), base_links + 1
+    _, body, links = _read(key, storage, 0)
+    return body, links
 
 
 def read_segment(row: Segment | Keyframe, storage: Storage) -> Decoded:
@@ -63,9 +54,21 @@ def read_segment(row: Segment | Keyframe, storage: Storage) -> Decoded:
     keyframe stored as a difference is read with the keyframes before it). Raises
     `MissingSegmentError` when the database indexes an object storage does not have,
     and `StorageError` when storage cannot answer (the API answers both with 503)."""
-    data = _get(row.key, storage)
-    base = read_header(data).base
-    return decode_segment(data, None if base is None else stored_body(base, storage)[0])
+    header, body, _ = _read(row.key, storage, 0)
+    return Decoded(header=header, batches=body_batches(body))
+
+
+def _read(key: str, storage: Storage, links: int) -> tuple[SegmentHeader, bytes, int]:
+    data = storage.get(key)
+    if data is None:
+        raise MissingSegmentError(f"{key} is indexed but not in storage")
+    header = read_header(data)
+    if header.base is None:
+        return header, decompressed_body(data), 0
+    if links >= MAX_LINKS:
+        raise CodecError(f"{key} sits on more than {MAX_LINKS} differences")
+    _, base_body, base_links = _read(header.base, storage, links + 1)
+    return header, decompressed_body(data, base_body), base_links + 1
 
 
 def batches_from(row: Segment, storage: Storage, first: int) -> list[Batch]:

@@ -4,16 +4,15 @@ in all, and nothing of rrweb's replayer; a page that carries the tag twice recor
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support import DaphneServer, free_port
+from tests.support import DaphneServer
+from tests.test_browser_tracking import site
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -26,38 +25,13 @@ READY = "() => window.replay && window.replay.sessionId()"
 
 
 @contextmanager
-def customer_site(html: str) -> Iterator[str]:
-    """A customer's site on another origin: the page on every path."""
-
-    class Site(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-
-
-@contextmanager
 def recorded_page(
     browser: Any, daphne: DaphneServer, shop: Any, tags: int
 ) -> Iterator[tuple[Any, list[Any], list[str]]]:
     """The page with the recorder's tag `tags` times, recording; the requests it
     finished, and the URLs of the WebSockets it opened."""
     tag = TAG.replace("SERVER", daphne.url).replace("KEY", shop.key)
-    with customer_site(PAGE.replace("TAGS", tag * tags)) as origin:
+    with site(PAGE.replace("TAGS", tag * tags)) as origin:
         shop.allowed_origins = [origin]
         shop.save()
         context = browser.new_context()
