@@ -3,13 +3,16 @@
 `commit_many` is the only code that advances sessions' `acked_seq`, for any number of
 sessions at once (the WebSocket writers of a process commit together, once per flush
 interval; the HTTP endpoint commits one). For each session it plans from the row as read
-(see `ingest.plan`), writes the segment object, and then, in one transaction for all of
-them, locks the rows (in id order, so processes never deadlock), checks that nobody moved
-`acked_seq` since it was read, and indexes segment, gaps and counters. A session whose
+(see `ingest.plan`) and encodes a segment; the round's segments are written as one
+object, a pack (see `replay.packs`: one storage request per round, however many sessions
+it holds); and then, in one transaction for all of them, it locks the rows (in id
+order, so processes never deadlock), checks that nobody moved `acked_seq` since it was
+read, and indexes segment, gaps and counters. A session whose
 row moved (another connection, or a beacon beside a WebSocket, stored some of the same
 batches) is planned again from the new row, so a batch is indexed once whatever the
-interleaving. A crash between an object write and the commit leaves an unindexed object
-that a retry overwrites (same key) or that nothing reads (`manage.py purge` removes it).
+interleaving. A segment written but not indexed (its session lost such a race) is
+overwritten with zeros in its pack. A crash between the write and the commit leaves a
+pack nothing points into, which `replay.packs.drop_unreferenced` removes.
 
 A round is shared by every session of the process, so nothing about one session may
 fail it: planning, encoding and writing fail per session, and when the round's
@@ -23,7 +26,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import astuple, dataclass, field, fields, replace
 from typing import Any
 
 from django.conf import settings
@@ -33,8 +36,8 @@ from django.utils import timezone
 from ingest.plan import GapClaim, Plan, Received, plan_commit
 from replay import metrics
 from replay.codec import encode_segment
-from replay.models import Gap, Segment, Session
-from replay.segments import segment_key
+from replay.models import Gap, Pack, Segment, Session
+from replay.packs import PackWriter, erase
 from replay.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
@@ -92,8 +95,10 @@ class SegmentRow:
     received_bytes: int
     size: int
     key: str
+    offset: int | None  # where it starts in its pack (`replay.packs`)
     keyframe: bool  # holds a real full snapshot: the player can start there
     snapshot_ts: int | None  # when the first of them starts (its Meta)
+    compacted: bool = False  # ingest writes segments; compaction writes blocks
 
 
 @dataclass(eq=False)
@@ -225,9 +230,7 @@ def _attempt(
                 results[entry.index] = _failed(entry.session.pk, exc)
     won = {id(entry) for entry in winners}
     lost = [entry for entry in ready if id(entry) not in won]
-    for entry in lost:
-        if entry.segment is not None:
-            _discard_unindexed(entry.segment, storage)
+    _erase_unindexed(lost, storage)
     for entry in winners:
         results[entry.index] = Committed(entry.plan.new_acked, entry.plan.cut_reason)
     return [entry.index for entry in lost if results[entry.index] is None]
@@ -270,7 +273,8 @@ def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
         event_count=sum(b.count for b in batches),
         received_bytes=sum(r.size for r in entry.plan.fresh),
         size=len(data),
-        key=segment_key(session_id, batches[0].seq, batches[-1].seq),
+        key="",  # the round's pack, once written
+        offset=None,
         keyframe=any(r.snapshot for r in entry.plan.fresh),
         snapshot_ts=next(
             (round(r.snapshot_ts) for r in entry.plan.fresh if r.snapshot_ts is not None), None
@@ -289,26 +293,32 @@ def _encode_or_fail(entry: _Staged) -> tuple[SegmentRow, bytes] | Exception | No
 def _write_segments(
     staged: list[_Staged], storage: Storage, results: list[Committed | Exception | None]
 ) -> None:
-    """Encode and store each staged plan's batches, all at once (`Storage.put_many`);
-    a failure stops only its own request. Compression releases the interpreter lock, so
+    """Encode each staged plan's batches, and store them all in one pack; an encoding
+    failure stops only its own request. Compression releases the interpreter lock, so
     encoding in the pool uses the other cores."""
     encoded = (
         list(_encoders.map(_encode_or_fail, staged))
         if len(staged) > 1
         else [_encode_or_fail(s) for s in staged]
     )
-    writing = []
+    writing: list[tuple[_Staged, SegmentRow, bytes]] = []
     for entry, pair in zip(staged, encoded, strict=True):
         if isinstance(pair, Exception):
             results[entry.index] = _failed(entry.session.pk, pair)
         elif pair is not None:
-            writing.append((entry, pair))
-    errors = storage.put_many([(segment.key, data) for _, (segment, data) in writing])
-    for (entry, (segment, _)), error in zip(writing, errors, strict=True):
-        if error is None:
-            entry.segment = segment
-        else:
-            results[entry.index] = error
+            writing.append((entry, *pair))
+    if not writing:
+        return
+    pack = PackWriter(Pack.Kind.ROUND)
+    try:
+        placed = [pack.add(data) for _, _, data in writing]
+        pack.write(storage)
+    except StorageError as exc:
+        for entry, _, _ in writing:
+            results[entry.index] = exc
+        return
+    for (entry, segment, _), (key, offset) in zip(writing, placed, strict=True):
+        entry.segment = replace(segment, key=key, offset=offset)
 
 
 _UPDATE = """
@@ -415,12 +425,12 @@ def _save_gaps(session_id: str, gaps: list[Gap]) -> None:
     Gap.objects.bulk_create(fresh)
 
 
-def _discard_unindexed(segment: SegmentRow, storage: Storage) -> None:
-    # Another writer indexed these batches first. Its segment may have the very same
-    # key (same seq range), in which case the object is the winner's and stays.
-    if Segment.objects.filter(key=segment.key).exists():
-        return
+def _erase_unindexed(entries: list[_Staged], storage: Storage) -> None:
+    # Another writer indexed these batches first, or indexing them failed: nothing
+    # points at their parts, which must not outlive a deletion of the session.
+    parts = [(e.segment.key, e.segment.offset, e.segment.size) for e in entries if e.segment]
     try:
-        storage.delete(segment.key)
+        erase([(key, offset, size) for key, offset, size in parts if offset is not None], storage)
     except StorageError:
-        log.warning("could not remove unindexed segment", extra={"key": segment.key}, exc_info=True)
+        # The pack is removed with its round's other parts, at the latest.
+        log.warning("could not erase unindexed segments", exc_info=True)

@@ -5,12 +5,14 @@ Each server process starts one (`python -m ingest.keyframe_worker`, see
 `ingest.keyframer.WorkerProcess`), with the server's environment. It reads one request
 per line on stdin and answers each with one line on stdout, both JSON:
 
-    {"session": "<id>", "interval_ms": 30000}
-    {"written": 1, "inexact": null, "skipped": {"remove of an unknown node": 2},
-     "storage_writes": {"key": 1}}
+    {"sessions": ["<id>", ...], "interval_ms": 30000}
+    {"results": {"<id>": {"written": 1, "inexact": null,
+                          "skipped": {"remove of an unknown node": 2}}, ...},
+     "storage_writes": {"kfp": 1}}
 
-or `{"missing": true}` for a session that no longer exists, or `{"error": "storage" |
-"<exception name>", "detail": "..."}`; every answer names the objects the request wrote
+where a session's result may also be `{"missing": true}` (it no longer exists, or another
+process is on it) or `{"error": "storage" | "<exception name>", "detail": "..."}` (see
+`ingest.keyframer.advance_many`); every answer names the objects the request wrote
 (`storage_writes`, by kind), for the server's metrics. It exits when stdin closes (its
 server is gone).
 Logs go to stderr."""
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 def serve(requests: TextIO, replies: TextIO) -> None:
     from django.db import close_old_connections
 
-    from ingest.keyframer import advance
+    from ingest.keyframer import advance_many, outcome_reply
     from replay.storage import WRITTEN, StorageError, get_storage
 
     storage = get_storage()
@@ -38,17 +40,14 @@ def serve(requests: TextIO, replies: TextIO) -> None:
         before = WRITTEN.copy()
         try:
             request = json.loads(line)
-            result = advance(str(request["session"]), storage, int(request["interval_ms"]))
-            if result is None:
-                reply = {"missing": True}
-            else:
-                skipped = dict(result.skipped)
-                reply = {"written": result.written, "inexact": result.inexact, "skipped": skipped}
+            sessions = [str(session) for session in request["sessions"]]
+            outcomes = advance_many(sessions, storage, int(request["interval_ms"]))
+            reply = {"results": {sid: outcome_reply(o) for sid, o in outcomes.items()}}
         except StorageError as exc:
-            reply = {"error": "storage", "detail": str(exc)}
-        except Exception as exc:  # one session's trouble must not stop the others
+            reply = outcome_reply(exc)
+        except Exception as exc:  # a bad request must not stop the worker
             log.warning("keyframe worker: request failed", exc_info=True)
-            reply = {"error": type(exc).__name__, "detail": str(exc)}
+            reply = outcome_reply(exc)
         finally:
             close_old_connections()
         reply["storage_writes"] = dict(WRITTEN - before)

@@ -1,6 +1,7 @@
 """The keyframer: a background task of each server process that writes keyframes for
-the sessions it is recording (see `replay.keyframes`), one session at a time, whenever
-one has recorded `REPLAY_KEYFRAME_SECONDS` past its last keyframe, and computes their
+the sessions it is recording (see `replay.keyframes`), whenever one has recorded
+`REPLAY_KEYFRAME_SECONDS` past its last keyframe (the sessions due in one pass together,
+their keyframes in one pack), and computes their
 event-tracking records once they go quiet (see `replay.records`). The work is done in a
 child process (`keyframe_worker`), so that it never competes with ingest for the
 interpreter lock; `REPLAY_KEYFRAME_WORKER=thread` does it in a thread instead (tests that
@@ -19,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -26,9 +28,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ingest.threads import run_blocking
-from replay.keyframes import Advanced, advance_keyframes
+from replay.keyframes import Advanced, advance_keyframes, index
 from replay.metrics import KEYFRAMES, MIRROR_SKIPPED, SNAPSHOT_REQUESTS, STORAGE_WRITES
-from replay.models import Session
+from replay.models import Pack, Session
+from replay.packs import PackWriter
 from replay.records import track_session, tracking_due
 from replay.storage import Storage, StorageError
 
@@ -60,29 +63,88 @@ def due(session_ids: Iterable[str], interval_ms: int) -> list[str]:
     return ids + [pk for pk in tracking if pk not in ids]
 
 
-def advance(session_id: str, storage: Storage, interval_ms: int) -> Advanced | None:
-    """Keyframes, then event-tracking records if they are due; None when the session
-    is gone or another process is computing them now. Every process's keyframer looks
-    at every session stored to lately, so a session is claimed for the work (a lease on
-    its row, which a process that died lets lapse) and done by one at a time."""
+Outcome = Advanced | None | Exception
+
+
+def advance_many(session_ids: list[str], storage: Storage, interval_ms: int) -> dict[str, Outcome]:
+    """For each session: keyframes, then event-tracking records if they are due. The
+    keyframes of all of them go in one pack, one storage request (`replay.packs`). Each
+    gets its `Advanced`, None when it is gone or another process is computing it now,
+    or the exception that stopped it (one session's trouble stops no other; a pack that
+    cannot be written stops them all). Every process's keyframer looks at every session
+    stored to lately, so a session is claimed for the work (a lease on its row, which a
+    process that died lets lapse) and done by one at a time."""
     token = secrets.token_hex(8)
     now = timezone.now()
     free = Q(derived_until__isnull=True) | Q(derived_until__lt=now)
-    claimed = Session.objects.filter(free, pk=session_id).update(
-        derived_until=now + LEASE, derived_by=token
-    )
-    if not claimed:
-        return None
+    pack = PackWriter(Pack.Kind.KEYFRAMES)
+    outcomes: dict[str, Outcome] = {}
+    done: list[tuple[Session, Advanced]] = []
+    claimed: list[str] = []
     try:
-        session = Session.objects.filter(pk=session_id).select_related("project").first()
-        if session is None:
-            return None
-        result = advance_keyframes(session, storage, interval_ms)
-        if tracking_due(Session.objects.filter(pk=session_id)).exists():
-            track_session(session, storage)
-        return result
+        for session_id in session_ids:
+            outcomes[session_id] = None
+            if not Session.objects.filter(free, pk=session_id).update(
+                derived_until=now + LEASE, derived_by=token
+            ):
+                continue
+            claimed.append(session_id)
+            session = Session.objects.filter(pk=session_id).select_related("project").first()
+            if session is None:
+                continue
+            try:
+                advanced = advance_keyframes(session, storage, interval_ms, pack=pack)
+            except Exception as exc:
+                outcomes[session_id] = exc
+                continue
+            outcomes[session_id] = advanced
+            done.append((session, advanced))
+        try:
+            pack.write(storage)
+        except StorageError as exc:
+            for session, _ in done:
+                outcomes[session.pk] = exc
+            done = []
+        for session, advanced in done:
+            try:
+                index(session, advanced, storage)
+                if tracking_due(Session.objects.filter(pk=session.pk)).exists():
+                    track_session(session, storage)
+            except Exception as exc:
+                outcomes[session.pk] = exc
     finally:
-        Session.objects.filter(pk=session_id, derived_by=token).update(derived_until=None)
+        Session.objects.filter(pk__in=claimed, derived_by=token).update(derived_until=None)
+    return outcomes
+
+
+def advance(session_id: str, storage: Storage, interval_ms: int) -> Advanced | None:
+    """`advance_many` for one session; raises what stopped it."""
+    outcome = advance_many([session_id], storage, interval_ms)[session_id]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def outcome_reply(outcome: Outcome) -> dict[str, Any]:
+    """An outcome as the worker process answers it (JSON)."""
+    if outcome is None:
+        return {"missing": True}
+    if isinstance(outcome, StorageError):
+        return {"error": "storage", "detail": str(outcome)}
+    if isinstance(outcome, Exception):
+        return {"error": type(outcome).__name__, "detail": str(outcome)}
+    return {"written": outcome.written, "inexact": outcome.inexact, "skipped": outcome.skipped}
+
+
+def outcome_from(reply: dict[str, Any]) -> Outcome:
+    """`outcome_reply`'s inverse, in the server process."""
+    if reply.get("error") == "storage":
+        return StorageError(reply.get("detail", ""))
+    if "error" in reply:
+        return RuntimeError(f"keyframe worker: {reply['error']}: {reply.get('detail', '')}")
+    if reply.get("missing"):
+        return None
+    return Advanced(reply["written"], reply["inexact"], Counter(reply["skipped"]))
 
 
 class WorkerGone(Exception):
@@ -98,6 +160,13 @@ class WorkerProcess:
         self.lock = asyncio.Lock()
 
     async def advance(self, session_id: str, interval_ms: int) -> Advanced | None:
+        """`advance_many` for one session; raises what stopped it."""
+        outcome = (await self.advance_many([session_id], interval_ms))[session_id]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def advance_many(self, session_ids: list[str], interval_ms: int) -> dict[str, Outcome]:
         async with self.lock:
             process = self.process
             if process is None or process.returncode is not None:
@@ -111,7 +180,7 @@ class WorkerProcess:
                 )
             assert process.stdin is not None
             assert process.stdout is not None
-            request = {"session": session_id, "interval_ms": interval_ms}
+            request = {"sessions": session_ids, "interval_ms": interval_ms}
             try:
                 process.stdin.write(json.dumps(request).encode() + b"\n")
                 await process.stdin.drain()
@@ -120,17 +189,15 @@ class WorkerProcess:
                 line = b""
             if not line:
                 await self.stop()
-                raise WorkerGone(f"keyframe worker gone while on session {session_id}")
+                raise WorkerGone(f"keyframe worker gone while on sessions {session_ids}")
         reply = json.loads(line)
         for kind, count in reply.get("storage_writes", {}).items():
             STORAGE_WRITES.labels(kind).inc(count)
-        if reply.get("error") == "storage":
-            raise StorageError(reply.get("detail", ""))
         if "error" in reply:
-            raise RuntimeError(f"keyframe worker: {reply['error']}: {reply.get('detail', '')}")
-        if reply.get("missing"):
-            return None
-        return Advanced(reply["written"], reply["inexact"], Counter(reply["skipped"]))
+            failure = outcome_from(reply)
+            assert isinstance(failure, Exception)
+            raise failure
+        return {sid: outcome_from(found) for sid, found in reply["results"].items()}
 
     async def stop(self) -> None:
         process, self.process = self.process, None
@@ -167,34 +234,47 @@ class Keyframer:
             except Exception:  # keyframes are derived data: log, and try again later
                 log.warning("keyframe pass failed", exc_info=True)
 
-    async def advance(self, session_id: str) -> Advanced | None:
+    async def advance_many(self, session_ids: list[str]) -> dict[str, Outcome]:
         if settings.REPLAY_KEYFRAME_WORKER == "thread":
-            return await run_blocking(advance, session_id, self.storage, self.interval_ms)
-        return await self.worker.advance(session_id, self.interval_ms)
+            return await run_blocking(advance_many, session_ids, self.storage, self.interval_ms)
+        return await self.worker.advance_many(session_ids, self.interval_ms)
 
     async def pass_once(self) -> None:
-        for session_id in await run_blocking(due, list(self.recording()), self.interval_ms):
+        """Advance every session due (but those waiting to retry) in one request, so
+        that their keyframes share one pack."""
+        now = time.monotonic()
+        ids = [
+            session_id
+            for session_id in await run_blocking(due, list(self.recording()), self.interval_ms)
+            if session_id not in self.failures or now >= self.failures[session_id][1]
+        ]
+        if not ids:
+            return
+        try:
+            outcomes = await self.advance_many(ids)
+        except Exception as exc:  # the worker died: every session of the pass waits
+            outcomes = dict.fromkeys(ids, exc)
+        for session_id in ids:
+            await self._settle(session_id, outcomes.get(session_id))
+
+    async def _settle(self, session_id: str, result: Outcome) -> None:
+        if isinstance(result, Exception):  # this session's keyframes wait; the others go on
             failed = self.failures.get(session_id)
-            if failed is not None and time.monotonic() < failed[1]:
-                continue
-            try:
-                result = await self.advance(session_id)
-            except Exception:  # this session's keyframes wait; the others go on
-                count = failed[0] + 1 if failed is not None else 1
-                delay = min(RETRY_MAX_SECONDS, RETRY_SECONDS * 2 ** (count - 1))
-                self.failures[session_id] = (count, time.monotonic() + delay)
-                context = {"session": session_id, "retry_seconds": delay}
-                log.warning("could not write keyframes", extra=context, exc_info=True)
-                continue
-            self.failures.pop(session_id, None)
-            if result is None:
-                continue
-            KEYFRAMES.inc(result.written)
-            for reason, count in result.skipped.items():
-                MIRROR_SKIPPED.labels(reason).inc(count)
-            if result.skipped:
-                skipped = {"session": session_id, "skipped": dict(result.skipped)}
-                log.info("events the mirror could not apply", extra=skipped)
-            if result.inexact:
-                SNAPSHOT_REQUESTS.inc()
-                await self.request_snapshot(session_id)
+            count = failed[0] + 1 if failed is not None else 1
+            delay = min(RETRY_MAX_SECONDS, RETRY_SECONDS * 2 ** (count - 1))
+            self.failures[session_id] = (count, time.monotonic() + delay)
+            context = {"session": session_id, "retry_seconds": delay}
+            log.warning("could not write keyframes", extra=context, exc_info=result)
+            return
+        self.failures.pop(session_id, None)
+        if result is None:
+            return
+        KEYFRAMES.inc(result.written)
+        for reason, count in result.skipped.items():
+            MIRROR_SKIPPED.labels(reason).inc(count)
+        if result.skipped:
+            skipped = {"session": session_id, "skipped": dict(result.skipped)}
+            log.info("events the mirror could not apply", extra=skipped)
+        if result.inexact:
+            SNAPSHOT_REQUESTS.inc()
+            await self.request_snapshot(session_id)

@@ -24,6 +24,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from ingest.commit import CommitRequest, Committed, SessionCut, commit
+from ingest.compactor import Compactor
 from ingest.keyframer import Keyframer
 from ingest.plan import GapClaim, Received
 from ingest.threads import run_blocking
@@ -175,6 +176,8 @@ class Committer:
             request_snapshot=request_snapshot,
         )
         self._keyframes: asyncio.Task[None] | None = None
+        self.compactor = Compactor(storage)
+        self._compaction: asyncio.Task[None] | None = None
 
     def register(self, writer: SessionWriter) -> None:
         self.writers.add(writer)
@@ -183,6 +186,8 @@ class Committer:
             self._task = loop.create_task(self._run())
         if self._keyframes is None or self._keyframes.done():
             self._keyframes = loop.create_task(self.keyframer.run())
+        if self._compaction is None or self._compaction.done():
+            self._compaction = loop.create_task(self.compactor.run())
 
     def unregister(self, writer: SessionWriter) -> None:
         self.writers.discard(writer)

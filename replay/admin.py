@@ -87,7 +87,9 @@ class SegmentInline(ReadOnlyInline):
         "event_count",
         "size",
         "keyframe",
+        "compacted",
         "key",
+        "offset",
     ]
 
 
@@ -132,7 +134,17 @@ class SessionAdmin(ByProject, admin.ModelAdmin[Session]):
 class SegmentAdmin(ByProject, admin.ModelAdmin[Segment]):
     project_path = "session__project"
 
-    list_display = ["key", "session", "seq_start", "seq_end", "event_count", "size", "keyframe"]
+    list_display = [
+        "session",
+        "seq_start",
+        "seq_end",
+        "event_count",
+        "size",
+        "keyframe",
+        "compacted",
+        "key",
+        "offset",
+    ]
     search_fields = ["session__id", "key"]
     readonly_fields = [f.name for f in Segment._meta.fields]
 

@@ -31,6 +31,8 @@ from typing import Any
 import msgpack
 import zstandard
 
+from replay import deltas
+
 MAGIC = b"RSEG"
 FORMAT_VERSION = 1
 ZSTD_LEVEL = 3
@@ -85,6 +87,8 @@ class SegmentHeader:
     event_count: int
     keyframe: bool
     base: str | None = None  # the key of the keyframe whose body is this one's dictionary
+    ids: str | None = None  # "delta": node ids are stored as differences (replay.deltas)
+    dictionary: str | None = None  # the trained zstd dictionary it is compressed with
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,18 @@ def _dictionary(body: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
 
+def _header_of(session: str, batches: Sequence[PackedBatch], keyframe: bool) -> dict[str, Any]:
+    firsts = [b.first_ts for b in batches if b.first_ts is not None]
+    lasts = [b.last_ts for b in batches if b.last_ts is not None]
+    return {
+        "session": session,
+        "seq": [batches[0].seq, batches[-1].seq],
+        "ts": [min(firsts) if firsts else None, max(lasts) if lasts else None],
+        "events": sum(batch.count for batch in batches),
+        "keyframe": keyframe,
+    }
+
+
 def encode_segment(
     session: str,
     batches: Sequence[PackedBatch],
@@ -158,15 +174,7 @@ def encode_segment(
     uncompressed body), the body is stored as a difference from it."""
     if not batches:
         raise ValueError("a segment holds at least one batch")
-    firsts = [b.first_ts for b in batches if b.first_ts is not None]
-    lasts = [b.last_ts for b in batches if b.last_ts is not None]
-    header = {
-        "session": session,
-        "seq": [batches[0].seq, batches[-1].seq],
-        "ts": [min(firsts) if firsts else None, max(lasts) if lasts else None],
-        "events": sum(batch.count for batch in batches),
-        "keyframe": keyframe,
-    }
+    header = _header_of(session, batches, keyframe)
     body = segment_body(batches)
     if base is None:
         compressed = _compressor(level).compress(body)
@@ -207,6 +215,8 @@ def _split(data: bytes) -> tuple[SegmentHeader, memoryview]:
             event_count=raw["events"],
             keyframe=bool(raw["keyframe"]),
             base=raw.get("base"),
+            ids=raw.get("ids"),
+            dictionary=raw.get("dict"),
         )
     except (ValueError, KeyError, TypeError, IndexError, msgpack.UnpackException) as exc:
         raise CodecError(f"segment header is unreadable: {exc}") from exc
@@ -218,35 +228,113 @@ def read_header(data: bytes) -> SegmentHeader:
     return _split(data)[0]
 
 
-def decompressed_body(data: bytes, base: bytes | None = None) -> bytes:
+def block_batches(batches: Sequence[Batch]) -> tuple[list[PackedBatch], bool]:
+    """The batches as a compacted block stores them, and whether their node ids are
+    differences (`replay.deltas`: they are unless an id is hostile). Their events are
+    rewritten in place."""
+    checked = [deltas.rewrite(batch.events) for batch in batches]
+    rewritten = all(checked)
+    if not rewritten:
+        for batch, done in zip(batches, checked, strict=True):
+            if done:
+                deltas.restore(batch.events)
+    return [pack_batch(batch.seq, batch.events) for batch in batches], rewritten
+
+
+def encode_block(
+    session: str,
+    batches: Sequence[PackedBatch],
+    *,
+    ids_delta: bool,
+    level: int,
+    keyframe: bool = False,
+    dictionary: tuple[str, bytes] | None = None,
+) -> bytes:
+    """A compacted block of `block_batches`' batches (in seq order, at least one),
+    compressed at `level` with a trained dictionary (its name and bytes) when given. A
+    block reads like any segment (`decode_segment`; its header says `ids` and `dict`)."""
+    if not batches:
+        raise ValueError("a block holds at least one batch")
+    header = _header_of(session, batches, keyframe)
+    parameters: dict[str, Any] = {"level": level, "write_checksum": True}
+    if ids_delta:
+        header["ids"] = "delta"
+    if dictionary is not None:
+        header["dict"] = dictionary[0]
+        parameters["dict_data"] = zstandard.ZstdCompressionDict(dictionary[1])
+    compressed = zstandard.ZstdCompressor(**parameters).compress(segment_body(batches))
+    packed_header = msgpack.packb(header, use_bin_type=True)
+    block: bytes = (
+        _PREFIX.pack(MAGIC, FORMAT_VERSION, len(packed_header)) + packed_header + compressed
+    )
+    return block
+
+
+def decompressed_body(
+    data: bytes, base: bytes | None = None, dictionary: bytes | None = None
+) -> bytes:
     """A segment's body, uncompressed; `base` is the uncompressed body of the keyframe
-    its header names as its base, if it names one."""
+    its header names as its base, and `dictionary` the trained dictionary it names, if
+    it names them."""
     header, body = _split(data)
     if (header.base is None) != (base is None):
         wanted = "its base's body" if base is None else "no base"
         raise CodecError(f"segment body needs {wanted}")
+    if (header.dictionary is None) != (dictionary is None):
+        wanted = f"dictionary {header.dictionary}" if dictionary is None else "no dictionary"
+        raise CodecError(f"segment body needs {wanted}")
     try:
-        if base is None:
-            return zstandard.ZstdDecompressor().decompress(body)
-        return zstandard.ZstdDecompressor(dict_data=_dictionary(base)).decompress(body)
+        if base is not None:
+            return zstandard.ZstdDecompressor(dict_data=_dictionary(base)).decompress(body)
+        if dictionary is not None:
+            trained = zstandard.ZstdCompressionDict(dictionary)
+            return zstandard.ZstdDecompressor(dict_data=trained).decompress(body)
+        return zstandard.ZstdDecompressor().decompress(body)
     except zstandard.ZstdError as exc:
         raise CodecError(f"segment body is not valid zstd: {exc}") from exc
 
 
 def decode_segment(data: bytes, base: bytes | None = None) -> Segment:
     """A segment's header and batches; `base` as for `decompressed_body`."""
-    return Segment(header=_split(data)[0], batches=body_batches(decompressed_body(data, base)))
+    header = _split(data)[0]
+    return Segment(header=header, batches=body_batches(decompressed_body(data, base), header.ids))
 
 
-def body_batches(raw_body: bytes) -> list[Batch]:
-    """The batches of a segment's uncompressed body."""
+def body_batches(
+    raw_body: bytes, ids: str | None = None, first: int | None = None, last: int | None = None
+) -> list[Batch]:
+    """The batches of a segment's uncompressed body (those numbered `first` to `last`,
+    when given: the others are skipped without being decoded); `ids` is what the
+    segment's header says of its node ids."""
+    if ids not in (None, "delta"):
+        raise CodecError(f"segment ids are stored as {ids!r}, which this code cannot read")
+    found = []
     try:
         with gc_paused():
             # Ingest stores only valid UTF-8 (`ingest.values`); what was stored before it
             # did is read with each invalid sequence replaced, not refused.
-            rows = msgpack.unpackb(
-                raw_body, raw=False, strict_map_key=False, unicode_errors="replace"
+            unpacker = msgpack.Unpacker(
+                raw=False,
+                strict_map_key=False,
+                unicode_errors="replace",
+                max_buffer_size=max(len(raw_body), 1024),
             )
-        return [Batch(seq=seq, events=events) for seq, events in rows]
+            unpacker.feed(raw_body)
+            for _ in range(unpacker.read_array_header()):
+                if unpacker.read_array_header() != 2:
+                    raise CodecError("segment body holds a batch that is not [seq, events]")
+                seq = unpacker.unpack()
+                if not isinstance(seq, int):
+                    raise CodecError("segment body holds a batch without a number")
+                if (first is not None and seq < first) or (last is not None and seq > last):
+                    unpacker.skip()
+                    continue
+                events = unpacker.unpack()
+                if not isinstance(events, list):
+                    raise CodecError("segment body holds a batch whose events are no list")
+                if ids == "delta":
+                    deltas.restore(events)
+                found.append(Batch(seq=seq, events=events))
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise CodecError(f"segment body is unreadable: {exc}") from exc
+    return found

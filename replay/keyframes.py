@@ -3,9 +3,12 @@
 `advance_keyframes` picks up where a session's last keyframe left off: it rebuilds the
 DOM mirror from that keyframe (a keyframe is itself a valid list of rrweb events),
 applies the segments stored since, and at each segment boundary where at least
-`interval_ms` of recording has passed since the previous keyframe, stores a new one:
-object key ``sessions/<session>/<after_seq:012d>.key``, a segment whose header says
-keyframe and whose one batch is numbered with the seq it follows. Keyframes are derived
+`interval_ms` of recording has passed since the previous keyframe, stores a new one: a
+segment whose header says keyframe and whose one batch is numbered with the seq it
+follows, as a part of a pack (`replay.packs`): the keyframer puts the keyframes of all
+the sessions it advances in one pass in one pack, one storage request for all of them.
+(Keyframes stored before packs are objects of their own, ``sessions/<session>/
+<after_seq:012d>.key``, and are read as before.) Keyframes are derived
 data: they can lag behind ingest, and where one is missing the player starts from the
 last real full snapshot instead.
 
@@ -22,19 +25,18 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from django.db import transaction
 
 from replay.codec import body_batches, encode_segment, pack_batch, segment_body
 from replay.mirror import Mirror, keyframe
-from replay.models import Keyframe, Segment, Session
-from replay.segments import read_segment, session_prefix, stored_body
+from replay.models import Keyframe, Pack, Segment, Session
+from replay.packs import PackWriter, erase, locator, parts_of
+from replay.segments import read_segment, stored_body
 from replay.storage import Storage
 
 log = logging.getLogger(__name__)
-
-
-def keyframe_key(session_id: str, after_seq: int) -> str:
-    return f"{session_prefix(session_id)}{after_seq:012d}.key"
 
 
 ANCHOR_EVERY = 10
@@ -55,6 +57,23 @@ class Advanced:
     written: int  # keyframes stored by this call
     inexact: str | None  # why the mirror could not write one (the recorder should snapshot)
     skipped: Counter[str]  # events of this pass the mirror could not apply, by reason
+    # Rows of keyframes added to a pack not written yet: `index` them once it is.
+    pending: list[Keyframe] = field(default_factory=list)
+    since: int | float | None = None  # the session's keyframe_ms once they are indexed
+
+
+def index(session: Session, advanced: Advanced, storage: Storage) -> None:
+    """Index the keyframes `advance_keyframes` put in a pack, once it is written."""
+    with transaction.atomic():
+        for row in advanced.pending:
+            replaced = Keyframe.objects.filter(session=session, after_seq=row.after_seq).first()
+            if replaced is not None:
+                replaced.delete()
+                erase(parts_of([replaced]), storage)
+            row.save()
+        since = advanced.since
+        if since is not None and since != session.keyframe_ms:
+            Session.objects.filter(pk=session.pk).update(keyframe_ms=round(since))
 
 
 def load_keyframe(row: Keyframe, storage: Storage) -> list[dict[str, object]]:
@@ -62,28 +81,35 @@ def load_keyframe(row: Keyframe, storage: Storage) -> list[dict[str, object]]:
 
 
 def advance_keyframes(
-    session: Session, storage: Storage, interval_ms: int, anchor_every: int = ANCHOR_EVERY
+    session: Session,
+    storage: Storage,
+    interval_ms: int,
+    anchor_every: int = ANCHOR_EVERY,
+    pack: PackWriter | None = None,
 ) -> Advanced:
+    """Write the keyframes due since the session's last one. With `pack`, they are added
+    to it and left for the caller to write and `index` (one pack for the keyframes of
+    many sessions); without, they go in a pack of their own, written and indexed now."""
+    own = pack is None
+    writer = pack if pack is not None else PackWriter(Pack.Kind.KEYFRAMES)
     last = session.keyframes.order_by("-after_seq").first()
     mirror = Mirror()
     after = -1
     since: int | float | None = session.first_event_ms
     previous: Previous | None = None
     if last is not None:
-        body, links = stored_body(last.key, storage)
+        body, links = stored_body(last, storage)
         for batch in body_batches(body):
             for event in batch.events:
                 mirror.apply(event)
         mirror.skipped.clear()  # counted when the events themselves were applied
         after, since = last.after_seq, last.timestamp
-        previous = Previous(last.key, body, links)
-    written = 0
+        previous = Previous(locator(last.key, last.offset, last.size), body, links)
+    pending: list[Keyframe] = []
     rows = Segment.objects.filter(session=session, seq_end__gt=after).order_by("seq_start")
     for row in rows:
         latest = None
-        for batch in read_segment(row, storage).batches:
-            if batch.seq <= after:
-                continue
+        for batch in read_segment(row, storage, first=after + 1).batches:
             for event in batch.events:
                 mirror.apply(event)
                 stamp = event.get("timestamp")
@@ -97,21 +123,26 @@ def advance_keyframes(
             # Not due again before another interval: the recorder is asked to snapshot.
             since = latest
             continue
-        key = keyframe_key(session.pk, after)
         packed = [pack_batch(after, frame)]
         base, links = None, 0
         if previous is not None and previous.links + 1 < anchor_every:
             base, links = (previous.key, previous.body), previous.links + 1
         body = encode_segment(session.pk, packed, keyframe=True, level=LEVEL, base=base)
-        previous = Previous(key, segment_body(packed), links)
-        storage.put(key, body)
-        Keyframe.objects.update_or_create(
-            session=session,
-            after_seq=after,
-            defaults={"timestamp": round(latest), "key": key, "size": len(body)},
+        key, offset = writer.add(body)
+        previous = Previous(locator(key, offset, len(body)), segment_body(packed), links)
+        pending.append(
+            Keyframe(
+                session=session,
+                after_seq=after,
+                timestamp=round(latest),
+                key=key,
+                offset=offset,
+                size=len(body),
+            )
         )
         since = latest
-        written += 1
-    if since is not None and since != session.keyframe_ms:
-        Session.objects.filter(pk=session.pk).update(keyframe_ms=round(since))
-    return Advanced(written, mirror.inexact, mirror.skipped)
+    advanced = Advanced(len(pending), mirror.inexact, mirror.skipped, pending, since)
+    if own:
+        writer.write(storage)
+        index(session, advanced, storage)
+    return advanced

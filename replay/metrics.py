@@ -31,6 +31,12 @@ FLUSH_SECONDS = Histogram(
 STORAGE_ERRORS = Counter("replay_storage_errors_total", "Failed commits: storage or database")
 REJECTIONS = Counter("replay_rejections_total", "Connections or requests refused", ["code"])
 KEYFRAMES = Counter("replay_keyframes_written_total", "Keyframes stored by the keyframer")
+COMPACTED_SEGMENTS = Counter(
+    "replay_compacted_segments_total", "Segments rewritten into blocks by compaction"
+)
+PACKS_DROPPED = Counter(
+    "replay_packs_dropped_total", "Packs removed once nothing pointed into them"
+)
 STORAGE_WRITES = Counter(
     "replay_storage_writes_total",
     "Objects written to storage (on S3, PUT requests), by kind: what their names end with",

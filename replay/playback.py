@@ -116,6 +116,43 @@ def effective_segments(rows: list[Segment]) -> list[tuple[Segment, int]]:
     return found
 
 
+def segment_entries(row: Segment, first: int, url: str) -> list[dict[str, Any]]:
+    """What the manifest lists for one segment row, from batch `first` on: the segment,
+    or, for a compacted block, its pieces (about ten seconds each, loaded one by one
+    with `from` and `to`, so opening a moment never loads a whole block)."""
+    if not row.pieces:
+        entry = {
+            "seq_start": row.seq_start,
+            "seq_end": row.seq_end,
+            "first_ts": row.first_ts,
+            "last_ts": row.last_ts,
+            "events": row.event_count,
+            "size": row.size,
+            "keyframe": row.keyframe,
+            "snapshot_ts": snapshot_time(row),
+            "url": f"{url}?from={first}",
+        }
+        return [entry]
+    entries = []
+    for start, end, first_ts, last_ts, count, page_load in row.pieces:
+        if end < first:
+            continue
+        entries.append(
+            {
+                "seq_start": start,
+                "seq_end": end,
+                "first_ts": first_ts,
+                "last_ts": last_ts,
+                "events": count,
+                "size": round(row.size * count / max(row.event_count, 1)),
+                "keyframe": page_load is not None,
+                "snapshot_ts": page_load,
+                "url": f"{url}?from={max(start, first)}&to={end}",
+            }
+        )
+    return entries
+
+
 def manifest(session: Session, request: HttpRequest) -> dict[str, Any]:
     def url(name: str, seq: int) -> str:
         return reverse(name, args=[session.id, seq])
@@ -125,18 +162,9 @@ def manifest(session: Session, request: HttpRequest) -> dict[str, Any]:
         "start": session.first_event_ms,
         "end": session.last_event_ms,
         "segments": [
-            {
-                "seq_start": row.seq_start,
-                "seq_end": row.seq_end,
-                "first_ts": row.first_ts,
-                "last_ts": row.last_ts,
-                "events": row.event_count,
-                "size": row.size,
-                "keyframe": row.keyframe,
-                "snapshot_ts": snapshot_time(row),
-                "url": f"{url('api-session-segment', row.seq_start)}?from={first}",
-            }
+            entry
             for row, first in effective_segments(segment_rows(session))
+            for entry in segment_entries(row, first, url("api-session-segment", row.seq_start))
         ],
         "keyframes": [
             {
@@ -157,9 +185,10 @@ def segment_events(session: Session, seq_start: int, request: HttpRequest) -> Ht
         return JsonResponse({"error": "no such segment"}, status=404)
     try:
         first = int(request.GET.get("from", seq_start))
+        last = int(request.GET["to"]) if "to" in request.GET else None
     except ValueError:
-        raise BadRequest("from must be a batch number") from None
-    batches = batches_from(row, get_storage(), first)
+        raise BadRequest("from and to must be batch numbers") from None
+    batches = batches_from(row, get_storage(), first, last)
     return events_response([e for b in batches for e in b.events])
 
 

@@ -28,10 +28,11 @@ from replay.audit import Action, audit
 from replay.codec import Event, PackedBatch, encode_segment, pack_batch
 from replay.keyframes import advance_keyframes
 from replay.mirror import Mirror
-from replay.models import Keyframe, Project, Segment, Session
+from replay.models import Keyframe, Project, ReplacedPart, Segment, Session
+from replay.packs import drop_unreferenced, erase, parts_of
 from replay.records import track_session
 from replay.redactor import Redactor
-from replay.segments import read_segment, segment_rows
+from replay.segments import read_segment, segment_key, segment_rows
 from replay.selectors import SelectorError
 from replay.storage import Storage
 
@@ -208,14 +209,24 @@ def redact_session(
             batches.append(packed)
         if changed:
             body = encode_segment(session.pk, batches)
-            storage.put(row.key, body)
+            # The redacted segment is an object of the session's own; what it replaces
+            # in a pack is overwritten with zeros once nothing points at it.
+            key = segment_key(session.pk, row.seq_start, row.seq_end)
+            storage.put(key, body)
             with transaction.atomic():
-                Segment.objects.filter(pk=row.pk).update(size=len(body))
+                Segment.objects.filter(pk=row.pk).update(
+                    key=key, offset=None, size=len(body), compacted=False
+                )
                 Session.objects.filter(pk=session.pk).update(
                     stored_bytes=F("stored_bytes") + len(body) - row.size
                 )
+            erase(parts_of([row]), storage)
             result.segments += 1
     if result.segments:
+        # What compaction replaced still holds the events as they were, in packs.
+        replaced = ReplacedPart.objects.filter(session=session)
+        erase(parts_of(replaced), storage)
+        replaced.delete()
         result.sessions = 1
         interval = keyframe_interval_ms or round(settings.REPLAY_KEYFRAME_SECONDS * 1000)
         result.keyframes = _recompute_keyframes(session, storage, start_ms, interval)
@@ -229,9 +240,13 @@ def _recompute_keyframes(
     stale = Keyframe.objects.filter(session=session)
     if start_ms is not None:
         stale = stale.filter(timestamp__gte=start_ms)
-    for frame in list(stale):
-        storage.delete(frame.key)
+    frames = list(stale)
+    erase(parts_of(frames), storage)
+    for frame in frames:
+        if frame.offset is None:
+            storage.delete(frame.key)
         frame.delete()
+    drop_unreferenced(storage, {frame.key for frame in frames if frame.offset is not None})
     last = session.keyframes.order_by("-after_seq").first()
     Session.objects.filter(pk=session.pk).update(keyframe_ms=last.timestamp if last else None)
     session.refresh_from_db()

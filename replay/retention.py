@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from replay.models import Keyframe, Project, Segment, Session
+from replay.models import Keyframe, Pack, Project, Segment, Session
 from replay.records import checkpoint_key
 from replay.segments import delete_session
 from replay.storage import Storage
@@ -62,8 +62,10 @@ def user_sessions(user_id: str, projects: Iterable[Project] | None = None) -> Qu
 
 def orphan_objects(storage: Storage, now: datetime) -> Iterator[str]:
     """Stored objects no row points to: those of sessions that have no row (a delete
-    that stopped half way, or a crash before the first commit), and, for sessions idle
-    for `ORPHAN_GRACE`, objects written but never indexed (a crash between the two)."""
+    that stopped half way, or a crash before the first commit); for sessions idle for
+    `ORPHAN_GRACE`, objects written but never indexed (a crash between the two); and
+    pack objects whose `Pack` row is gone. (Packs that have a row but nothing pointing
+    into them are `replay.packs.drop_unreferenced`'s.)"""
     sessions: dict[str, Session | None] = {}
     indexed: dict[str, set[str]] = {}
     for key in storage.list_keys("sessions/"):
@@ -81,6 +83,10 @@ def orphan_objects(storage: Storage, now: datetime) -> Iterator[str]:
             keys |= set(Keyframe.objects.filter(session=session).values_list("key", flat=True))
             indexed[session_id] = keys
         if key not in indexed[session_id]:
+            yield key
+    for key in storage.list_keys("packs/"):
+        # A pack's row is made before its object and removed after it.
+        if not Pack.objects.filter(key=key).exists():
             yield key
 
 

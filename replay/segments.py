@@ -4,8 +4,9 @@ Key layout (deterministic, so a retried write lands on the same object)::
 
     sessions/<session id>/<seq_start:012d>-<seq_end:012d>.seg
 
-Every key of a session starts with `session_prefix(session_id)`, so one prefix delete
-removes the whole session from storage.
+Every object of a session alone starts with `session_prefix(session_id)`, so one prefix
+delete removes it; what the session has in packs, objects shared with other sessions
+(commit rounds, compaction), is overwritten with zeros (see `replay.packs`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from replay.codec import (
     read_header,
 )
 from replay.codec import Segment as Decoded
-from replay.models import Keyframe, Segment, Session
+from replay.dictionaries import load
+from replay.models import Keyframe, ReplacedPart, Segment, Session
+from replay.packs import drop_unreferenced, erase, locator, parse_locator, parts_of, read_part
 from replay.storage import Storage, StorageError
 
 
@@ -42,38 +45,52 @@ class MissingSegmentError(StorageError):
 MAX_LINKS = 16
 
 
-def stored_body(key: str, storage: Storage) -> tuple[bytes, int]:
-    """The uncompressed body of the segment or keyframe stored at `key` (read with the
-    keyframes it is a difference from), and how many differences it sits on."""
-    _, body, links = _read(key, storage, 0)
+def stored_body(row: Segment | Keyframe, storage: Storage) -> tuple[bytes, int]:
+    """The uncompressed body of a stored keyframe (read with the keyframes it is a
+    difference from), and how many differences it sits on."""
+    _, body, links = _read(row.key, row.offset, row.size, storage, 0)
     return body, links
 
 
-def read_segment(row: Segment | Keyframe, storage: Storage) -> Decoded:
-    """The one way to read a stored segment or keyframe: its decoded contents (a
-    keyframe stored as a difference is read with the keyframes before it). Raises
-    `MissingSegmentError` when the database indexes an object storage does not have,
-    and `StorageError` when storage cannot answer (the API answers both with 503)."""
-    header, body, _ = _read(row.key, storage, 0)
-    return Decoded(header=header, batches=body_batches(body))
+def read_segment(
+    row: Segment | Keyframe, storage: Storage, first: int | None = None, last: int | None = None
+) -> Decoded:
+    """The one way to read a stored segment, keyframe or compacted block, whether it is
+    an object of its own or a part of a pack (`replay.packs`): its decoded contents,
+    or only its batches numbered `first` to `last` when given (a keyframe stored as a
+    difference is read with the keyframes before it; a block with its dictionary).
+    Raises `MissingSegmentError` when the database indexes an object storage does not
+    have, and `StorageError` when storage cannot answer (the API answers both with 503)."""
+    header, body, _ = _read(row.key, row.offset, row.size, storage, 0)
+    return Decoded(header=header, batches=body_batches(body, header.ids, first, last))
 
 
-def _read(key: str, storage: Storage, links: int) -> tuple[SegmentHeader, bytes, int]:
-    data = storage.get(key)
+def _read(
+    key: str, offset: int | None, size: int, storage: Storage, links: int
+) -> tuple[SegmentHeader, bytes, int]:
+    data = read_part(storage, key, offset, size)
     if data is None:
-        raise MissingSegmentError(f"{key} is indexed but not in storage")
+        raise MissingSegmentError(f"{locator(key, offset, size)} is indexed but not in storage")
     header = read_header(data)
+    if header.dictionary is not None:
+        return header, decompressed_body(data, dictionary=load(header.dictionary, storage)), 0
     if header.base is None:
         return header, decompressed_body(data), 0
     if links >= MAX_LINKS:
         raise CodecError(f"{key} sits on more than {MAX_LINKS} differences")
-    _, base_body, base_links = _read(header.base, storage, links + 1)
+    try:
+        base = parse_locator(header.base)
+    except ValueError as exc:
+        raise CodecError(f"{key} names an unreadable base: {exc}") from exc
+    _, base_body, base_links = _read(*base, storage, links + 1)
     return header, decompressed_body(data, base_body), base_links + 1
 
 
-def batches_from(row: Segment, storage: Storage, first: int) -> list[Batch]:
-    """The segment's batches numbered `first` or later."""
-    return [b for b in read_segment(row, storage).batches if b.seq >= first]
+def batches_from(
+    row: Segment, storage: Storage, first: int, last: int | None = None
+) -> list[Batch]:
+    """The segment's batches numbered `first` or later (to `last`, when given)."""
+    return read_segment(row, storage, first, last).batches
 
 
 def iter_segment_events(rows: Iterable[Segment], storage: Storage) -> Iterator[list[Event]]:
@@ -104,7 +121,17 @@ def iter_events(session: Session, storage: Storage) -> Iterator[Event]:
 
 
 def delete_session(session: Session, storage: Storage) -> None:
-    """Remove the session's objects, then its rows. If storage fails, the rows stay so
-    the delete can be retried."""
+    """Remove the session's data from storage, then its rows: its parts of packs are
+    overwritten with zeros (and packs left with nothing are removed), its own objects
+    deleted. If storage fails, the rows stay so the delete can be retried."""
+    parts = parts_of(
+        [
+            *Segment.objects.filter(session=session, offset__isnull=False),
+            *Keyframe.objects.filter(session=session, offset__isnull=False),
+            *ReplacedPart.objects.filter(session=session),
+        ]
+    )
+    erase(parts, storage)
     storage.delete_prefix(session_prefix(session.id))
     session.delete()
+    drop_unreferenced(storage, {key for key, _, _ in parts})

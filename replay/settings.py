@@ -91,6 +91,18 @@ REPLAY_KEYFRAME_SECONDS = parse_float(
     "REPLAY_KEYFRAME_SECONDS", env("REPLAY_KEYFRAME_SECONDS", "30")
 )
 
+# Compaction (replay.compaction): how often each server process compacts, how much
+# recording a block holds, how long a session's tail waits for more, and the zstd level.
+REPLAY_COMPACT_SECONDS = parse_float("REPLAY_COMPACT_SECONDS", env("REPLAY_COMPACT_SECONDS", "300"))
+REPLAY_BLOCK_SECONDS = parse_float("REPLAY_BLOCK_SECONDS", env("REPLAY_BLOCK_SECONDS", "300"))
+REPLAY_COMPACT_IDLE_SECONDS = parse_float(
+    "REPLAY_COMPACT_IDLE_SECONDS", env("REPLAY_COMPACT_IDLE_SECONDS", "120")
+)
+REPLAY_COMPACT_AFTER_SECONDS = parse_float(
+    "REPLAY_COMPACT_AFTER_SECONDS", env("REPLAY_COMPACT_AFTER_SECONDS", "1800")
+)
+REPLAY_BLOCK_LEVEL = parse_int("REPLAY_BLOCK_LEVEL", env("REPLAY_BLOCK_LEVEL", "19"), minimum=1)
+
 # How long sessions are kept after they last recorded, unless their project says (0: for
 # ever); `manage.py purge` deletes the rest.
 REPLAY_RETENTION_DAYS = parse_int("REPLAY_RETENTION_DAYS", env("REPLAY_RETENTION_DAYS", "30"))

@@ -67,6 +67,11 @@ class Storage(Protocol):
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when there is no such object."""
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes | None:
+        """`length` bytes of the object from `offset` (one part of an object shared by
+        many sessions), or None when there is no such object. StorageError when the
+        object is shorter than that."""
+
     def delete(self, key: str) -> None:
         """Remove one object; removing a missing object is not an error."""
 
@@ -169,6 +174,17 @@ class FolderStorage:
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes | None:
+        try:
+            with self._path(key).open("rb") as file:
+                file.seek(offset)
+                data = file.read(length)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+        return _whole_range(key, offset, length, data)
+
     def delete(self, key: str) -> None:
         try:
             self._path(key).unlink(missing_ok=True)
@@ -190,7 +206,8 @@ class FolderStorage:
         return removed
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        check_key(prefix)
+        if prefix:  # "" lists everything
+            check_key(prefix)
         base = self.root / prefix if prefix.endswith("/") else (self.root / prefix).parent
         if not base.is_dir():
             return
@@ -208,6 +225,12 @@ class FolderStorage:
         self.put(probe, b"ok")
         if self.get(probe) != b"ok":
             raise StorageError(f"{self.root} did not return what was written")
+
+
+def _whole_range(key: str, offset: int, length: int, data: bytes) -> bytes:
+    if len(data) != length:
+        raise StorageError(f"{key} holds {len(data)} of the {length} bytes at {offset}")
+    return data
 
 
 def _attempt(put: Callable[[str, bytes], None], key: str, data: bytes) -> StorageError | None:
@@ -301,6 +324,25 @@ class S3Storage:
         except BotoCoreError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
 
+    def get_range(self, key: str, offset: int, length: int) -> bytes | None:
+        if length <= 0:
+            return b""
+        try:
+            response = self.client.get_object(
+                Bucket=self.bucket,
+                Key=self._name(key),
+                Range=f"bytes={offset}-{offset + length - 1}",
+            )
+            data = response["Body"].read()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in {"NoSuchKey", "404"}:
+                return None
+            raise StorageError(f"cannot read {key} at {offset}+{length}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"cannot read {key} at {offset}+{length}: {exc}") from exc
+        return _whole_range(key, offset, length, data)
+
     def delete(self, key: str) -> None:
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
@@ -335,7 +377,8 @@ class S3Storage:
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         try:
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._name(prefix)):
+            where = self._name(prefix) if prefix else self.prefix  # "" lists everything
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=where):
                 for item in page.get("Contents", []):
                     yield item["Key"][len(self.prefix) :]
         except (BotoCoreError, ClientError) as exc:

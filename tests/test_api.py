@@ -10,8 +10,10 @@ import pytest
 from django.core.management import call_command
 
 from replay.models import Segment, Session
+from replay.segments import iter_events
 from replay.storage import get_storage
-from tests.support import record
+from tests.stored import objects_holding
+from tests.support import load_recording, record
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +132,9 @@ def test_delete_removes_rows_and_stored_objects(client, alice, alices_shop, segm
     assert not Session.objects.filter(pk="session-delete-1").exists()
     assert not Segment.objects.filter(session_id="session-delete-1").exists()
     assert not (segment_folder / "sessions" / "session-delete-1").exists()
-    assert list(get_storage().list_keys("sessions/session-keep-001/"))
+    assert objects_holding(get_storage(), "session-delete-1") == []
+    keep = Session.objects.get(pk="session-keep-001")
+    assert list(iter_events(keep, get_storage())) == load_recording("routes")
     assert client.get("/api/sessions/session-delete-1", **auth).status_code == 404
 
 

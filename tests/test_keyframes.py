@@ -8,16 +8,15 @@ from typing import Any
 
 import pytest
 
-from ingest.commit import commit_batches
-from ingest.plan import Received
-from ingest.scan import scan_events
-from replay.codec import decode_segment, pack_batch
-from replay.keyframes import advance_keyframes, keyframe_key, load_keyframe
+from replay.codec import decode_segment
+from replay.keyframes import advance_keyframes, load_keyframe
 from replay.models import Keyframe, Segment, Session
+from replay.packs import locator
 from replay.segments import MissingSegmentError, iter_events, read_segment
 from replay.storage import get_storage
 from tests.replayer import open_oracle, picture
-from tests.support import load_recording, start_session
+from tests.stored import store_at_pace
+from tests.support import load_recording
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,23 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def record_at_pace(project: Any, session_id: str, name: str) -> list[dict[str, Any]]:
     """Store a corpus recording as the server does at real pace (see `store_at_pace`)."""
     return store_at_pace(project, session_id, load_recording(name))
-
-
-def store_at_pace(
-    project: Any, session_id: str, events: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Store events as the server does at real pace: a batch and a segment per second
-    of recording time."""
-    start_session(project, session_id)
-    start = events[0]["timestamp"]
-    seconds: dict[int, list[dict[str, Any]]] = {}
-    for event in events:
-        seconds.setdefault(int((event["timestamp"] - start) // 1000), []).append(event)
-    for seq, second in enumerate(sorted(seconds)):
-        packed = pack_batch(seq, seconds[second]).packed
-        received = Received.scanned(seq, packed, scan_events(packed, max_events=10**6), len(packed))
-        commit_batches(session_id, [received], get_storage(), max_session_bytes=10**9)
-    return events
 
 
 def test_keyframes_come_every_interval_and_say_what_they_follow(alices_shop):
@@ -54,7 +36,8 @@ def test_keyframes_come_every_interval_and_say_what_they_follow(alices_shop):
     times = [session.first_event_ms, *(f.timestamp for f in frames)]
     assert all(10_000 <= b - a < 12_000 for a, b in itertools.pairwise(times))
     for frame in frames:
-        assert frame.key == keyframe_key(session.pk, frame.after_seq)
+        assert frame.key == frames[0].key  # one pack for the keyframes of one pass
+        assert frame.key.startswith("packs/keyframes/")
         assert Segment.objects.filter(session=session, seq_end=frame.after_seq).exists()
         assert read_segment(frame, get_storage()).header.keyframe
         assert all(e.get("synthetic") for e in load_keyframe(frame, get_storage()))
@@ -77,7 +60,10 @@ def test_keyframes_are_stored_as_differences_from_the_one_before(alices_shop):
     assert len(frames) == len(wholes) >= 10
     # Every fourth is stored whole; the others on the one before: never a long chain.
     bases = [read_segment(frame, storage).header.base for frame in frames]
-    assert bases == [None if n % 4 == 0 else frames[n - 1].key for n in range(len(frames))]
+    assert bases == [
+        None if n % 4 == 0 else locator(frames[n - 1].key, frames[n - 1].offset, frames[n - 1].size)
+        for n in range(len(frames))
+    ]
     assert all(read_segment(frame, storage).header.base is None for frame in wholes)
     # Read back, a difference is the keyframe itself; stored, a fraction of it.
     for frame, alone in zip(frames, wholes, strict=True):
@@ -90,12 +76,21 @@ def test_keyframes_are_stored_as_differences_from_the_one_before(alices_shop):
     Keyframe.objects.filter(pk__in=[f.pk for f in frames[-3:]]).delete()
     advance_keyframes(chained, storage, interval_ms=5_000, anchor_every=4)
     again = list(Keyframe.objects.filter(session=chained).order_by("after_seq"))
-    assert [read_segment(f, storage).header.base for f in again] == bases
-    # A keyframe gone from storage: those after it cannot be read, and say so.
-    storage.delete(frames[1].key)
+    assert [read_segment(f, storage).header.base is None for f in again] == [
+        base is None for base in bases
+    ]
+    assert again[-3].key != frames[0].key  # in a pack of their own, on those before
+    assert load_keyframe(again[-1], storage) == load_keyframe(wholes[-1], storage)
+    # A keyframe gone from storage: those on it cannot be read, and say so.
+    on_old = next(
+        f
+        for f in again[-3:]
+        if (read_segment(f, storage).header.base or "").startswith(frames[0].key)
+    )
+    storage.delete(frames[0].key)
     with pytest.raises(MissingSegmentError):
-        load_keyframe(frames[2], storage)
-    assert load_keyframe(frames[4], storage) == load_keyframe(wholes[4], storage)
+        load_keyframe(on_old, storage)
+    assert load_keyframe(wholes[4], storage) == load_keyframe(wholes[4], storage)
 
 
 @pytest.mark.browser

@@ -11,7 +11,7 @@ import pytest
 
 from tests import hostile
 from tests.recording import log_in
-from tests.test_keyframes import store_at_pace
+from tests.stored import store_at_pace
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -10,8 +10,8 @@ from replay.models import Session, TrackedEvent
 from replay.records import track_session
 from replay.storage import get_storage
 from tests.recording import log_in
+from tests.stored import store_at_pace
 from tests.support import load_recording
-from tests.test_keyframes import store_at_pace
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -20,9 +20,9 @@ from replay.models import Segment, Session, TrackedEvent
 from replay.records import track_session
 from replay.segments import delete_session
 from replay.storage import get_storage
+from tests.stored import store_at_pace
 from tests.support import load_recording
 from tests.test_api import bearer, token_for
-from tests.test_keyframes import store_at_pace
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,9 @@ from replay.redactor import Redactor
 from replay.segments import iter_events
 from replay.selectors import Selector, SelectorError
 from replay.storage import get_storage
+from tests.stored import store_at_pace
 from tests.support import load_recording
 from tests.test_api import bearer, token_for
-from tests.test_keyframes import store_at_pace
 
 pytestmark = pytest.mark.django_db
 

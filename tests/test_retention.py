@@ -21,6 +21,7 @@ from replay.keyframes import advance_keyframes
 from replay.models import Keyframe, Project, Segment, Session
 from replay.segments import iter_events, session_prefix
 from replay.storage import Storage, StorageError, get_storage
+from tests.stored import objects_holding
 from tests.support import load_recording, record, start_session
 from tests.test_api import bearer, token_for
 
@@ -78,24 +79,32 @@ def test_purge_deletes_what_outlived_its_retention_and_nothing_else(storage, ali
     record(alices_shop, "session-live", "routes")
     storage.put(f"{session_prefix('session-live')}000000009999.key", b"in flight")
 
-    assert run("purge", "--dry-run") == "Would delete 2 sessions and 2 orphan objects."
-    assert run("purge") == "Deleted 2 sessions and 2 orphan objects."
+    # A pack whose row is gone (a removal that stopped half way).
+    storage.put("packs/round/2026-01-01/0123456789abcdef01234567.rnd", b"left over")
+
+    assert run("purge", "--dry-run") == "Would delete 2 sessions and 3 orphan objects."
+    assert run("purge") == (
+        "Deleted 2 sessions, 3 orphan objects and 0 packs nothing pointed into."
+    )
 
     for session_id in gone:
         assert not Session.objects.filter(pk=session_id).exists()
         assert not Segment.objects.filter(session_id=session_id).exists()
         assert not Keyframe.objects.filter(session_id=session_id).exists()
         assert keys(storage, session_id) == []
+        assert objects_holding(storage, session_id) == []
     assert keys(storage, "session-ghost") == []
+    assert list(storage.list_keys("packs/round/2026-01-01/")) == []
     for session_id in kept:
         session = Session.objects.get(pk=session_id)
         assert list(iter_events(session, storage)) == exports[session_id]
         indexed = set(Segment.objects.filter(session=session).values_list("key", flat=True))
         indexed |= set(Keyframe.objects.filter(session=session).values_list("key", flat=True))
-        assert set(keys(storage, session_id)) == indexed  # the crashed write went too
+        own = {key for key in indexed if key.startswith(session_prefix(session_id))}
+        assert set(keys(storage, session_id)) == own  # the crashed write went too
     assert f"{session_prefix('session-live')}000000009999.key" in keys(storage, "session-live")
     # Running again finds nothing more to do.
-    assert run("purge") == "Deleted 0 sessions and 0 orphan objects."
+    assert run("purge") == "Deleted 0 sessions, 0 orphan objects and 0 packs nothing pointed into."
 
 
 def test_forget_deletes_every_session_of_one_user(storage, client, alice, alices_shop, bobs_blog):
@@ -109,14 +118,19 @@ def test_forget_deletes_every_session_of_one_user(storage, client, alice, alices
     assert response.status_code == 200
     assert response.json() == {"user_id": "user-42", "deleted": 2}
     assert set(Session.objects.values_list("pk", flat=True)) == {"session-u42-bob", "session-u7"}
-    assert keys(storage, "session-u42-a") == []
-    assert keys(storage, "session-u42-b") == []
+    # No object holds anything of theirs: not their own objects, and not the packs
+    # they shared with other sessions (overwritten with zeros there).
+    assert objects_holding(storage, "session-u42-a") == []
+    assert objects_holding(storage, "session-u42-b") == []
+    assert objects_holding(storage, "session-u7") != []
 
     # From the command line, everywhere.
     assert run("forget", "user-42") == "Deleted 1 sessions of user 'user-42'."
     assert list(Session.objects.values_list("pk", flat=True)) == ["session-u7"]
-    assert keys(storage, "session-u42-bob") == []
-    assert keys(storage, "session-u7") != []
+    assert objects_holding(storage, "session-u42-bob") == []
+    assert objects_holding(storage, "session-u7") != []
+    u7 = Session.objects.get(pk="session-u7")
+    assert list(iter_events(u7, storage)) == load_recording("routes")
     assert run("forget", "user-42") == "Deleted 0 sessions of user 'user-42'."
 
 
@@ -130,12 +144,12 @@ def test_forget_only_in_the_projects_named(alices_shop, bobs_blog):
 
 
 def test_purge_deletes_sessions_that_never_stored_anything(alices_shop, segment_folder):
-    # One session said hello and every commit of it failed (its folder could not be
-    # made), another said hello and went away; a third stored its recording.
+    # One session said hello and every commit of it failed (storage's folder could not
+    # be made), another said hello and went away; a third stored its recording.
     start_session(alices_shop, "session-never-01")
-    blocked = segment_folder / session_prefix("session-never-01")
-    blocked.parent.mkdir(parents=True)
-    blocked.write_bytes(b"")  # a file where the session's folder must go
+    blocked = segment_folder / "packs"
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"")  # a file where the folder of packs must go
     packed = pack_batch(0, load_recording("routes")[:5]).packed
     part = [Received.scanned(0, packed, scan_events(packed, max_events=100), 100)]
     with pytest.raises(StorageError):
@@ -146,10 +160,10 @@ def test_purge_deletes_sessions_that_never_stored_anything(alices_shop, segment_
     assert Session.objects.get(pk="session-never-01").acked_seq == -1
 
     # A session lasts 12 hours at most: a day old and still empty, it never records.
-    assert run("purge") == "Deleted 0 sessions and 0 orphan objects."
+    assert run("purge") == "Deleted 0 sessions, 0 orphan objects and 0 packs nothing pointed into."
     a_day_ago = timezone.now() - timedelta(days=1, minutes=1)
     Session.objects.update(created_at=a_day_ago, updated_at=a_day_ago)
-    assert run("purge") == "Deleted 2 sessions and 0 orphan objects."
+    assert run("purge") == "Deleted 2 sessions, 0 orphan objects and 0 packs nothing pointed into."
     assert list(Session.objects.values_list("pk", flat=True)) == ["session-stored-01"]
     stored = Session.objects.get(pk="session-stored-01")
     assert list(iter_events(stored, get_storage())) == events

@@ -16,9 +16,9 @@ from replay.keyframes import advance_keyframes
 from replay.models import AuditEntry, Segment, Session, ShareLink
 from replay.storage import get_storage
 from tests.recording import log_in
+from tests.stored import store_at_pace
 from tests.support import load_recording
 from tests.test_api import bearer, token_for
-from tests.test_keyframes import store_at_pace
 
 SESSION = "session-shared-01"
 OTHER = "session-shared-02"

@@ -12,17 +12,29 @@ from replay.models.projects import (
     token_digest,
 )
 from replay.models.records import ShareLink, TrackedEvent, new_share_token
-from replay.models.sessions import MAX_URLS, Gap, Keyframe, Segment, Session
+from replay.models.sessions import (
+    MAX_URLS,
+    Dictionary,
+    Gap,
+    Keyframe,
+    Pack,
+    ReplacedPart,
+    Segment,
+    Session,
+)
 
 __all__ = [
     "MAX_URLS",
     "Action",
     "ApiToken",
     "AuditEntry",
+    "Dictionary",
     "ErrorGroup",
     "Gap",
     "Keyframe",
+    "Pack",
     "Project",
+    "ReplacedPart",
     "SavedFunnel",
     "Segment",
     "Session",

@@ -101,6 +101,25 @@ class Segment(models.Model):
     received_bytes = models.IntegerField()
     size = models.IntegerField(help_text="stored bytes")
     key = models.CharField(max_length=300)
+    offset = models.BigIntegerField(
+        null=True, blank=True, help_text="where its bytes start in a shared object (a pack)"
+    )
+    compacted = models.BooleanField(
+        default=False, help_text="a block written by compaction (see replay.compaction)"
+    )
+    dictionary = models.ForeignKey(
+        "Dictionary",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # kept while a block uses it
+        related_name="blocks",
+    )
+    pieces = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="a block's parts the player loads one by one: "
+        "[[seq_start, seq_end, first_ts, last_ts, events], ...]",
+    )
     keyframe = models.BooleanField(default=False)
     snapshot_ts = models.BigIntegerField(
         null=True,
@@ -112,6 +131,7 @@ class Segment(models.Model):
 
     class Meta:
         ordering = ["session", "seq_start"]
+        indexes = [models.Index(fields=["key"])]
         constraints = [
             models.UniqueConstraint(fields=["session", "seq_start"], name="segment_seq_unique")
         ]
@@ -128,11 +148,15 @@ class Keyframe(models.Model):
     after_seq = models.BigIntegerField()
     timestamp = models.BigIntegerField()
     key = models.CharField(max_length=300)
+    offset = models.BigIntegerField(
+        null=True, blank=True, help_text="where its bytes start in a shared object (a pack)"
+    )
     size = models.IntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["session", "after_seq"]
+        indexes = [models.Index(fields=["key"])]
         constraints = [
             models.UniqueConstraint(fields=["session", "after_seq"], name="keyframe_seq_unique")
         ]
@@ -163,3 +187,60 @@ class Gap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} {self.seq_start}-{self.seq_end} {self.reason}"
+
+
+class Pack(models.Model):
+    """One storage object holding parts of many sessions: a commit round's segments, a
+    keyframer pass's keyframes, or a compaction pass's blocks. Segment and keyframe rows
+    point into it (`key`, `offset`, `size`). Deleting a session overwrites its parts
+    with zeros at once; the object goes when no row points into it any more (see
+    `replay.packs`). The row is made before the object is written, so that an object
+    whose round failed is found and removed too."""
+
+    class Kind(models.TextChoices):
+        ROUND = "round", "a commit round's segments"
+        KEYFRAMES = "keyframes", "a keyframer pass's keyframes"
+        BLOCKS = "blocks", "a compaction pass's blocks"
+
+    key = models.CharField(max_length=300, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ReplacedPart(models.Model):
+    """A part of a pack that compaction replaced with a block: nothing reads it, but it
+    holds the session's events until its pack is removed, so deleting the session
+    overwrites it with zeros too (`replay.segments.delete_session`)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=300, db_index=True)
+    offset = models.BigIntegerField()
+    size = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.offset}+{self.size}"
+
+
+class Dictionary(models.Model):
+    """A zstd dictionary trained on a project's recent sessions (`replay.dictionaries`),
+    stored at `key`; compacted blocks name it in their header."""
+
+    project = models.ForeignKey(
+        "replay.Project", on_delete=models.CASCADE, related_name="dictionaries"
+    )
+    version = models.IntegerField()
+    key = models.CharField(max_length=300, unique=True)
+    size = models.IntegerField()
+    samples = models.IntegerField(help_text="batches it was trained on")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="dictionary_version")
+        ]
+
+    def __str__(self) -> str:
+        return self.key

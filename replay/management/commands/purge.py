@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from replay.management.progress import progress
+from replay.packs import drop_unreferenced
 from replay.retention import delete_sessions, empty_sessions, expired_sessions, orphan_objects
 from replay.storage import StorageError, get_storage
 
@@ -14,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "Delete the sessions older than their project's retention (REPLAY_RETENTION_DAYS "
         "or the project's own), with everything stored for them; sessions that stored "
-        "nothing in the day after they started; and stored objects no row points to. "
+        "nothing in the day after they started; stored objects no row points to; and "
+        "packs (objects shared by sessions) that nothing points into any more. "
         "Safe to run from cron, and to run again after an interruption."
     )
 
@@ -38,6 +40,10 @@ class Command(BaseCommand):
             orphans = list(orphan_objects(storage, now))
             for key in progress(orphans, len(orphans), "orphan objects"):
                 storage.delete(key)
+            packs = drop_unreferenced(storage)
         except StorageError as exc:
             raise CommandError(f"storage is unavailable ({exc}); run purge again later") from exc
-        self.stdout.write(f"Deleted {deleted} sessions and {len(orphans)} orphan objects.")
+        self.stdout.write(
+            f"Deleted {deleted} sessions, {len(orphans)} orphan objects and {packs} packs "
+            "nothing pointed into."
+        )

@@ -1,0 +1,361 @@
+"""Compaction: rewriting sessions' segments into a few large, well-compressed blocks.
+
+Ingest stores what each session sends every second, in its commit round's pack: right
+for acknowledging fast, wrong for keeping (one-second segments compress poorly, and a
+round's pack holds a second of thousands of sessions). A compaction pass rewrites each
+waiting session's segments into **blocks**:
+
+- a block holds `REPLAY_BLOCK_SECONDS` of recording (5 minutes by default) or
+  `BLOCK_BYTES` of events, whichever comes first. Five minutes is where zstd's gains
+  flatten out: the 10-minute corpus recording (ids as differences, level 19) is 0.50x
+  the gzip of its JSON in 10-second blocks, 0.43x in 1-minute ones, 0.38x in 5-minute
+  ones and 0.37x in one 10-minute block. A block is one range read and decompresses in
+  milliseconds; the player loads it in pieces of about `PIECE_SECONDS` all the same.
+- its events are stored with node ids as differences (`replay.deltas`), at zstd level
+  `REPLAY_BLOCK_LEVEL` (19), with the project's trained dictionary
+  (`replay.dictionaries`) once it has enough sessions to train one;
+- a session's last, shorter block is written once it has been idle
+  `REPLAY_COMPACT_IDLE_SECONDS`, or its oldest waiting segment is
+  `REPLAY_COMPACT_AFTER_SECONDS` old, or when asked (`manage.py compact`).
+
+The blocks of one pass go into one pack (`replay.packs`), so a pass costs a storage
+request per `PACK_BYTES`, however many sessions it compacts. Each session's block rows
+replace its segment rows in one transaction, and only if those rows are still what the
+pass read (a redaction or a deletion in between wins; the pass overwrites its block with
+zeros). Round packs nothing points into any more are removed after
+`replay.packs.GRACE`: within an hour of being written with the defaults.
+
+Safe beside the server and twice at once: the worst a race does is compact a session
+twice, and the second's index step finds the rows gone and erases its own block.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Min, Q
+from django.utils import timezone
+
+from replay import dictionaries
+from replay.codec import Batch, PackedBatch, block_batches, encode_block, segment_body
+from replay.models import Dictionary, Pack, Project, ReplacedPart, Segment, Session
+from replay.packs import PackWriter, drop_unreferenced, erase
+from replay.segments import read_segment
+from replay.storage import Storage
+
+log = logging.getLogger(__name__)
+
+BLOCK_BYTES = 8 * 1024 * 1024  # received bytes of one block, at most
+PIECE_SECONDS = 10
+PACK_BYTES = 64 * 1024 * 1024
+SESSIONS_PER_PASS = 500
+LEASE = timedelta(minutes=10)  # how long a pass holds the sessions it compacts, at most
+MIN_DICTIONARY_SESSIONS = 10  # a dictionary is trained on that many sessions at least
+
+
+@dataclass
+class _Block:
+    session_id: str
+    rows: list[Segment]
+    data: bytes
+    packed: list[PackedBatch]
+    dictionary: Dictionary | None
+    offset: int = 0
+    key: str = ""
+
+
+@dataclass
+class Compacted:
+    sessions: int = 0
+    blocks: int = 0
+    segments: int = 0  # segment rows the blocks replaced
+    bytes_before: int = 0
+    bytes_after: int = 0
+    packs: int = 0  # packs written
+    dropped: int = 0  # packs removed once nothing pointed into them
+    raced: list[str] = field(default_factory=list)  # sessions that changed meanwhile
+
+
+def plan_blocks(rows: list[Segment], *, block_ms: int, closing: bool) -> list[list[Segment]]:
+    """Group a session's waiting segment rows (in seq order) into blocks; the last
+    group only when `closing` or when it is full. Pure."""
+    groups: list[list[Segment]] = []
+    group: list[Segment] = []
+    full = False
+    for row in rows:
+        if group and full:
+            groups.append(group)
+            group = []
+        group.append(row)
+        firsts = [r.first_ts for r in group if r.first_ts is not None]
+        lasts = [r.last_ts for r in group if r.last_ts is not None]
+        span = max(lasts) - min(firsts) if firsts and lasts else 0
+        full = span >= block_ms or sum(r.received_bytes for r in group) >= BLOCK_BYTES
+    if group and (closing or full):
+        groups.append(group)
+    return groups
+
+
+def pieces(packed: list[PackedBatch], snapshots: list[int]) -> list[list[int | None]]:
+    """A block's batches in runs of about `PIECE_SECONDS` of recording, for the player:
+    [[seq_start, seq_end, first_ts, last_ts, events, snapshot_ts], ...], where
+    snapshot_ts is when the last page load starting in the piece starts (its Meta), or
+    None. `snapshots` are the page loads' times. Pure."""
+    found: list[list[int | None]] = []
+    start: int | float | None = None
+    for batch in packed:
+        first = batch.first_ts
+        if not found or (
+            start is not None and first is not None and first - start >= PIECE_SECONDS * 1000
+        ):
+            found.append([batch.seq, batch.seq, _ms(first), _ms(batch.last_ts), batch.count, None])
+            start = first
+            continue
+        piece = found[-1]
+        piece[1] = batch.seq
+        piece[4] = (piece[4] or 0) + batch.count
+        if piece[2] is None:
+            piece[2] = _ms(first)
+            start = first
+        if batch.last_ts is not None:
+            piece[3] = max(piece[3] or 0, _ms(batch.last_ts) or 0)
+    for snapshot in snapshots:
+        starting = [p for p in found if p[2] is not None and p[2] <= snapshot]
+        (starting[-1] if starting else found[0])[5] = snapshot
+    return found
+
+
+def _page_loads(rows: list[Segment]) -> list[int]:
+    """When the rows' page loads start (as `replay.playback.snapshot_time` says)."""
+    found = []
+    for row in rows:
+        at = row.snapshot_ts if row.snapshot_ts is not None else row.first_ts
+        if row.keyframe and at is not None:
+            found.append(at)
+    return found
+
+
+def _ms(value: int | float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def waiting(session_ids: list[str] | None = None) -> list[str]:
+    """Sessions with segments not compacted yet, the longest waiting first."""
+    rows = Segment.objects.filter(compacted=False)
+    if session_ids is not None:
+        rows = rows.filter(session_id__in=session_ids)
+    ordered = rows.values("session_id").annotate(oldest=Min("created_at")).order_by("oldest")
+    return [row["session_id"] for row in ordered[:SESSIONS_PER_PASS]]
+
+
+def compact(
+    storage: Storage,
+    session_ids: list[str] | None = None,
+    *,
+    everything: bool = False,
+    now: datetime | None = None,
+) -> Compacted:
+    """One pass over the sessions waiting (those named, or all): write their blocks,
+    then swap their rows. `everything` writes every session's last block now too."""
+    now = now or timezone.now()
+    result = Compacted()
+    pass_ = _Pass(storage, now, everything)
+    token = secrets.token_hex(8)
+    claimed: list[str] = []
+    try:
+        for session_id in waiting(session_ids):
+            if not _claim(session_id, token, now):
+                continue  # another process is compacting it, or deriving from it
+            claimed.append(session_id)
+            pass_.add(session_id)
+            if sum(len(b.data) for b in pass_.blocks) >= PACK_BYTES:
+                _store(pass_.blocks, storage, result)
+                pass_.blocks = []
+        if pass_.blocks:
+            _store(pass_.blocks, storage, result)
+    finally:
+        Session.objects.filter(pk__in=claimed, derived_by=token).update(derived_until=None)
+    for project_id, found in pass_.samples.items():
+        _train(project_id, found, pass_.sessions[project_id], storage)
+    return result
+
+
+def _claim(session_id: str, token: str, now: datetime) -> bool:
+    """The lease the keyframer takes too (`ingest.keyframer.advance`): one process at a
+    time derives from a session's segments or rewrites them."""
+    free = Q(derived_until__isnull=True) | Q(derived_until__lt=now)
+    return bool(
+        Session.objects.filter(free, pk=session_id).update(
+            derived_until=now + LEASE, derived_by=token
+        )
+    )
+
+
+class _Pass:
+    """The blocks one pass has encoded so far, and the samples it saw per project."""
+
+    def __init__(self, storage: Storage, now: datetime, everything: bool) -> None:
+        self.storage = storage
+        self.everything = everything
+        self.idle = now - timedelta(seconds=settings.REPLAY_COMPACT_IDLE_SECONDS)
+        self.overdue = now - timedelta(seconds=settings.REPLAY_COMPACT_AFTER_SECONDS)
+        self.block_ms = round(settings.REPLAY_BLOCK_SECONDS * 1000)
+        self.blocks: list[_Block] = []
+        self.samples: dict[int, list[bytes]] = defaultdict(list)
+        self.sessions: dict[int, int] = defaultdict(int)
+
+    def add(self, session_id: str) -> None:
+        session = Session.objects.select_related("project").filter(pk=session_id).first()
+        if session is None:
+            return
+        rows = list(Segment.objects.filter(session=session, compacted=False).order_by("seq_start"))
+        if not rows:
+            return
+        oldest = min(row.created_at for row in rows)
+        closing = self.everything or session.updated_at < self.idle or oldest < self.overdue
+        groups = plan_blocks(rows, block_ms=self.block_ms, closing=closing)
+        dictionary = dictionaries.current(session.project)
+        trained = (
+            (dictionary.key, dictionaries.load(dictionary.key, self.storage))
+            if dictionary
+            else None
+        )
+        samples = self.samples[session.project_id]
+        for group in groups:
+            batches = _batches(group, self.storage)
+            if not batches:
+                continue
+            packed, ids_delta = block_batches(batches)
+            if len(samples) < dictionaries.MAX_SAMPLES:
+                samples += [segment_body([batch]) for batch in packed[:200]]
+            data = encode_block(
+                session.pk,
+                packed,
+                ids_delta=ids_delta,
+                level=settings.REPLAY_BLOCK_LEVEL,
+                keyframe=any(row.keyframe for row in group),
+                dictionary=trained,
+            )
+            self.blocks.append(_Block(session.pk, group, data, packed, dictionary))
+        if groups:
+            self.sessions[session.project_id] += 1
+
+
+def _train(project_id: int, samples: list[bytes], sessions: int, storage: Storage) -> None:
+    """Train the project's dictionary when it is due and this pass saw enough of its
+    sessions; the next passes use it."""
+    if sessions < MIN_DICTIONARY_SESSIONS:
+        return
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None or not dictionaries.due(project):
+        return
+    dictionaries.train(project, samples, storage)
+    dictionaries.drop_unused(project, storage)
+
+
+def _batches(rows: list[Segment], storage: Storage) -> list[Batch]:
+    """The batches of the rows, each seq once (rows may overlap after a write race)."""
+    found: list[Batch] = []
+    last = -1
+    for row in rows:
+        for batch in read_segment(row, storage).batches:
+            if batch.seq > last:
+                found.append(batch)
+                last = batch.seq
+    return found
+
+
+def _store(blocks: list[_Block], storage: Storage, result: Compacted) -> None:
+    pack = PackWriter(Pack.Kind.BLOCKS)
+    for block in blocks:
+        block.key, block.offset = pack.add(block.data)
+    pack.write(storage)
+    result.packs += 1
+    by_session: dict[str, list[_Block]] = defaultdict(list)
+    for block in blocks:
+        by_session[block.session_id].append(block)
+    sources: set[str] = set()
+    lost: list[_Block] = []
+    for session_id, mine in by_session.items():
+        if _swap(session_id, mine):
+            result.sessions += 1
+            result.blocks += len(mine)
+            for block in mine:
+                result.segments += len(block.rows)
+                result.bytes_before += sum(row.size for row in block.rows)
+                result.bytes_after += len(block.data)
+                sources |= {row.key for row in block.rows}
+                for row in block.rows:
+                    if row.offset is None:  # a segment stored before packs, alone
+                        storage.delete(row.key)
+        else:
+            result.raced.append(session_id)
+            lost += mine
+    erase([(b.key, b.offset, len(b.data)) for b in lost], storage)
+    result.dropped += drop_unreferenced(storage, sources)
+
+
+def _swap(session_id: str, blocks: list[_Block]) -> bool:
+    """Replace the blocks' segment rows with block rows, if the rows are still what
+    the pass read; whether it did."""
+    now = timezone.now()
+    with transaction.atomic():
+        if (
+            not Session.objects.select_for_update()
+            .filter(pk=session_id)
+            .update(updated_at=F("updated_at"))
+        ):
+            return False  # deleted meanwhile
+        read = {(r.pk, r.key, r.offset, r.size) for b in blocks for r in b.rows}
+        ids = [pk for pk, _, _, _ in read]
+        current = set(
+            Segment.objects.filter(pk__in=ids, compacted=False).values_list(
+                "pk", "key", "offset", "size"
+            )
+        )
+        if current != read:
+            return False
+        Segment.objects.filter(pk__in=ids).delete()
+        ReplacedPart.objects.bulk_create(
+            ReplacedPart(session_id=session_id, key=r.key, offset=r.offset, size=r.size)
+            for b in blocks
+            for r in b.rows
+            if r.offset is not None
+        )
+        Segment.objects.bulk_create(_row(session_id, block, now) for block in blocks)
+        Session.objects.filter(pk=session_id).update(
+            stored_bytes=F("stored_bytes")
+            + sum(len(b.data) - sum(r.size for r in b.rows) for b in blocks),
+            segment_count=F("segment_count") - sum(len(b.rows) - 1 for b in blocks),
+        )
+    return True
+
+
+def _row(session_id: str, block: _Block, now: datetime) -> Segment:
+    rows = block.rows
+    firsts = [r.first_ts for r in rows if r.first_ts is not None]
+    lasts = [r.last_ts for r in rows if r.last_ts is not None]
+    return Segment(
+        session_id=session_id,
+        seq_start=rows[0].seq_start,
+        seq_end=max(r.seq_end for r in rows),
+        first_ts=min(firsts) if firsts else None,
+        last_ts=max(lasts) if lasts else None,
+        event_count=sum(b.count for b in block.packed),
+        received_bytes=sum(r.received_bytes for r in rows),
+        size=len(block.data),
+        key=block.key,
+        offset=block.offset,
+        compacted=True,
+        keyframe=any(row.keyframe for row in rows),
+        snapshot_ts=next((r.snapshot_ts for r in rows if r.keyframe), None),
+        dictionary=block.dictionary,
+        pieces=pieces(block.packed, _page_loads(rows)),
+        created_at=now,
+    )
