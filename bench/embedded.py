@@ -9,6 +9,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,7 @@ class Embedded:
     server: DaphneServer
     key: str
     database: Path
+    manage: Callable[..., str]  # runs manage.py with the server's settings; its last line
 
 
 def start_embedded(
@@ -71,4 +75,16 @@ def start_embedded(
     if "REPLAY_FLUSH_SECONDS" not in (env or {}):
         server.env.pop("REPLAY_FLUSH_SECONDS")  # the server's default, as in production
     server.start()
-    return Embedded(server, key, database)
+    return Embedded(server, key, database, manage)
+
+
+def storage_writes(url: str) -> Counter[str]:
+    """replay_storage_writes_total by kind (one PUT each on S3), from the server's
+    /metrics."""
+    found: Counter[str] = Counter()
+    with urllib.request.urlopen(f"{url}/metrics") as answer:
+        for line in answer.read().decode().splitlines():
+            if line.startswith("replay_storage_writes_total{"):
+                labels, value = line.rsplit(" ", 1)
+                found[labels.split('kind="', 1)[1].split('"', 1)[0]] += round(float(value))
+    return found

@@ -38,7 +38,7 @@ from websockets.typing import Origin
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.embedded import start_embedded  # noqa: E402
+from bench.embedded import start_embedded, storage_writes  # noqa: E402
 from tests.support import CORPUS, load_recording  # noqa: E402
 
 ORIGIN = "https://load.example"
@@ -218,6 +218,7 @@ async def main_async(args: argparse.Namespace) -> None:
     assert server.process is not None
     pid = server.process.pid
     await asyncio.sleep(1)
+    writes_before = storage_writes(server.url)
     rss_idle = rss_bytes(pid)
     cpu_before = cpu_seconds(pid)
     own_cpu_before = time.process_time()
@@ -242,6 +243,7 @@ async def main_async(args: argparse.Namespace) -> None:
     server_cpu = cpu_seconds(pid) - cpu_before
     worker_cpu = sum(cpu_seconds(child) for child in children(pid))
     own_cpu = time.process_time() - own_cpu_before
+    written = storage_writes(server.url) - writes_before
     server.stop()
 
     with sqlite3.connect(database) as db:
@@ -256,6 +258,13 @@ async def main_async(args: argparse.Namespace) -> None:
     steady = [waited for r in recorders for sent, waited in r.latencies if sent >= ramp_end]
     errors = [r.error for r in recorders if r.error]
 
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(written.items()))
+    # Recorded session-minutes: from each recorder's first batch to its last acknowledged.
+    recorded_minutes = sum(
+        (max(sent for sent, _ in r.latencies) - min(sent for sent, _ in r.latencies)) / 60
+        for r in recorders
+        if r.latencies
+    )
     p50, p95, p99 = (percentile(latencies, share) for share in (0.5, 0.95, 0.99))
     s50, s95, s99 = (percentile(steady, share) for share in (0.5, 0.95, 0.99))
     mean = statistics.fmean(latencies) if latencies else float("nan")
@@ -282,6 +291,11 @@ async def main_async(args: argparse.Namespace) -> None:
             f"{server_cpu:.0f} / {worker_cpu:.0f} / {own_cpu:.0f} of {2 * elapsed:.0f}",
         ),
         ("keyframes written", f"{keyframes} for {keyframed} sessions"),
+        (
+            "storage writes (PUTs on S3)",
+            f"{written.total()} ({kinds}): {written.total() / elapsed:.2f} a second, "
+            f"{written.total() / max(recorded_minutes, 1e-9):.3f} per recorded session-minute",
+        ),
     ]
     for label, value in rows:
         print(f"{label:34} {value}")

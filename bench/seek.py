@@ -16,7 +16,10 @@ Reports time to first frame and bytes fetched for each, and their ratios; and th
 the player's data took on the wire until the first frame (compressed as the server sends
 them), against the gzip of the whole session's JSON.
 
-    .venv/bin/python bench/seek.py [--recording 3h|10min|30min] [--hours 3]
+With `--compact`, the session is compacted before it is opened (its segments rewritten
+into blocks, which the player loads in pieces), as it is once it is over.
+
+    .venv/bin/python bench/seek.py [--recording 3h|10min|30min] [--hours 3] [--compact]
 """
 
 from __future__ import annotations
@@ -128,6 +131,9 @@ def main() -> None:
     )
     parser.add_argument("--recording", choices=["3h", "10min", "30min"], default="3h")
     parser.add_argument("--hours", type=float, default=3.0, help="with --recording 3h")
+    parser.add_argument(
+        "--compact", action="store_true", help="compact the session first, as it is once over"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -165,6 +171,8 @@ def main() -> None:
                 time.sleep(1)
             (count,) = db.execute("SELECT COUNT(*) FROM replay_keyframe").fetchone()
         print(f"keyframes: {count}, every 30 s of recording")
+        if args.compact:
+            print(embedded.manage("compact", "--session", session))
         password = "bench-password-1"
         subprocess.run(
             [sys.executable, "manage.py", "createsuperuser", "--noinput", "--username", "bench"],

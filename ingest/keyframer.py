@@ -12,6 +12,7 @@ a `snapshot` frame instead."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -31,7 +32,7 @@ from ingest.threads import run_blocking
 from replay.keyframes import Advanced, advance_keyframes, index
 from replay.metrics import KEYFRAMES, MIRROR_SKIPPED, SNAPSHOT_REQUESTS, STORAGE_WRITES
 from replay.models import Pack, Session
-from replay.packs import PackWriter
+from replay.packs import PackWriter, erase, parts_of
 from replay.records import track_session, tracking_due
 from replay.storage import Storage, StorageError
 
@@ -108,6 +109,12 @@ def advance_many(session_ids: list[str], storage: Storage, interval_ms: int) -> 
         for session, advanced in done:
             try:
                 index(session, advanced, storage)
+            except Exception as exc:  # deleted meanwhile, say: nothing may keep its parts
+                outcomes[session.pk] = exc
+                with contextlib.suppress(StorageError):  # else they go when the pack goes
+                    erase(parts_of(advanced.pending), storage)
+                continue
+            try:
                 if tracking_due(Session.objects.filter(pk=session.pk)).exists():
                     track_session(session, storage)
             except Exception as exc:

@@ -25,6 +25,9 @@ pass read (a redaction or a deletion in between wins; the pass overwrites its bl
 zeros). Round packs nothing points into any more are removed after
 `replay.packs.GRACE`: within an hour of being written with the defaults.
 
+A session compacted to its end, idle and tracked to its end, also loses its tracking
+checkpoint (`replay.records`): it is only needed to go on tracking.
+
 Safe beside the server and twice at once: the worst a race does is compact a session
 twice, and the second's index step finds the rows gone and erases its own block.
 """
@@ -44,7 +47,15 @@ from django.utils import timezone
 
 from replay import dictionaries
 from replay.codec import Batch, PackedBatch, block_batches, encode_block, segment_body
-from replay.models import Dictionary, Pack, Project, ReplacedPart, Segment, Session
+from replay.models import (
+    Dictionary,
+    Pack,
+    Project,
+    ReplacedPart,
+    Segment,
+    Session,
+    TrackingCheckpoint,
+)
 from replay.packs import PackWriter, drop_unreferenced, erase
 from replay.segments import read_segment
 from replay.storage import Storage
@@ -80,6 +91,7 @@ class Compacted:
     packs: int = 0  # packs written
     dropped: int = 0  # packs removed once nothing pointed into them
     raced: list[str] = field(default_factory=list)  # sessions that changed meanwhile
+    busy: int = 0  # sessions another process was deriving from or compacting
 
 
 def plan_blocks(rows: list[Segment], *, block_ms: int, closing: bool) -> list[list[Segment]]:
@@ -171,7 +183,8 @@ def compact(
     try:
         for session_id in waiting(session_ids):
             if not _claim(session_id, token, now):
-                continue  # another process is compacting it, or deriving from it
+                result.busy += 1  # another process is compacting it, or deriving from it
+                continue
             claimed.append(session_id)
             pass_.add(session_id)
             if sum(len(b.data) for b in pass_.blocks) >= PACK_BYTES:
@@ -183,6 +196,12 @@ def compact(
         Session.objects.filter(pk__in=claimed, derived_by=token).update(derived_until=None)
     for project_id, found in pass_.samples.items():
         _train(project_id, found, pass_.sessions[project_id], storage)
+    # A session compacted to its end, idle and tracked to its end needs no tracking
+    # checkpoint: should more come after all, the next pass computes it from the start.
+    TrackingCheckpoint.objects.filter(
+        session__updated_at__lt=pass_.idle,
+        session__tracked_seq__gte=F("session__acked_seq"),
+    ).exclude(session__segments__compacted=False).delete()
     return result
 
 

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from replay.models import Keyframe, Pack, ReplacedPart, Segment
@@ -41,8 +42,8 @@ log = logging.getLogger(__name__)
 
 SUFFIX = {Pack.Kind.ROUND: "rnd", Pack.Kind.KEYFRAMES: "kfp", Pack.Kind.BLOCKS: "blk"}
 
-# A pack whose rows are not there this long after it was made is one whose round failed
-# (or whose rows are all gone): it is removed. Rounds index their parts in seconds.
+# A round's pack nothing points into this long after it was made is removed (its
+# sessions were compacted, or its round failed): rounds index their parts in seconds.
 GRACE = timedelta(minutes=15)
 
 
@@ -134,22 +135,27 @@ def erase(parts: Iterable[Part], storage: Storage) -> int:
 
 
 def drop_unreferenced(storage: Storage, keys: Iterable[str] | None = None) -> int:
-    """Remove the packs no segment or keyframe row points into: those named (once their
-    sessions are deleted or compacted), or, with no keys, every such pack older than
-    `GRACE` (rounds that failed, and what a crash left). How many were removed."""
-    packs = Pack.objects.all()
+    """Remove the packs no segment or keyframe row points into: those named (packs a
+    deletion or a compaction just left), or, with no keys, those a sweep finds: rounds
+    older than `GRACE` (compacted, or whose round failed) and other packs between `GRACE`
+    and a day old (a keyframer or compaction pass that failed). How many were removed."""
+    now = timezone.now()
     if keys is None:
-        packs = packs.filter(created_at__lt=timezone.now() - GRACE)
+        young = Q(created_at__lt=now - GRACE)
+        packs = Pack.objects.filter(
+            young & (Q(kind=Pack.Kind.ROUND) | Q(created_at__gte=now - timedelta(days=1)))
+        )
     else:
-        packs = packs.filter(key__in=list(keys))
+        # A round a moment old may still be indexing its parts; the sweep gets it later.
+        packs = Pack.objects.filter(key__in=list(keys)).exclude(
+            kind=Pack.Kind.ROUND, created_at__gte=now - GRACE
+        )
+    unused = packs.filter(
+        ~Exists(Segment.objects.filter(key=OuterRef("key"))),
+        ~Exists(Keyframe.objects.filter(key=OuterRef("key"))),
+    )
     dropped = 0
-    for pack in packs.iterator():
-        if Segment.objects.filter(key=pack.key).exists():
-            continue
-        if Keyframe.objects.filter(key=pack.key).exists():
-            continue
-        if keys is not None and pack.created_at > timezone.now() - GRACE:
-            continue  # its round may still be indexing its parts
+    for pack in unused.iterator():
         try:
             storage.delete(pack.key)
         except StorageError:

@@ -6,8 +6,10 @@ its records, and stores the result in one transaction. The keyframer calls it fo
 sessions that went quiet or have not been tracked for a while (`tracking_due`).
 
 A pass costs what is new, not the whole session: after each pass the extractor (its DOM
-mirror, its state and its signals) and the records so far are saved beside the
-segments as a checkpoint, and the next pass feeds only the batches after it. Records
+mirror, its state and its signals) and the records so far are saved as a checkpoint
+(`TrackingCheckpoint`, a database row: it is rewritten every few minutes while a session
+records, too often for a storage request each), and the next pass feeds only the
+batches after it. Compaction drops it once the session is complete. Records
 that may still change while the session goes on (a page view's scroll depth so far, a
 page view waiting for its title) are stored as provisional and replaced by every pass,
 and so is the friction, which the detectors compute again over all records. Without a
@@ -17,7 +19,6 @@ another version) the session is computed from its start and its rows replaced wh
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import zlib
 from dataclasses import dataclass
@@ -29,9 +30,9 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from replay.friction import FRICTION, detect
-from replay.models import Session, TrackedEvent
-from replay.segments import read_segment, segment_rows, session_prefix
-from replay.storage import Storage, StorageError
+from replay.models import Session, TrackedEvent, TrackingCheckpoint
+from replay.segments import read_segment, segment_rows
+from replay.storage import Storage
 from replay.tracking import CLICK, CONSOLE, CUSTOM, ERROR, INPUT, NETWORK, Extractor, Record
 
 # Records of a session are computed once it has been quiet this long, and at least this
@@ -77,18 +78,13 @@ def tracking_due(sessions: QuerySet[Session]) -> QuerySet[Session]:
 
 # Bumped whenever the extractor's state changes shape: older checkpoints are not used.
 CHECKPOINT_VERSION = 2
-CHECKPOINT_NAME = "tracking.ckpt"
-
-
-def checkpoint_key(session_id: str) -> str:
-    return f"{session_prefix(session_id)}{CHECKPOINT_NAME}"
 
 
 @dataclass
 class Checkpoint:
     """Where the last pass stopped: the extractor after batch `seq`, and every record
     (not friction, not provisional) it produced up to there. Written by this server
-    beside the session's segments and read only by it."""
+    in the session's `TrackingCheckpoint` row and read only by it."""
 
     version: int
     seq: int
@@ -97,25 +93,24 @@ class Checkpoint:
     records: list[Record]
 
 
-def _load_checkpoint(session: Session, storage: Storage) -> Checkpoint | None:
-    data = storage.get(checkpoint_key(session.pk))
-    if data is None:
+def _load_checkpoint(session: Session) -> Checkpoint | None:
+    data = TrackingCheckpoint.objects.filter(session_id=session.pk).values_list("data", flat=True)
+    found = data.first()
+    if found is None:
         return None
     try:
-        checkpoint = pickle.loads(zlib.decompress(data))
-    except Exception:  # a damaged or foreign object: compute from the start
+        checkpoint = pickle.loads(zlib.decompress(bytes(found)))
+    except Exception:  # a damaged row: compute from the start
         return None
     if not isinstance(checkpoint, Checkpoint) or checkpoint.version != CHECKPOINT_VERSION:
         return None
     return checkpoint
 
 
-def _save_checkpoint(session: Session, storage: Storage, checkpoint: Checkpoint) -> None:
-    try:
-        storage.put(checkpoint_key(session.pk), zlib.compress(pickle.dumps(checkpoint), 1))
-    except StorageError:  # an older checkpoint disagrees with the rows: the next pass
-        with contextlib.suppress(StorageError):  # starts over either way
-            storage.delete(checkpoint_key(session.pk))
+def _save_checkpoint(session: Session, checkpoint: Checkpoint) -> None:
+    TrackingCheckpoint.objects.update_or_create(
+        session_id=session.pk, defaults={"data": zlib.compress(pickle.dumps(checkpoint), 1)}
+    )
 
 
 def _batches_after(session: Session, storage: Storage, after: int, until: int) -> Any:
@@ -142,7 +137,7 @@ class Pass:
 
 
 def _run(session: Session, storage: Storage, until: int, *, whole: bool) -> tuple[Pass, Checkpoint]:
-    checkpoint = None if whole else _load_checkpoint(session, storage)
+    checkpoint = None if whole else _load_checkpoint(session)
     if checkpoint is not None and checkpoint.seq != session.tracked_seq:
         checkpoint = None  # rows and checkpoint disagree: start over
     if checkpoint is None:
@@ -226,6 +221,6 @@ def track_session(session: Session, storage: Storage, *, whole: bool = False) ->
             added = done.new
         fresh_rows = [*added, *done.provisional, *done.friction]
         TrackedEvent.objects.bulk_create([_row(fresh, r) for r in fresh_rows], batch_size=500)
-    _save_checkpoint(fresh, storage, checkpoint)
+        _save_checkpoint(fresh, checkpoint)  # with the rows it matches, or not at all
     total = TrackedEvent.objects.filter(session=fresh).count()
     return Tracked(total, len(done.friction), score)

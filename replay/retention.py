@@ -15,7 +15,6 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from replay.models import Keyframe, Pack, Project, Segment, Session
-from replay.records import checkpoint_key
 from replay.segments import delete_session
 from replay.storage import Storage
 
@@ -76,8 +75,8 @@ def orphan_objects(storage: Storage, now: datetime) -> Iterator[str]:
         if session is None:
             yield key
             continue
-        if session.updated_at > now - ORPHAN_GRACE or key == checkpoint_key(session_id):
-            continue  # a live write may be unindexed yet; a tracking checkpoint never is
+        if session.updated_at > now - ORPHAN_GRACE:
+            continue  # a live write may be unindexed yet
         if session_id not in indexed:
             keys = set(Segment.objects.filter(session=session).values_list("key", flat=True))
             keys |= set(Keyframe.objects.filter(session=session).values_list("key", flat=True))

@@ -15,15 +15,23 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from replay import deltas
-from replay.codec import Batch, block_batches, decode_segment, encode_block
+from replay.codec import (
+    Batch,
+    block_batches,
+    decode_segment,
+    encode_block,
+    encode_segment,
+    pack_batch,
+)
 from replay.compaction import compact
 from replay.dictionaries import MIN_SAMPLES
-from replay.models import Dictionary, Pack, Segment, Session
+from replay.models import Dictionary, Pack, Segment, Session, TrackedEvent, TrackingCheckpoint
 from replay.packs import drop_unreferenced
-from replay.segments import iter_events, read_segment
+from replay.records import track_session
+from replay.segments import iter_events, read_segment, segment_key, session_prefix
 from replay.storage import Storage, get_storage
 from tests.stored import objects_holding, store_at_pace
-from tests.support import load_recording
+from tests.support import load_recording, start_session
 from tests.test_api import bearer, token_for
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +191,55 @@ def test_node_ids_as_differences_read_back_exactly_even_when_hostile():
     assert not rewritten  # one batch could not be: none is
     block = encode_block("session-x", packed, ids_delta=rewritten, level=3)
     assert decode_segment(block).batches == [Batch(0, hostile), Batch(1, events[:50])]
+
+
+def test_a_complete_session_keeps_its_records_but_not_its_tracking_checkpoint(alices_shop):
+    storage = get_storage()
+    store_at_pace(alices_shop, "session-done-001", load_recording("checkout"))
+    session = Session.objects.get(pk="session-done-001")
+    track_session(session, storage)
+    records = sorted(TrackedEvent.objects.filter(session=session).values_list("kind", "ts"))
+    assert TrackingCheckpoint.objects.filter(session=session).exists()
+    run("--all")  # just recorded: it may go on, so the checkpoint stays
+    assert TrackingCheckpoint.objects.filter(session=session).exists()
+    Session.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    compact(storage)
+    assert not TrackingCheckpoint.objects.filter(session=session).exists()
+    # Should it go on after all, tracking starts over and finds the same records.
+    track_session(Session.objects.get(pk="session-done-001"), storage, whole=True)
+    again = sorted(TrackedEvent.objects.filter(session=session).values_list("kind", "ts"))
+    assert again == records
+
+
+def test_segments_stored_before_packs_are_compacted_and_their_objects_removed(alices_shop):
+    """Servers before packs wrote one object per flush under the session's folder; they
+    are read as before, and compaction takes them in too."""
+    storage = get_storage()
+    events = load_recording("routes")
+    start_session(alices_shop, "session-old-0001")
+    parts = [events[:20], events[20:]]
+    for seq, part in enumerate(parts):
+        packed = pack_batch(seq, part)
+        key = segment_key("session-old-0001", seq, seq)
+        data = encode_segment("session-old-0001", [packed])
+        storage.put(key, data)
+        Segment.objects.create(
+            session_id="session-old-0001",
+            seq_start=seq,
+            seq_end=seq,
+            first_ts=packed.first_ts,
+            last_ts=packed.last_ts,
+            event_count=packed.count,
+            received_bytes=len(packed.packed),
+            size=len(data),
+            key=key,
+            keyframe=seq == 0,
+            snapshot_ts=events[0]["timestamp"] if seq == 0 else None,
+        )
+    Session.objects.filter(pk="session-old-0001").update(acked_seq=1, segment_count=2)
+    session = Session.objects.get(pk="session-old-0001")
+    assert list(iter_events(session, storage)) == events
+    assert run("--session", "session-old-0001").startswith("Compacted 1 sessions")
+    assert list(storage.list_keys(session_prefix("session-old-0001"))) == []
+    assert list(iter_events(session, storage)) == events
+    assert Segment.objects.get(session=session).compacted

@@ -16,11 +16,11 @@ from django.test import Client
 from django.utils import timezone
 
 from ingest.keyframer import advance, due
-from replay.models import Segment, Session, TrackedEvent
+from replay.models import Segment, Session, TrackedEvent, TrackingCheckpoint
 from replay.records import track_session
-from replay.segments import delete_session
+from replay.segments import delete_session, session_prefix
 from replay.storage import get_storage
-from tests.stored import store_at_pace
+from tests.stored import objects_holding, store_at_pace
 from tests.support import load_recording
 from tests.test_api import bearer, token_for
 
@@ -357,17 +357,13 @@ def test_passes_feed_only_what_is_new_and_agree_with_computing_from_the_start(al
     ).exists()
 
 
-def test_a_checkpoint_is_no_orphan_and_goes_with_its_session(checkout):
-    from replay.records import checkpoint_key
-    from replay.retention import orphan_objects
-
+def test_a_checkpoint_is_kept_in_the_database_and_goes_with_its_session(checkout):
     track_session(checkout, get_storage())
-    key = checkpoint_key(SESSION)
-    assert get_storage().get(key) is not None
-    idle = timezone.now() + timedelta(days=1)  # long after the session last recorded
-    assert key not in list(orphan_objects(get_storage(), idle))
+    assert TrackingCheckpoint.objects.filter(session=checkout).exists()
+    assert objects_holding(get_storage(), SESSION) != []  # its segments, not a checkpoint
+    assert not any(key.startswith(session_prefix(SESSION)) for key in get_storage().list_keys(""))
     delete_session(checkout, get_storage())
-    assert get_storage().get(key) is None
+    assert not TrackingCheckpoint.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

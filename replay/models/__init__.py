@@ -11,7 +11,7 @@ from replay.models.projects import (
     normalize_origin,
     token_digest,
 )
-from replay.models.records import ShareLink, TrackedEvent, new_share_token
+from replay.models.records import ShareLink, TrackedEvent, TrackingCheckpoint, new_share_token
 from replay.models.sessions import (
     MAX_URLS,
     Dictionary,
@@ -40,6 +40,7 @@ __all__ = [
     "Session",
     "ShareLink",
     "TrackedEvent",
+    "TrackingCheckpoint",
     "new_project_key",
     "new_share_token",
     "normalize_origin",

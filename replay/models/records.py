@@ -12,6 +12,22 @@ from replay.models.projects import Project
 from replay.models.sessions import Session
 
 
+class TrackingCheckpoint(models.Model):
+    """Where the session's last tracking pass stopped (`replay.records.Checkpoint`,
+    pickled and compressed): kept in the database, not in storage, because it is
+    rewritten every few minutes while the session records, and a storage request for
+    each would cost more than the bytes."""
+
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    data = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.session_id}"
+
+
 class TrackedEvent(models.Model):
     """An event-tracking record (`replay.tracking`) or a friction moment
     (`replay.friction`) of a session, computed from its stored events."""

@@ -131,7 +131,7 @@ class Segment(models.Model):
 
     class Meta:
         ordering = ["session", "seq_start"]
-        indexes = [models.Index(fields=["key"])]
+        indexes = [models.Index(fields=["key"]), models.Index(fields=["compacted", "session"])]
         constraints = [
             models.UniqueConstraint(fields=["session", "seq_start"], name="segment_seq_unique")
         ]

@@ -38,7 +38,8 @@ class Command(BaseCommand):
         except StorageError as exc:
             raise CommandError(f"storage is unavailable ({exc}); run compact again") from exc
         ratio = f" ({total.bytes_after / total.bytes_before:.2f}x)" if total.bytes_before else ""
-        raced = f"; {len(total.raced)} changed meanwhile, left for later" if total.raced else ""
+        later = len(total.raced) + total.busy
+        raced = f"; {later} busy or changed meanwhile, left for later" if later else ""
         self.stdout.write(
             f"Compacted {total.sessions} sessions: {total.segments} segments into "
             f"{total.blocks} blocks, {total.bytes_before} bytes into {total.bytes_after}"
@@ -55,3 +56,4 @@ def _add(total: Compacted, done: Compacted) -> None:
     total.packs += done.packs
     total.dropped += done.dropped
     total.raced += done.raced
+    total.busy = done.busy  # the last pass's: the others' were retried
