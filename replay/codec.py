@@ -168,21 +168,32 @@ def encode_segment(
     keyframe: bool = False,
     level: int = ZSTD_LEVEL,
     base: tuple[str, bytes] | None = None,
+    ids_delta: bool = False,
+    dictionary: tuple[str, bytes] | None = None,
 ) -> bytes:
     """Encode batches (in seq order, at least one) into one segment object. The events'
-    bytes are copied in, not encoded again. With `base` (a keyframe's key and its
-    uncompressed body), the body is stored as a difference from it."""
+    bytes are copied in, not encoded again. With `base` (a keyframe's locator and its
+    uncompressed body), the body is stored as a difference from it; with `dictionary`
+    (a trained dictionary's name and bytes), compressed with it. `ids_delta` says the
+    batches' node ids are differences (`block_batches`)."""
     if not batches:
         raise ValueError("a segment holds at least one batch")
+    if base is not None and dictionary is not None:
+        raise ValueError("a segment is compressed with a base or a dictionary, not both")
     header = _header_of(session, batches, keyframe)
     body = segment_body(batches)
-    if base is None:
+    if ids_delta:
+        header["ids"] = "delta"
+    if base is None and dictionary is None:
         compressed = _compressor(level).compress(body)
     else:
-        header["base"] = base[0]
-        compressor = zstandard.ZstdCompressor(
-            level=level, dict_data=_dictionary(base[1]), write_checksum=True
-        )
+        if base is not None:
+            header["base"] = base[0]
+            trained = _dictionary(base[1])
+        elif dictionary is not None:
+            header["dict"] = dictionary[0]
+            trained = zstandard.ZstdCompressionDict(dictionary[1])
+        compressor = zstandard.ZstdCompressor(level=level, dict_data=trained, write_checksum=True)
         compressed = compressor.compress(body)
     packed_header = msgpack.packb(header, use_bin_type=True)
     segment: bytes = (
@@ -229,9 +240,9 @@ def read_header(data: bytes) -> SegmentHeader:
 
 
 def block_batches(batches: Sequence[Batch]) -> tuple[list[PackedBatch], bool]:
-    """The batches as a compacted block stores them, and whether their node ids are
-    differences (`replay.deltas`: they are unless an id is hostile). Their events are
-    rewritten in place."""
+    """The batches as compaction stores them (`encode_segment` with `ids_delta`), and
+    whether their node ids are differences (`replay.deltas`: they are unless an id is
+    hostile). Their events are rewritten in place."""
     checked = [deltas.rewrite(batch.events) for batch in batches]
     rewritten = all(checked)
     if not rewritten:
@@ -239,35 +250,6 @@ def block_batches(batches: Sequence[Batch]) -> tuple[list[PackedBatch], bool]:
             if done:
                 deltas.restore(batch.events)
     return [pack_batch(batch.seq, batch.events) for batch in batches], rewritten
-
-
-def encode_block(
-    session: str,
-    batches: Sequence[PackedBatch],
-    *,
-    ids_delta: bool,
-    level: int,
-    keyframe: bool = False,
-    dictionary: tuple[str, bytes] | None = None,
-) -> bytes:
-    """A compacted block of `block_batches`' batches (in seq order, at least one),
-    compressed at `level` with a trained dictionary (its name and bytes) when given. A
-    block reads like any segment (`decode_segment`; its header says `ids` and `dict`)."""
-    if not batches:
-        raise ValueError("a block holds at least one batch")
-    header = _header_of(session, batches, keyframe)
-    parameters: dict[str, Any] = {"level": level, "write_checksum": True}
-    if ids_delta:
-        header["ids"] = "delta"
-    if dictionary is not None:
-        header["dict"] = dictionary[0]
-        parameters["dict_data"] = zstandard.ZstdCompressionDict(dictionary[1])
-    compressed = zstandard.ZstdCompressor(**parameters).compress(segment_body(batches))
-    packed_header = msgpack.packb(header, use_bin_type=True)
-    block: bytes = (
-        _PREFIX.pack(MAGIC, FORMAT_VERSION, len(packed_header)) + packed_header + compressed
-    )
-    return block
 
 
 def decompressed_body(

@@ -18,6 +18,11 @@ waiting session's segments into **blocks**:
   `REPLAY_COMPACT_IDLE_SECONDS`, or its oldest waiting segment is
   `REPLAY_COMPACT_AFTER_SECONDS` old, or when asked (`manage.py compact`).
 
+Once a session's whole recording so far is in blocks, its keyframes are compressed again
+into the same pack (`replay.keyframes.recompress`): one a minute is kept (`KEYFRAME_MS`;
+the keyframer writes one every 30 s, which matters while a session is watched live),
+with node ids as differences, at the same level, each a difference from the one before.
+
 The blocks of one pass go into one pack (`replay.packs`), so a pass costs a storage
 request per `PACK_BYTES`, however many sessions it compacts. Each session's block rows
 replace its segment rows in one transaction, and only if those rows are still what the
@@ -37,6 +42,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -46,9 +52,11 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from replay import dictionaries
-from replay.codec import Batch, PackedBatch, block_batches, encode_block, segment_body
+from replay.codec import Batch, PackedBatch, block_batches, encode_segment, segment_body
+from replay.keyframes import Recompressed, recompress
 from replay.models import (
     Dictionary,
+    Keyframe,
     Pack,
     Project,
     ReplacedPart,
@@ -56,7 +64,7 @@ from replay.models import (
     Session,
     TrackingCheckpoint,
 )
-from replay.packs import PackWriter, drop_unreferenced, erase
+from replay.packs import PackWriter, Part, drop_unreferenced, erase, parts_of
 from replay.segments import read_segment
 from replay.storage import Storage
 
@@ -64,6 +72,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_BYTES = 8 * 1024 * 1024  # received bytes of one block, at most
 PIECE_SECONDS = 10
+KEYFRAME_MS = 60_000  # a finished session keeps a keyframe a minute (the keyframer: 30 s)
 PACK_BYTES = 64 * 1024 * 1024
 SESSIONS_PER_PASS = 500
 LEASE = timedelta(minutes=10)  # how long a pass holds the sessions it compacts, at most
@@ -187,11 +196,9 @@ def compact(
                 continue
             claimed.append(session_id)
             pass_.add(session_id)
-            if sum(len(b.data) for b in pass_.blocks) >= PACK_BYTES:
-                _store(pass_.blocks, storage, result)
-                pass_.blocks = []
-        if pass_.blocks:
-            _store(pass_.blocks, storage, result)
+            if pass_.pack.size >= PACK_BYTES:
+                _store(pass_, result)
+        _store(pass_, result)
     finally:
         Session.objects.filter(pk__in=claimed, derived_by=token).update(derived_until=None)
     for project_id, found in pass_.samples.items():
@@ -217,7 +224,8 @@ def _claim(session_id: str, token: str, now: datetime) -> bool:
 
 
 class _Pass:
-    """The blocks one pass has encoded so far, and the samples it saw per project."""
+    """What one pass has encoded so far (into the pack it writes next), and the samples
+    it saw per project."""
 
     def __init__(self, storage: Storage, now: datetime, everything: bool) -> None:
         self.storage = storage
@@ -225,7 +233,9 @@ class _Pass:
         self.idle = now - timedelta(seconds=settings.REPLAY_COMPACT_IDLE_SECONDS)
         self.overdue = now - timedelta(seconds=settings.REPLAY_COMPACT_AFTER_SECONDS)
         self.block_ms = round(settings.REPLAY_BLOCK_SECONDS * 1000)
-        self.blocks: list[_Block] = []
+        self.pack = PackWriter(Pack.Kind.BLOCKS)
+        self.blocks: dict[str, list[_Block]] = defaultdict(list)
+        self.frames: dict[str, Recompressed] = {}
         self.samples: dict[int, list[bytes]] = defaultdict(list)
         self.sessions: dict[int, int] = defaultdict(int)
 
@@ -253,17 +263,29 @@ class _Pass:
             packed, ids_delta = block_batches(batches)
             if len(samples) < dictionaries.MAX_SAMPLES:
                 samples += [segment_body([batch]) for batch in packed[:200]]
-            data = encode_block(
+            data = encode_segment(
                 session.pk,
                 packed,
-                ids_delta=ids_delta,
                 level=settings.REPLAY_BLOCK_LEVEL,
                 keyframe=any(row.keyframe for row in group),
+                ids_delta=ids_delta,
                 dictionary=trained,
             )
-            self.blocks.append(_Block(session.pk, group, data, packed, dictionary))
+            key, offset = self.pack.add(data)
+            self.blocks[session_id].append(
+                _Block(session.pk, group, data, packed, dictionary, offset, key)
+            )
         if groups:
             self.sessions[session.project_id] += 1
+        if closing and len(rows) == sum(len(group) for group in groups):
+            # Its whole recording so far is in blocks: its keyframes are done too.
+            self.frames[session_id] = recompress(
+                session,
+                self.storage,
+                self.pack,
+                keep_every_ms=KEYFRAME_MS,
+                level=settings.REPLAY_BLOCK_LEVEL,
+            )
 
 
 def _train(project_id: int, samples: list[bytes], sessions: int, storage: Storage) -> None:
@@ -290,40 +312,51 @@ def _batches(rows: list[Segment], storage: Storage) -> list[Batch]:
     return found
 
 
-def _store(blocks: list[_Block], storage: Storage, result: Compacted) -> None:
-    pack = PackWriter(Pack.Kind.BLOCKS)
-    for block in blocks:
-        block.key, block.offset = pack.add(block.data)
-    pack.write(storage)
+def _store(pass_: _Pass, result: Compacted) -> None:
+    """Write the pass's pack, then swap each session's rows; start a new pack."""
+    storage = pass_.storage
+    sessions = set(pass_.blocks) | set(pass_.frames)
+    if not sessions:
+        return
+    pass_.pack.write(storage)
     result.packs += 1
-    by_session: dict[str, list[_Block]] = defaultdict(list)
-    for block in blocks:
-        by_session[block.session_id].append(block)
     sources: set[str] = set()
-    lost: list[_Block] = []
-    for session_id, mine in by_session.items():
-        if _swap(session_id, mine):
-            result.sessions += 1
-            result.blocks += len(mine)
-            for block in mine:
-                result.segments += len(block.rows)
-                result.bytes_before += sum(row.size for row in block.rows)
-                result.bytes_after += len(block.data)
-                sources |= {row.key for row in block.rows}
-                for row in block.rows:
-                    if row.offset is None:  # a segment stored before packs, alone
-                        storage.delete(row.key)
-        else:
+    lost: list[Part] = []
+    for session_id in sessions:
+        blocks = pass_.blocks.get(session_id, [])
+        frames = pass_.frames.get(session_id, Recompressed([], []))
+        written = [(b.key, b.offset, len(b.data)) for b in blocks]
+        written += [(key, offset, size) for _, key, offset, size in frames.kept]
+        replaced = [r for b in blocks for r in b.rows] + [f for f, *_ in frames.kept]
+        replaced += frames.removed
+        if not _swap(session_id, blocks, frames):
             result.raced.append(session_id)
-            lost += mine
-    erase([(b.key, b.offset, len(b.data)) for b in lost], storage)
+            lost += written
+            continue
+        result.sessions += 1
+        result.blocks += len(blocks)
+        for block in blocks:
+            result.segments += len(block.rows)
+            result.bytes_before += sum(row.size for row in block.rows)
+            result.bytes_after += len(block.data)
+        sources |= {row.key for row in replaced}
+        for row in replaced:
+            if row.offset is None:  # stored before packs, an object of its own
+                storage.delete(row.key)
+    erase(lost, storage)
     result.dropped += drop_unreferenced(storage, sources)
+    pass_.pack = PackWriter(Pack.Kind.BLOCKS)
+    pass_.blocks.clear()
+    pass_.frames.clear()
 
 
-def _swap(session_id: str, blocks: list[_Block]) -> bool:
-    """Replace the blocks' segment rows with block rows, if the rows are still what
-    the pass read; whether it did."""
+def _swap(session_id: str, blocks: list[_Block], frames: Recompressed) -> bool:
+    """Replace the session's segment rows with the block rows, and its keyframe rows
+    with those recompressed, if the rows are still what the pass read; whether it did.
+    What they pointed at in packs is noted as replaced (`ReplacedPart`)."""
     now = timezone.now()
+    rows = [r for b in blocks for r in b.rows]
+    keyframes = [f for f, *_ in frames.kept] + frames.removed
     with transaction.atomic():
         if (
             not Session.objects.select_for_update()
@@ -331,29 +364,32 @@ def _swap(session_id: str, blocks: list[_Block]) -> bool:
             .update(updated_at=F("updated_at"))
         ):
             return False  # deleted meanwhile
-        read = {(r.pk, r.key, r.offset, r.size) for b in blocks for r in b.rows}
-        ids = [pk for pk, _, _, _ in read]
-        current = set(
-            Segment.objects.filter(pk__in=ids, compacted=False).values_list(
-                "pk", "key", "offset", "size"
-            )
-        )
-        if current != read:
+        if not (_unchanged(Segment, rows) and _unchanged(Keyframe, keyframes)):
             return False
-        Segment.objects.filter(pk__in=ids).delete()
+        Segment.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        Keyframe.objects.filter(pk__in=[f.pk for f in frames.removed]).delete()
         ReplacedPart.objects.bulk_create(
-            ReplacedPart(session_id=session_id, key=r.key, offset=r.offset, size=r.size)
-            for b in blocks
-            for r in b.rows
-            if r.offset is not None
+            ReplacedPart(session_id=session_id, key=key, offset=offset, size=size)
+            for key, offset, size in parts_of([*rows, *keyframes])
         )
         Segment.objects.bulk_create(_row(session_id, block, now) for block in blocks)
+        for frame, key, offset, size in frames.kept:
+            Keyframe.objects.filter(pk=frame.pk).update(
+                key=key, offset=offset, size=size, compacted=True
+            )
         Session.objects.filter(pk=session_id).update(
             stored_bytes=F("stored_bytes")
             + sum(len(b.data) - sum(r.size for r in b.rows) for b in blocks),
             segment_count=F("segment_count") - sum(len(b.rows) - 1 for b in blocks),
         )
     return True
+
+
+def _unchanged(model: type[Segment] | type[Keyframe], rows: Sequence[Segment | Keyframe]) -> bool:
+    """Whether the rows are in the database as the pass read them, not compacted."""
+    read = {(r.pk, r.key, r.offset, r.size) for r in rows}
+    current = model.objects.filter(pk__in=[r.pk for r in rows], compacted=False)
+    return set(current.values_list("pk", "key", "offset", "size")) == read
 
 
 def _row(session_id: str, block: _Block, now: datetime) -> Segment:

@@ -29,11 +29,18 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from replay.codec import body_batches, encode_segment, pack_batch, segment_body
+from replay.codec import (
+    Batch,
+    block_batches,
+    body_batches,
+    encode_segment,
+    pack_batch,
+    segment_body,
+)
 from replay.mirror import Mirror, keyframe
 from replay.models import Keyframe, Pack, Segment, Session
 from replay.packs import PackWriter, erase, locator, parts_of
-from replay.segments import read_segment, stored_body
+from replay.segments import read_segment, stored
 from replay.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -98,8 +105,8 @@ def advance_keyframes(
     since: int | float | None = session.first_event_ms
     previous: Previous | None = None
     if last is not None:
-        body, links = stored_body(last, storage)
-        for batch in body_batches(body):
+        header, body, links = stored(last, storage)
+        for batch in body_batches(body, header.ids):
             for event in batch.events:
                 mirror.apply(event)
         mirror.skipped.clear()  # counted when the events themselves were applied
@@ -146,3 +153,49 @@ def advance_keyframes(
         writer.write(storage)
         index(session, advanced, storage)
     return advanced
+
+
+@dataclass
+class Recompressed:
+    """What `recompress` made of a session's keyframes, for compaction to swap in."""
+
+    kept: list[tuple[Keyframe, str, int, int]]  # each row, and its new key, offset, size
+    removed: list[Keyframe]
+
+
+def recompress(
+    session: Session, storage: Storage, pack: PackWriter, *, keep_every_ms: int, level: int
+) -> Recompressed:
+    """Compress a finished stretch of the session's keyframes again, into `pack`: one
+    every `keep_every_ms` of recording is kept (the player replays a little more from
+    it; the rest are removed), with node ids as differences (`replay.deltas`), at
+    `level`, each a difference from the kept one before it. Reads every keyframe before
+    any is removed, so no chain is cut."""
+    frames = list(session.keyframes.filter(compacted=False).order_by("after_seq"))
+    found = Recompressed([], [])
+    if not frames:
+        return found
+    last = session.keyframes.filter(compacted=True).order_by("-after_seq").first()
+    previous: Previous | None = None
+    kept_at: int | None = None
+    if last is not None:
+        _, body, links = stored(last, storage)
+        previous = Previous(locator(last.key, last.offset, last.size), body, links)
+        kept_at = last.timestamp
+    for frame in frames:
+        if kept_at is not None and frame.timestamp - kept_at < keep_every_ms:
+            found.removed.append(frame)
+            continue
+        events = read_segment(frame, storage).events
+        packed, ids_delta = block_batches([Batch(frame.after_seq, events)])
+        base, links = None, 0
+        if previous is not None and previous.links + 1 < ANCHOR_EVERY:
+            base, links = (previous.key, previous.body), previous.links + 1
+        data = encode_segment(
+            session.pk, packed, keyframe=True, level=level, base=base, ids_delta=ids_delta
+        )
+        key, offset = pack.add(data)
+        previous = Previous(locator(key, offset, len(data)), segment_body(packed), links)
+        found.kept.append((frame, key, offset, len(data)))
+        kept_at = frame.timestamp
+    return found

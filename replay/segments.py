@@ -45,11 +45,11 @@ class MissingSegmentError(StorageError):
 MAX_LINKS = 16
 
 
-def stored_body(row: Segment | Keyframe, storage: Storage) -> tuple[bytes, int]:
-    """The uncompressed body of a stored keyframe (read with the keyframes it is a
-    difference from), and how many differences it sits on."""
-    _, body, links = _read(row.key, row.offset, row.size, storage, 0)
-    return body, links
+def stored(row: Segment | Keyframe, storage: Storage) -> tuple[SegmentHeader, bytes, int]:
+    """A stored keyframe's header, its uncompressed body (read with the keyframes it is
+    a difference from: what the next one may be a difference from), and how many
+    differences it sits on."""
+    return _read(row.key, row.offset, row.size, storage, 0)
 
 
 def read_segment(

@@ -6,6 +6,7 @@ compaction leaves nothing of theirs in any object."""
 from __future__ import annotations
 
 import copy
+import itertools
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -19,13 +20,21 @@ from replay.codec import (
     Batch,
     block_batches,
     decode_segment,
-    encode_block,
     encode_segment,
     pack_batch,
 )
 from replay.compaction import compact
 from replay.dictionaries import MIN_SAMPLES
-from replay.models import Dictionary, Pack, Segment, Session, TrackedEvent, TrackingCheckpoint
+from replay.keyframes import advance_keyframes, load_keyframe
+from replay.models import (
+    Dictionary,
+    Keyframe,
+    Pack,
+    Segment,
+    Session,
+    TrackedEvent,
+    TrackingCheckpoint,
+)
 from replay.packs import drop_unreferenced
 from replay.records import track_session
 from replay.segments import iter_events, read_segment, segment_key, session_prefix
@@ -189,7 +198,7 @@ def test_node_ids_as_differences_read_back_exactly_even_when_hostile():
     batches = [Batch(0, copy.deepcopy(hostile)), Batch(1, events[:50])]
     packed, rewritten = block_batches(batches)
     assert not rewritten  # one batch could not be: none is
-    block = encode_block("session-x", packed, ids_delta=rewritten, level=3)
+    block = encode_segment("session-x", packed, ids_delta=rewritten, level=3)
     assert decode_segment(block).batches == [Batch(0, hostile), Batch(1, events[:50])]
 
 
@@ -243,3 +252,27 @@ def test_segments_stored_before_packs_are_compacted_and_their_objects_removed(al
     assert list(storage.list_keys(session_prefix("session-old-0001"))) == []
     assert list(iter_events(session, storage)) == events
     assert Segment.objects.get(session=session).compacted
+
+
+def test_a_finished_session_keeps_a_keyframe_a_minute_compressed_again(alices_shop):
+    storage = get_storage()
+    recording = load_recording("long-10min")
+    events = [e for e in recording if e["timestamp"] < recording[0]["timestamp"] + 240_000]
+    store_at_pace(alices_shop, "session-kf-0001", events)
+    session = Session.objects.get(pk="session-kf-0001")
+    advance_keyframes(session, storage, interval_ms=30_000)
+    before = list(Keyframe.objects.filter(session=session).order_by("after_seq"))
+    assert len(before) >= 7
+    shown = {f.after_seq: load_keyframe(f, storage) for f in before}
+    run("--all")
+    after = list(Keyframe.objects.filter(session=session).order_by("after_seq"))
+    assert all(f.compacted for f in after)
+    assert 3 <= len(after) <= (len(before) + 1) // 2
+    times = [session.first_event_ms, *(f.timestamp for f in after)]
+    assert all(b - a >= 60_000 for a, b in itertools.pairwise(times[1:]))
+    for frame in after:  # each reads back as the very keyframe it was
+        assert load_keyframe(frame, storage) == shown[frame.after_seq]
+    assert sum(f.size for f in after) < 0.7 * sum(f.size for f in before)
+    # The player opens every moment from them as before.
+    for frame in after:
+        assert load_keyframe(frame, storage)[0]["type"] == 4  # a Meta, then the page

@@ -152,6 +152,9 @@ class Keyframe(models.Model):
         null=True, blank=True, help_text="where its bytes start in a shared object (a pack)"
     )
     size = models.IntegerField()
+    compacted = models.BooleanField(
+        default=False, help_text="compressed again by compaction (replay.keyframes.recompress)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
