@@ -145,6 +145,15 @@ def segment_body(batches: Sequence[PackedBatch]) -> bytes:
     return b"".join(parts)
 
 
+def body_offsets(batches: Sequence[PackedBatch]) -> list[int]:
+    """Where each batch starts in `segment_body(batches)`, and where the last ends: a
+    reader given two of them decodes only the batches between (`body_batches`' `at`)."""
+    offsets = [len(_array_header(len(batches)))]
+    for batch in batches:
+        offsets.append(offsets[-1] + 1 + len(msgpack.packb(batch.seq)) + len(batch.packed))
+    return offsets
+
+
 def _dictionary(body: bytes) -> zstandard.ZstdCompressionDict:
     return zstandard.ZstdCompressionDict(body, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 
@@ -283,11 +292,16 @@ def decode_segment(data: bytes, base: bytes | None = None) -> Segment:
 
 
 def body_batches(
-    raw_body: bytes, ids: str | None = None, first: int | None = None, last: int | None = None
+    raw_body: bytes,
+    ids: str | None = None,
+    first: int | None = None,
+    last: int | None = None,
+    at: tuple[int, int] | None = None,
 ) -> list[Batch]:
     """The batches of a segment's uncompressed body (those numbered `first` to `last`,
-    when given: the others are skipped without being decoded); `ids` is what the
-    segment's header says of its node ids."""
+    when given: the others are skipped without being decoded; only those between the
+    byte offsets `at`, from `body_offsets`, when given); `ids` is what the segment's
+    header says of its node ids."""
     if ids not in (None, "delta"):
         raise CodecError(f"segment ids are stored as {ids!r}, which this code cannot read")
     found = []
@@ -301,9 +315,21 @@ def body_batches(
                 unicode_errors="replace",
                 max_buffer_size=max(len(raw_body), 1024),
             )
-            unpacker.feed(raw_body)
-            for _ in range(unpacker.read_array_header()):
-                if unpacker.read_array_header() != 2:
+            if at is None:
+                unpacker.feed(raw_body)
+                count = unpacker.read_array_header()
+            else:
+                unpacker.feed(raw_body[at[0] : at[1]])
+                count = -1  # as many as the range holds
+            while count != 0:
+                count -= 1
+                try:
+                    length = unpacker.read_array_header()
+                except msgpack.OutOfData:
+                    if at is None:
+                        raise
+                    break
+                if length != 2:
                     raise CodecError("segment body holds a batch that is not [seq, events]")
                 seq = unpacker.unpack()
                 if not isinstance(seq, int):

@@ -52,7 +52,14 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from replay import dictionaries
-from replay.codec import Batch, PackedBatch, block_batches, encode_segment, segment_body
+from replay.codec import (
+    Batch,
+    PackedBatch,
+    block_batches,
+    body_offsets,
+    encode_segment,
+    segment_body,
+)
 from replay.keyframes import Recompressed, recompress
 from replay.models import (
     Dictionary,
@@ -125,22 +132,36 @@ def plan_blocks(rows: list[Segment], *, block_ms: int, closing: bool) -> list[li
 
 def pieces(packed: list[PackedBatch], snapshots: list[int]) -> list[list[int | None]]:
     """A block's batches in runs of about `PIECE_SECONDS` of recording, for the player:
-    [[seq_start, seq_end, first_ts, last_ts, events, snapshot_ts], ...], where
-    snapshot_ts is when the last page load starting in the piece starts (its Meta), or
-    None. `snapshots` are the page loads' times. Pure."""
+    [[seq_start, seq_end, first_ts, last_ts, events, snapshot_ts, body_start, body_end],
+    ...], where snapshot_ts is when the last page load starting in the piece starts (its
+    Meta) or None, and body_start and body_end where the piece lies in the block's body
+    (a reader decodes only it). `snapshots` are the page loads' times. Pure."""
+    offsets = body_offsets(packed)
     found: list[list[int | None]] = []
     start: int | float | None = None
-    for batch in packed:
+    for index, batch in enumerate(packed):
         first = batch.first_ts
         if not found or (
             start is not None and first is not None and first - start >= PIECE_SECONDS * 1000
         ):
-            found.append([batch.seq, batch.seq, _ms(first), _ms(batch.last_ts), batch.count, None])
+            found.append(
+                [
+                    batch.seq,
+                    batch.seq,
+                    _ms(first),
+                    _ms(batch.last_ts),
+                    batch.count,
+                    None,
+                    offsets[index],
+                    offsets[index + 1],
+                ]
+            )
             start = first
             continue
         piece = found[-1]
         piece[1] = batch.seq
         piece[4] = (piece[4] or 0) + batch.count
+        piece[7] = offsets[index + 1]
         if piece[2] is None:
             piece[2] = _ms(first)
             start = first

@@ -134,7 +134,7 @@ def segment_entries(row: Segment, first: int, url: str) -> list[dict[str, Any]]:
         }
         return [entry]
     entries = []
-    for start, end, first_ts, last_ts, count, page_load in row.pieces:
+    for start, end, first_ts, last_ts, count, page_load, *_ in row.pieces:
         if end < first:
             continue
         entries.append(

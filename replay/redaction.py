@@ -215,7 +215,12 @@ def redact_session(
             storage.put(key, body)
             with transaction.atomic():
                 Segment.objects.filter(pk=row.pk).update(
-                    key=key, offset=None, size=len(body), compacted=False
+                    key=key,
+                    offset=None,
+                    size=len(body),
+                    compacted=False,
+                    pieces=None,
+                    dictionary=None,
                 )
                 Session.objects.filter(pk=session.pk).update(
                     stored_bytes=F("stored_bytes") + len(body) - row.size

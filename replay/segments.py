@@ -62,7 +62,24 @@ def read_segment(
     Raises `MissingSegmentError` when the database indexes an object storage does not
     have, and `StorageError` when storage cannot answer (the API answers both with 503)."""
     header, body, _ = _read(row.key, row.offset, row.size, storage, 0)
-    return Decoded(header=header, batches=body_batches(body, header.ids, first, last))
+    at = _span(row, first, last) if isinstance(row, Segment) else None
+    return Decoded(header=header, batches=body_batches(body, header.ids, first, last, at))
+
+
+def _span(row: Segment, first: int | None, last: int | None) -> tuple[int, int] | None:
+    """Where a block's pieces holding batches `first` to `last` lie in its body."""
+    if not row.pieces or (first is None and last is None):
+        return None
+    wanted = [
+        piece
+        for piece in row.pieces
+        if len(piece) >= 8
+        and (first is None or piece[1] >= first)
+        and (last is None or piece[0] <= last)
+    ]
+    if not wanted:
+        return None
+    return min(piece[6] for piece in wanted), max(piece[7] for piece in wanted)
 
 
 def _read(

@@ -118,7 +118,8 @@ class Segment(models.Model):
         null=True,
         blank=True,
         help_text="a block's parts the player loads one by one: "
-        "[[seq_start, seq_end, first_ts, last_ts, events], ...]",
+        "[[seq_start, seq_end, first_ts, last_ts, events, snapshot_ts, body_start, "
+        "body_end], ...] (see replay.compaction.pieces)",
     )
     keyframe = models.BooleanField(default=False)
     snapshot_ts = models.BigIntegerField(
