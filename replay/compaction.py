@@ -6,11 +6,12 @@ round's pack holds a second of thousands of sessions). A compaction pass rewrite
 waiting session's segments into **blocks**:
 
 - a block holds `REPLAY_BLOCK_SECONDS` of recording (5 minutes by default) or
-  `BLOCK_BYTES` of events, whichever comes first. Five minutes is where zstd's gains
+  `replay.blocks.BLOCK_BYTES` of events, whichever comes first. Five minutes is where zstd's gains
   flatten out: the 10-minute corpus recording (ids as differences, level 19) is 0.50x
   the gzip of its JSON in 10-second blocks, 0.43x in 1-minute ones, 0.38x in 5-minute
   ones and 0.37x in one 10-minute block. A block is one range read and decompresses in
-  milliseconds; the player loads it in pieces of about `PIECE_SECONDS` all the same.
+  milliseconds; the player loads it in pieces of about ten seconds all the same
+  (`replay.blocks.pieces`).
 - its events are stored with node ids as differences (`replay.deltas`), at zstd level
   `REPLAY_BLOCK_LEVEL` (19), with the project's trained dictionary
   (`replay.dictionaries`) once it has enough sessions to train one;
@@ -52,14 +53,8 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from replay import dictionaries
-from replay.codec import (
-    Batch,
-    PackedBatch,
-    block_batches,
-    body_offsets,
-    encode_segment,
-    segment_body,
-)
+from replay.blocks import pieces, plan_blocks
+from replay.codec import Batch, PackedBatch, block_batches, encode_segment, segment_body
 from replay.keyframes import Recompressed, recompress
 from replay.models import (
     Dictionary,
@@ -77,8 +72,6 @@ from replay.storage import Storage
 
 log = logging.getLogger(__name__)
 
-BLOCK_BYTES = 8 * 1024 * 1024  # received bytes of one block, at most
-PIECE_SECONDS = 10
 KEYFRAME_MS = 60_000  # a finished session keeps a keyframe a minute (the keyframer: 30 s)
 PACK_BYTES = 64 * 1024 * 1024
 SESSIONS_PER_PASS = 500
@@ -108,83 +101,6 @@ class Compacted:
     dropped: int = 0  # packs removed once nothing pointed into them
     raced: list[str] = field(default_factory=list)  # sessions that changed meanwhile
     busy: int = 0  # sessions another process was deriving from or compacting
-
-
-def plan_blocks(rows: list[Segment], *, block_ms: int, closing: bool) -> list[list[Segment]]:
-    """Group a session's waiting segment rows (in seq order) into blocks; the last
-    group only when `closing` or when it is full. Pure."""
-    groups: list[list[Segment]] = []
-    group: list[Segment] = []
-    full = False
-    for row in rows:
-        if group and full:
-            groups.append(group)
-            group = []
-        group.append(row)
-        firsts = [r.first_ts for r in group if r.first_ts is not None]
-        lasts = [r.last_ts for r in group if r.last_ts is not None]
-        span = max(lasts) - min(firsts) if firsts and lasts else 0
-        full = span >= block_ms or sum(r.received_bytes for r in group) >= BLOCK_BYTES
-    if group and (closing or full):
-        groups.append(group)
-    return groups
-
-
-def pieces(packed: list[PackedBatch], snapshots: list[int]) -> list[list[int | None]]:
-    """A block's batches in runs of about `PIECE_SECONDS` of recording, for the player:
-    [[seq_start, seq_end, first_ts, last_ts, events, snapshot_ts, body_start, body_end],
-    ...], where snapshot_ts is when the last page load starting in the piece starts (its
-    Meta) or None, and body_start and body_end where the piece lies in the block's body
-    (a reader decodes only it). `snapshots` are the page loads' times. Pure."""
-    offsets = body_offsets(packed)
-    found: list[list[int | None]] = []
-    start: int | float | None = None
-    for index, batch in enumerate(packed):
-        first = batch.first_ts
-        if not found or (
-            start is not None and first is not None and first - start >= PIECE_SECONDS * 1000
-        ):
-            found.append(
-                [
-                    batch.seq,
-                    batch.seq,
-                    _ms(first),
-                    _ms(batch.last_ts),
-                    batch.count,
-                    None,
-                    offsets[index],
-                    offsets[index + 1],
-                ]
-            )
-            start = first
-            continue
-        piece = found[-1]
-        piece[1] = batch.seq
-        piece[4] = (piece[4] or 0) + batch.count
-        piece[7] = offsets[index + 1]
-        if piece[2] is None:
-            piece[2] = _ms(first)
-            start = first
-        if batch.last_ts is not None:
-            piece[3] = max(piece[3] or 0, _ms(batch.last_ts) or 0)
-    for snapshot in snapshots:
-        starting = [p for p in found if p[2] is not None and p[2] <= snapshot]
-        (starting[-1] if starting else found[0])[5] = snapshot
-    return found
-
-
-def _page_loads(rows: list[Segment]) -> list[int]:
-    """When the rows' page loads start (as `replay.playback.snapshot_time` says)."""
-    found = []
-    for row in rows:
-        at = row.snapshot_ts if row.snapshot_ts is not None else row.first_ts
-        if row.keyframe and at is not None:
-            found.append(at)
-    return found
-
-
-def _ms(value: int | float | None) -> int | None:
-    return None if value is None else round(value)
 
 
 def waiting(session_ids: list[str] | None = None) -> list[str]:
@@ -432,6 +348,6 @@ def _row(session_id: str, block: _Block, now: datetime) -> Segment:
         keyframe=any(row.keyframe for row in rows),
         snapshot_ts=next((r.snapshot_ts for r in rows if r.keyframe), None),
         dictionary=block.dictionary,
-        pieces=pieces(block.packed, _page_loads(rows)),
+        pieces=pieces(block.packed, rows),
         created_at=now,
     )
