@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.db import transaction
@@ -132,6 +132,19 @@ def erase(parts: Iterable[Part], storage: Storage) -> int:
             storage.put(key, bytes(buffer))
             rewritten += 1
     return rewritten
+
+
+def packs_shared(keys: Iterable[str], session_ids: list[str]) -> Iterator[str]:
+    """Those of the packs that hold something of a session other than these, or that
+    may yet (a round's pack a moment old may still be indexing its parts)."""
+    wanted = list(keys)
+    young = Pack.objects.filter(
+        key__in=wanted, kind=Pack.Kind.ROUND, created_at__gte=timezone.now() - GRACE
+    )
+    yield from young.values_list("key", flat=True)
+    for model in (Segment, Keyframe):
+        others = model.objects.filter(key__in=wanted).exclude(session__in=session_ids)
+        yield from others.values_list("key", flat=True).distinct()
 
 
 def drop_unreferenced(storage: Storage, keys: Iterable[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 stored objects no row points to, and deleting sessions with everything stored for them.
 
 Deleting removes a session's objects first and its rows after (see
-`segments.delete_session`), so an interrupted run leaves rows that the next run finds
+`segments.delete_sessions`), so an interrupted run leaves rows that the next run finds
 and finishes, never rows pointing at nothing. Every step can be repeated: two runs at
 once, or a run after a crash, delete nothing twice and miss nothing."""
 
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from replay.models import Keyframe, Pack, Project, Segment, Session
-from replay.segments import delete_session
+from replay.segments import delete_sessions as delete_many
 from replay.storage import Storage
 
 # Objects of a live session that no row points to yet may be a write in flight: only
@@ -90,7 +90,15 @@ def orphan_objects(storage: Storage, now: datetime) -> Iterator[str]:
 
 
 def delete_sessions(sessions: Iterable[Session], storage: Storage) -> Iterator[Session]:
-    """Delete each session with its objects, yielding each once it is gone."""
+    """Delete the sessions with their objects, a hundred at a time (so that a pack they
+    share is rewritten once, or deleted whole), yielding each once it is gone."""
+    chunk: list[Session] = []
     for session in sessions:
-        delete_session(session, storage)
-        yield session
+        chunk.append(session)
+        if len(chunk) == 100:
+            delete_many(chunk, storage)
+            yield from chunk
+            chunk = []
+    if chunk:
+        delete_many(chunk, storage)
+        yield from chunk

@@ -25,7 +25,15 @@ from replay.codec import (
 from replay.codec import Segment as Decoded
 from replay.dictionaries import load
 from replay.models import Keyframe, ReplacedPart, Segment, Session
-from replay.packs import drop_unreferenced, erase, locator, parse_locator, parts_of, read_part
+from replay.packs import (
+    drop_unreferenced,
+    erase,
+    locator,
+    packs_shared,
+    parse_locator,
+    parts_of,
+    read_part,
+)
 from replay.storage import Storage, StorageError
 
 
@@ -138,17 +146,30 @@ def iter_events(session: Session, storage: Storage) -> Iterator[Event]:
 
 
 def delete_session(session: Session, storage: Storage) -> None:
-    """Remove the session's data from storage, then its rows: its parts of packs are
-    overwritten with zeros (and packs left with nothing are removed), its own objects
-    deleted. If storage fails, the rows stay so the delete can be retried."""
+    """Remove the session's data from storage, then its rows (`delete_sessions`)."""
+    delete_sessions([session], storage)
+
+
+def delete_sessions(sessions: list[Session], storage: Storage) -> None:
+    """Remove the sessions' data from storage, then their rows: a pack that holds
+    nothing of any other session goes whole; in the others their parts are overwritten
+    with zeros, each pack rewritten once for all of them (`replay.packs.erase`); their
+    own objects are deleted. If storage fails, the rows stay so the delete can be
+    retried."""
+    ids = [session.pk for session in sessions]
     parts = parts_of(
         [
-            *Segment.objects.filter(session=session, offset__isnull=False),
-            *Keyframe.objects.filter(session=session, offset__isnull=False),
-            *ReplacedPart.objects.filter(session=session),
+            *Segment.objects.filter(session__in=ids, offset__isnull=False),
+            *Keyframe.objects.filter(session__in=ids, offset__isnull=False),
+            *ReplacedPart.objects.filter(session__in=ids),
         ]
     )
-    erase(parts, storage)
-    storage.delete_prefix(session_prefix(session.id))
-    session.delete()
-    drop_unreferenced(storage, {key for key, _, _ in parts})
+    keys = {key for key, _, _ in parts}
+    shared = set(packs_shared(keys, ids))
+    for key in keys - shared:
+        storage.delete(key)
+    erase([part for part in parts if part[0] in shared], storage)
+    for session_id in ids:
+        storage.delete_prefix(session_prefix(session_id))
+    Session.objects.filter(pk__in=ids).delete()
+    drop_unreferenced(storage, keys)

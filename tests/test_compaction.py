@@ -137,6 +137,10 @@ def test_forget_after_compaction_leaves_nothing_of_the_user_anywhere(storage, al
     assert objects_holding(storage, "session-u42-y") == []
     kept = Session.objects.get(pk="session-u7-xy")
     assert list(iter_events(kept, storage)) == load_recording("spa")
+    # A pack that holds nothing of anyone else goes whole.
+    call_command("forget", "user-7", stdout=out)
+    assert list(storage.list_keys("packs/blocks/")) == []
+    assert not Pack.objects.filter(kind=Pack.Kind.BLOCKS).exists()
 
 
 def test_a_redaction_after_compaction_rewrites_only_its_session(client, alice, alices_shop):
