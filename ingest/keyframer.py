@@ -93,9 +93,11 @@ def advance_many(session_ids: list[str], storage: Storage, interval_ms: int) -> 
             session = Session.objects.filter(pk=session_id).select_related("project").first()
             if session is None:
                 continue
+            mark = pack.mark()
             try:
                 advanced = advance_keyframes(session, storage, interval_ms, pack=pack)
             except Exception as exc:
+                pack.undo(mark)
                 outcomes[session_id] = exc
                 continue
             outcomes[session_id] = advanced

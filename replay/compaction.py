@@ -54,7 +54,13 @@ from django.utils import timezone
 
 from replay import dictionaries
 from replay.blocks import pieces, plan_blocks
-from replay.codec import Batch, PackedBatch, block_batches, encode_segment, segment_body
+from replay.codec import (
+    Batch,
+    PackedBatch,
+    block_batches,
+    encode_segment,
+    segment_body,
+)
 from replay.keyframes import Recompressed, recompress
 from replay.models import (
     Dictionary,
@@ -101,6 +107,7 @@ class Compacted:
     dropped: int = 0  # packs removed once nothing pointed into them
     raced: list[str] = field(default_factory=list)  # sessions that changed meanwhile
     busy: int = 0  # sessions another process was deriving from or compacting
+    failed: list[str] = field(default_factory=list)  # sessions whose data could not be read
 
 
 def waiting(session_ids: list[str] | None = None) -> list[str]:
@@ -132,7 +139,18 @@ def compact(
                 result.busy += 1  # another process is compacting it, or deriving from it
                 continue
             claimed.append(session_id)
-            pass_.add(session_id)
+            mark = pass_.pack.mark()
+            try:
+                pass_.add(session_id)
+            except Exception:  # one broken session must not stop the others' compaction
+                log.warning(
+                    "could not compact a session", extra={"session": session_id}, exc_info=True
+                )
+                pass_.pack.undo(mark)
+                pass_.blocks.pop(session_id, None)
+                pass_.frames.pop(session_id, None)
+                result.failed.append(session_id)
+                continue
             if pass_.pack.size >= PACK_BYTES:
                 _store(pass_, result)
         _store(pass_, result)

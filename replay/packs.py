@@ -75,6 +75,16 @@ class PackWriter:
         self.size += len(data)
         return self.key, offset
 
+    def mark(self) -> tuple[int, int]:
+        """Where the pack ends now, for `undo`."""
+        return len(self.parts), self.size
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """Take back the parts added since `mark` (a session that failed half way must
+        leave nothing of it in the pack)."""
+        del self.parts[mark[0] :]
+        self.size = mark[1]
+
     def write(self, storage: Storage) -> None:
         """Store the pack (nothing when no part was added). On StorageError nothing
         points into it yet; `drop_unreferenced` removes what was made of it."""

@@ -280,3 +280,19 @@ def test_a_finished_session_keeps_a_keyframe_a_minute_compressed_again(alices_sh
     # The player opens every moment from them as before.
     for frame in after:
         assert load_keyframe(frame, storage)[0]["type"] == 4  # a Meta, then the page
+
+
+def test_a_session_whose_data_is_lost_does_not_stop_the_others(alices_shop):
+    storage = get_storage()
+    store_at_pace(alices_shop, "session-lost-001", load_recording("routes"))
+    store_at_pace(alices_shop, "session-fine-001", load_recording("routes"))
+    lost = Segment.objects.filter(session_id="session-lost-001").first()
+    assert lost is not None
+    storage.delete(lost.key)  # its round's pack, gone from storage
+    said = run("--all")
+    assert said.startswith("Compacted 1 sessions")
+    assert "1 could not be read" in said
+    fine = Session.objects.get(pk="session-fine-001")
+    assert all(row.compacted for row in Segment.objects.filter(session=fine))
+    assert list(iter_events(fine, storage)) == load_recording("routes")
+    assert not Segment.objects.filter(session_id="session-lost-001", compacted=True).exists()

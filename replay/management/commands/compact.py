@@ -40,6 +40,8 @@ class Command(BaseCommand):
         ratio = f" ({total.bytes_after / total.bytes_before:.2f}x)" if total.bytes_before else ""
         later = len(total.raced) + total.busy
         raced = f"; {later} busy or changed meanwhile, left for later" if later else ""
+        if total.failed:
+            raced += f"; {len(total.failed)} could not be read (see the log): {total.failed[:5]}"
         self.stdout.write(
             f"Compacted {total.sessions} sessions: {total.segments} segments into "
             f"{total.blocks} blocks, {total.bytes_before} bytes into {total.bytes_after}"
@@ -57,3 +59,4 @@ def _add(total: Compacted, done: Compacted) -> None:
     total.dropped += done.dropped
     total.raced += done.raced
     total.busy = done.busy  # the last pass's: the others' were retried
+    total.failed = done.failed
