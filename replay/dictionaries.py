@@ -71,10 +71,9 @@ def train(project: Project, samples: list[bytes], storage: Storage) -> Dictionar
     when zstd cannot make a dictionary of them."""
     if len(samples) < MIN_SAMPLES:
         return None
+    used: list[bytes | bytearray | memoryview] = list(samples[:MAX_SAMPLES])
     try:
-        trained = zstandard.train_dictionary(
-            SIZE, list[bytes | bytearray | memoryview](samples[:MAX_SAMPLES])
-        )
+        trained = zstandard.train_dictionary(SIZE, used)
     except zstandard.ZstdError as exc:
         log.info("could not train a dictionary", extra={"project": project.pk, "why": str(exc)})
         return None
@@ -84,7 +83,7 @@ def train(project: Project, samples: list[bytes], storage: Storage) -> Dictionar
     storage.put(key, data)
     try:
         return Dictionary.objects.create(
-            project=project, version=version, key=key, size=len(data), samples=len(samples)
+            project=project, version=version, key=key, size=len(data), samples=len(used)
         )
     except IntegrityError:  # another process trained the same version first
         storage.delete(key)
