@@ -139,6 +139,17 @@ def s3_bucket(s3_endpoint: str) -> str:
     return name
 
 
+@pytest.fixture(params=["folder", "s3"])
+def storage(request: Any) -> Any:
+    """The server's storage, once as the test's folder and once as a bucket on moto's
+    S3 server (tests that must hold on both backends take it)."""
+    from replay.storage import get_storage
+
+    if request.param == "s3":
+        request.getfixturevalue("s3_storage_url")
+    return get_storage()
+
+
 @pytest.fixture
 def s3_storage_url(s3_endpoint: str, s3_bucket: str, settings: Any) -> str:
     """Switch the server's storage to S3 for this test."""

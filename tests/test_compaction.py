@@ -38,19 +38,12 @@ from replay.models import (
 from replay.packs import drop_unreferenced
 from replay.records import track_session
 from replay.segments import iter_events, read_segment, segment_key, session_prefix
-from replay.storage import Storage, get_storage
+from replay.storage import get_storage
 from tests.stored import objects_holding, store_at_pace
 from tests.support import load_recording, start_session
 from tests.test_api import bearer, token_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["folder", "s3"])
-def storage(request: Any) -> Storage:
-    if request.param == "s3":
-        request.getfixturevalue("s3_storage_url")
-    return get_storage()
 
 
 def run(*args: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -26,14 +25,6 @@ from tests.support import load_recording, record, start_session
 from tests.test_api import bearer, token_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(params=["folder", "s3"])
-def storage(request: Any) -> Storage:
-    """The server's storage: the test's folder, or a bucket on moto's S3 server."""
-    if request.param == "s3":
-        request.getfixturevalue("s3_storage_url")
-    return get_storage()
 
 
 def run(command: str, *args: str) -> str:
