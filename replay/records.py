@@ -77,7 +77,7 @@ def tracking_due(sessions: QuerySet[Session]) -> QuerySet[Session]:
 
 
 # Bumped whenever the extractor's state changes shape: older checkpoints are not used.
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3
 
 
 @dataclass

@@ -96,6 +96,7 @@ class Extractor:
         self._viewed = False  # a page view was recorded since the last Meta
         self._last_click: tuple[Any, ...] | None = None
         self._last_click_record: Record | None = None
+        self._told: set[str] = set()  # what the recorder's notes told the last click record
         self._notes: list[tuple[int, Any, dict[str, Any]]] = []  # (ts, node, what) before its click
         # A page load's view, held until the recorder's `replay/page` (right after the
         # snapshot) gives its referrer and title, or until any other event.
@@ -303,17 +304,27 @@ class Extractor:
         if (width := self.mirror.viewport[0]) > 0:
             described["vw"] = width  # the window's width, for heatmaps by screen
         notes, self._notes = self._notes, []
+        self._told = set()
         for noted, node_id, what in notes:
             if node_id == node.get("id") and abs(noted - ts) <= NOTE_MS:
                 described.update(what)
+                self._told |= what.keys()
         self._last_click_record = Record(CLICK, ts, self.url, described)
         return [self._last_click_record]
 
     def _note_click(self, ts: int, node_id: Any, what: dict[str, Any]) -> None:
         """What the recorder says about a click: given to its record if that came
-        already, or kept for it."""
+        already (and has not been told it yet: a note for the next fast click on the
+        same element comes before that click, within the window of the one before), or
+        kept for it."""
         last = self._last_click_record
-        if last is not None and last.data.get("node") == node_id and abs(last.ts - ts) <= NOTE_MS:
+        if (
+            last is not None
+            and last.data.get("node") == node_id
+            and abs(last.ts - ts) <= NOTE_MS
+            and not what.keys() & self._told
+        ):
+            self._told |= what.keys()
             last.data.update(what)
             return
         self._notes = [n for n in self._notes if ts - n[0] <= NOTE_MS] + [(ts, node_id, what)]

@@ -66,6 +66,17 @@ def test_a_click_keeps_where_in_its_element_it_fell_and_the_windows_width():
     assert (found[0].data["x"], found[0].data["y"]) == (10, 20)  # page coordinates too
 
 
+def test_fast_clicks_on_one_element_each_keep_their_own_place():
+    # A fast test driver (or a rage click) clicks the same button every 20 ms: each
+    # recorder note comes just before its own click and within the note window of the
+    # click before it, which already has its place.
+    events = []
+    for i in range(5):
+        events += [place(2000 + 20 * i, (i + 1) / 8, 0.5), click(2000 + 20 * i)]
+    found = clicks(events)
+    assert [r.data.get("fx") for r in found] == [0.125, 0.25, 0.375, 0.5, 0.625]
+
+
 def test_a_place_outside_the_box_or_not_a_number_is_ignored():
     bad = [(1.5, 0.5), ("0.5", 0.5), (None, 0.5), (True, 0.5)]
     at = [2000 + 1000 * i for i in range(len(bad))]
