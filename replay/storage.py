@@ -1,4 +1,5 @@
-"""Object storage for segments: a local folder or any S3-compatible service.
+"""Object storage for segments: a local folder, or any S3-compatible service
+(`replay.s3`).
 
 Both backends behave the same way: `get` of a missing object is ``None``, and every
 other failure raises `StorageError`. Keys are relative paths made of
@@ -14,22 +15,13 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from replay import metrics
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
-_s3_writers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="s3-put")
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$")
 
 
@@ -38,7 +30,7 @@ _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$")
 WRITTEN: Counter[str] = Counter()
 
 
-def _written(key: str) -> None:
+def count_written(key: str) -> None:
     """Count one object written, by its kind (seg, key, ckpt...: what its name ends with)."""
     name = key.rsplit("/", 1)[-1]
     kind = name.rsplit(".", 1)[-1] if "." in name else "other"
@@ -125,11 +117,11 @@ class FolderStorage:
             _fsync_dir(path.parent)
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc}") from exc
-        _written(key)
+        count_written(key)
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[StorageError | None]:
         if len(items) < 4 or _syncfs is None:
-            return [_attempt(self.put, key, data) for key, data in items]
+            return [attempt_put(self.put, key, data) for key, data in items]
         results: list[StorageError | None] = [None] * len(items)
         staged: list[tuple[int, str, Path]] = []
         # Keys are unique within a call, so the temporary name only has to be unique
@@ -163,7 +155,7 @@ class FolderStorage:
                 results[index] = StorageError(f"cannot write {items[index][0]}: {exc}")
             return results
         for index, _, _ in staged:
-            _written(items[index][0])
+            count_written(items[index][0])
         return results
 
     def get(self, key: str) -> bytes | None:
@@ -183,7 +175,7 @@ class FolderStorage:
             return None
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc}") from exc
-        return _whole_range(key, offset, length, data)
+        return whole_range(key, offset, length, data)
 
     def delete(self, key: str) -> None:
         try:
@@ -227,13 +219,13 @@ class FolderStorage:
             raise StorageError(f"{self.root} did not return what was written")
 
 
-def _whole_range(key: str, offset: int, length: int, data: bytes) -> bytes:
+def whole_range(key: str, offset: int, length: int, data: bytes) -> bytes:
     if len(data) != length:
         raise StorageError(f"{key} holds {len(data)} of the {length} bytes at {offset}")
     return data
 
 
-def _attempt(put: Callable[[str, bytes], None], key: str, data: bytes) -> StorageError | None:
+def attempt_put(put: Callable[[str, bytes], None], key: str, data: bytes) -> StorageError | None:
     try:
         put(key, data)
     except StorageError as exc:
@@ -274,123 +266,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class S3Storage:
-    """Objects in an S3 bucket under a prefix. Works with AWS S3 and S3-compatible
-    services (MinIO, R2, ...): give `endpoint_url` for those, which also switches to
-    path-style addressing. Credentials and region come from boto3's usual sources
-    (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, ...)."""
-
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None) -> None:
-        self.bucket = bucket
-        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        config = Config(
-            connect_timeout=5,
-            read_timeout=30,
-            retries={"max_attempts": 3, "mode": "standard"},
-            max_pool_connections=32,
-            s3={"addressing_style": "path" if endpoint_url else "auto"},
-        )
-        self.client: S3Client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url, config=config
-        )
-
-    def __repr__(self) -> str:
-        return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r})"
-
-    def _name(self, key: str) -> str:
-        return self.prefix + check_key(key)
-
-    def put(self, key: str, data: bytes) -> None:
-        try:
-            self.client.put_object(Bucket=self.bucket, Key=self._name(key), Body=data)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"cannot write {key}: {exc}") from exc
-        _written(key)
-
-    def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[StorageError | None]:
-        # One request per object; they wait on the network, so in parallel.
-        if len(items) < 2:
-            return [_attempt(self.put, key, data) for key, data in items]
-        return list(_s3_writers.map(lambda item: _attempt(self.put, *item), items))
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
-            return response["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                return None
-            raise StorageError(f"cannot read {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"cannot read {key}: {exc}") from exc
-
-    def get_range(self, key: str, offset: int, length: int) -> bytes | None:
-        if length <= 0:
-            return b""
-        try:
-            response = self.client.get_object(
-                Bucket=self.bucket,
-                Key=self._name(key),
-                Range=f"bytes={offset}-{offset + length - 1}",
-            )
-            data = response["Body"].read()
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in {"NoSuchKey", "404"}:
-                return None
-            raise StorageError(f"cannot read {key} at {offset}+{length}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"cannot read {key} at {offset}+{length}: {exc}") from exc
-        return _whole_range(key, offset, length, data)
-
-    def delete(self, key: str) -> None:
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"cannot delete {key}: {exc}") from exc
-
-    def delete_prefix(self, prefix: str) -> int:
-        removed = 0
-        batch: list[str] = []
-        for key in self.list_keys(prefix):
-            batch.append(key)
-            if len(batch) == 1000:
-                removed += self._delete_many(batch)
-                batch = []
-        if batch:
-            removed += self._delete_many(batch)
-        return removed
-
-    def _delete_many(self, keys: list[str]) -> int:
-        try:
-            response = self.client.delete_objects(
-                Bucket=self.bucket,
-                Delete={"Objects": [{"Key": self._name(k)} for k in keys], "Quiet": True},
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"cannot delete objects: {exc}") from exc
-        errors = response.get("Errors", [])
-        if errors:
-            raise StorageError(f"cannot delete {len(errors)} objects, first: {errors[0]}")
-        return len(keys)
-
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        paginator = self.client.get_paginator("list_objects_v2")
-        try:
-            where = self._name(prefix) if prefix else self.prefix  # "" lists everything
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=where):
-                for item in page.get("Contents", []):
-                    yield item["Key"][len(self.prefix) :]
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"cannot list {prefix}: {exc}") from exc
-
-    def check(self) -> None:
-        try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"bucket {self.bucket} is not reachable: {exc}") from exc
-
-
 def storage_from_url(url: str, *, base_dir: Path, endpoint_url: str | None = None) -> Storage:
     """``file://var/segments`` (relative to `base_dir`), ``file:///abs/path`` or
     ``s3://bucket/prefix``."""
@@ -404,6 +279,8 @@ def storage_from_url(url: str, *, base_dir: Path, endpoint_url: str | None = Non
     if parts.scheme == "s3":
         if not parts.netloc:
             raise ValueError(f"no bucket in storage URL {url!r}")
+        from replay.s3 import S3Storage  # boto3 is loaded only where S3 is used
+
         return S3Storage(parts.netloc, parts.path, endpoint_url)
     raise ValueError(f"storage URL must start with file:// or s3://, not {url!r}")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from replay.storage import FolderStorage, S3Storage, Storage, StorageError, storage_from_url
+from replay.s3 import S3Storage
+from replay.storage import FolderStorage, Storage, StorageError, storage_from_url
 from tests.support import free_port
 
 
