@@ -94,6 +94,12 @@ def site(html: str) -> Iterator[str]:
                 self.answer(200, BIG.encode(), "application/json")
             elif path == "/pixel.png":
                 self.answer(200, PIXEL, "image/png")
+            elif path == "/api/unsized":  # no Content-Length: only its timing tells its size
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(UNSIZED), UNSIZED))
             else:
                 self.answer(200, html.encode(), "text/html")
 
@@ -421,6 +427,45 @@ BODIES = """async () => {
   await fetch('/pixel.png?fetched=1').then((r) => r.blob());
   return [echoed.echo, big.items.length];
 }"""
+
+
+UNSIZED = b'{"unsized": true}'
+FILL_OR_CLEAR = """async (clear) => {
+  const load = (src) => new Promise((resolve) => {
+    const image = new Image();
+    image.onload = image.onerror = resolve;
+    image.src = src;
+  });
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  await load('/pixel.png?first=1');
+  await pause(1500);
+  if (clear) performance.clearResourceTimings();
+  await load('/pixel.png?then=1');
+  await pause(1500);
+  for (let i = 0; i < 260; i++) await fetch('/api/unsized?n=' + i).then((r) => r.text());
+  await load('/pixel.png?last=1');
+}"""
+
+
+@pytest.mark.parametrize("clear", [False, True], ids=["buffer-fills", "page-clears-it"])
+def test_no_request_is_lost_past_the_pages_timing_buffer_or_when_the_page_clears_it(
+    daphne: DaphneServer, alice: Any, recorded: Recorded, clear: bool
+) -> None:
+    # The page's resource timing buffer holds 250 entries and a page may clear it (RUM
+    # scripts do): network.js takes the entries as they come, so every resource is
+    # recorded, and every fetch still gets its size from its entry.
+    tab, _ = recorded(daphne)
+    tab.recording()
+    tab.page.evaluate(FILL_OR_CLEAR, clear)
+    wait_for_requests(tab, 263)
+    found = by_path(requests_of(stored(daphne, alice, tab)))
+    for path in ("/pixel.png?first=1", "/pixel.png?then=1", "/pixel.png?last=1"):
+        assert (found[path]["initiatorType"], found[path]["status"]) == ("img", 200), path
+        assert found[path]["responseSize"] == len(PIXEL), path
+    # (More than the 250 entries the page's buffer holds.)
+    fetched = [found.get(f"/api/unsized?n={i}") for i in range(260)]
+    assert [(r or {}).get("responseSize") for r in fetched] == [len(UNSIZED)] * 260
+    assert {(r or {}).get("method") for r in fetched} == {"GET"}
 
 
 def test_bodies_are_recorded_only_once_the_project_asks(
