@@ -438,10 +438,10 @@ FILL_OR_CLEAR = """async (clear) => {
   });
   const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   await load('/pixel.png?first=1');
-  await pause(1500);
+  await pause(300);
   if (clear) performance.clearResourceTimings();
   await load('/pixel.png?then=1');
-  await pause(1500);
+  await pause(300);
   for (let i = 0; i < 260; i++) await fetch('/api/unsized?n=' + i).then((r) => r.text());
   await load('/pixel.png?last=1');
 }"""
