@@ -61,8 +61,10 @@ typecheck: $(VENV)/.dev
 SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/replay
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/7
 
+# Two workers, each test file whole on one of them (its browser and servers are shared
+# by its tests). The scale-out run stays in one process: its servers share one Redis.
 pytest: $(VENV)/.dev node_modules/.installed $(COLLECTED)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 pytest-scaleout: $(VENV)/.dev node_modules/.installed $(COLLECTED)
 	REPLAY_DATABASE_URL=$(SCALEOUT_DATABASE_URL) REPLAY_REDIS_URL=$(SCALEOUT_REDIS_URL) \

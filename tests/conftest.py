@@ -31,7 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
     elsewhere the run stops early and says why."""
     from django.conf import settings
 
-    subprocess.run(["make", "--quiet", "assets"], cwd=settings.BASE_DIR, check=True)
+    if not hasattr(config, "workerinput"):  # once, not again in each worker of `-n`
+        subprocess.run(["make", "--quiet", "assets"], cwd=settings.BASE_DIR, check=True)
 
     needs = []
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
