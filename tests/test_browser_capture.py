@@ -457,7 +457,13 @@ def test_no_request_is_lost_past_the_pages_timing_buffer_or_when_the_page_clears
     tab, _ = recorded(daphne)
     tab.recording()
     tab.page.evaluate(FILL_OR_CLEAR, clear)
-    wait_for_requests(tab, 263)
+    tab.page.wait_for_function(
+        f"""() => {{
+          const urls = ({PRODUCED_REQUESTS})().map((r) => r.url);
+          return urls.some((u) => u.endsWith('/pixel.png?last=1')) &&
+            urls.filter((u) => u.includes('/api/unsized?')).length >= 260;
+        }}"""
+    )
     found = by_path(requests_of(stored(daphne, alice, tab)))
     for path in ("/pixel.png?first=1", "/pixel.png?then=1", "/pixel.png?last=1"):
         assert (found[path]["initiatorType"], found[path]["status"]) == ("img", 200), path
