@@ -3,7 +3,7 @@
  * reporting {requests: [REQUEST, ...]} every half second with the requests that finished
  * (at most 50 in one event; at once when recording stops or the page goes): fetch and
  * XMLHttpRequest, which it wraps, and other resources (scripts, images, stylesheets...:
- * a PerformanceObserver of `resource` entries), where REQUEST is
+ * the page's resource timing entries, as timings.js reads them), where REQUEST is
  *
  *   {url, method, initiatorType, status, startTime, endTime, requestSize, responseSize,
  *    failed, aborted, error, requestHeaders, responseHeaders, requestBody, responseBody}
@@ -401,10 +401,11 @@
   }
 
   /** Other resources (and fetches and XHRs that did not go through our wrappers), from
-   *  resource timing entries; entries of wrapped requests go to their request. */
+   *  resource timing entries (timings.js reads them); entries of wrapped requests go to
+   *  their request. */
   function observeResources(win, settings, out, patchedAt, resources) {
     const perf = win.performance;
-    if (typeof win.PerformanceObserver !== 'function') return noop;
+    if (!perf || typeof perf.getEntriesByType !== 'function') return noop;
     // Entries from before this run only on the first run of a page that has not moved
     // (a single-page app may have passed through an excluded page in between).
     const navigation = perf.getEntriesByType('navigation')[0];
@@ -423,27 +424,9 @@
         out.send(Outbox.fromEntry(entry));
       }
     };
-    // Entries are read when the outbox sweeps (drain), not as they come: one callback
-    // per entry or two would cost the page more than all the reading.
-    const arrived = [];
-    resources.drain = () => {
-      while (arrived.length) {
-        try {
-          take(arrived.shift());
-        } catch (err) {
-          // never an error in the page's console for the recording's sake
-        }
-      }
-    };
-    const observer = new win.PerformanceObserver((list) => {
-      arrived.push(list.getEntries());
-      out.wake();
-    });
-    observer.observe({ type: 'resource', buffered: true });
-    return () => {
-      arrived.push(observer.takeRecords());
-      observer.disconnect(); // the outbox, closed next, reads what came
-    };
+    const timings = window.ReplayInternals.ResourceTimings.watch(win, take, out.wake, patch);
+    resources.drain = timings.read;
+    return timings.stop; // the outbox, closed next, sends what it took
   }
 
   function observe(callback, win, options) {

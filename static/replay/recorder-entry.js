@@ -15,5 +15,6 @@ import './listeners.js';
 import './positions.js';
 import './console.js';
 import './outbox.js';
+import './timings.js';
 import './network.js';
 import './recorder-main.js';
