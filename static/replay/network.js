@@ -25,9 +25,9 @@
  * - the recorder's own traffic (the replay server's /ingest/ and /static/replay/) is
  *   left out; URLs are recorded whole (the server scrubs their query values).
  *
- * The page's fetch and XMLHttpRequest behave as before: the same responses and errors
- * (a response body is read from a clone, never from the page's own), one microtask
- * later. rrweb calls the observer when recording starts and its result when recording
+ * The page's fetch and XMLHttpRequest behave as before: fetch returns the very promise
+ * the browser's gave, and a response body is read from a clone, never from the page's
+ * own. rrweb calls the observer when recording starts and its result when recording
  * stops, which puts them back (or, if the page wrapped them since, leaves ours passing
  * calls on). Requests leave through outbox.js. Part of recorder.js (recorder-entry.js).
  */
@@ -254,22 +254,25 @@
         }
       }
       const promise = original.apply(this, arguments);
-      if (!watched || !promise || typeof promise.then !== 'function') return promise;
-      return promise.then((response) => {
-        try {
-          answered(watched.request, response);
-        } catch (err) {
-          // the page gets its response whatever happens here
-        }
-        return response;
-      }, (error) => {
-        try {
-          refused(watched.request, watched.signal, error);
-        } catch (err) {
-          // the page gets its error whatever happens here
-        }
-        throw error;
-      });
+      // Watched beside the page's own reactions: the page gets the very promise fetch
+      // gave, settled when it would be, and an error of ours never reaches it.
+      if (watched && promise && typeof promise.then === 'function') {
+        const { request, signal } = watched;
+        promise.then((response) => {
+          try {
+            answered(request, response);
+          } catch (err) {
+            // the page's request is unaffected whatever happens here
+          }
+        }, (error) => {
+          try {
+            refused(request, signal, error);
+          } catch (err) {
+            // the page's request is unaffected whatever happens here
+          }
+        });
+      }
+      return promise;
     });
   }
 
