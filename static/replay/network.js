@@ -174,16 +174,24 @@
   const PLAIN_PATH = /^\/[\w\-.~!$&()*+,;=:@/?%]*$/;
   const NOT_PLAIN = /^\/\/|\/\.|%2e/i;
 
-  function absolute(url, win) {
-    const text = String(url);
-    if (text.startsWith('https://') || text.startsWith('http://')) return new URL(text).href;
-    const base = win.document.baseURI;
-    if (PLAIN_PATH.test(text) && !NOT_PLAIN.test(text) &&
-        (base.startsWith('https://') || base.startsWith('http://'))) {
-      const end = base.indexOf('/', base.indexOf('//') + 2);
-      return (end < 0 ? base : base.slice(0, end)) + text;
-    }
-    return new URL(text, base).href;
+  /** A URL of the page made absolute (`absolute(url)`), against its base URL as it is
+   *  at the time; the origin of the base is worked out once for each base seen. */
+  function resolver(win) {
+    let base = null;
+    let origin = null; // of `base`, if http or https
+    return function absolute(url) {
+      const text = String(url);
+      if (text.startsWith('https://') || text.startsWith('http://')) return new URL(text).href;
+      const current = win.document.baseURI;
+      if (current !== base) {
+        base = current;
+        const web = current.startsWith('https://') || current.startsWith('http://');
+        const end = web ? current.indexOf('/', current.indexOf('//') + 2) : -1;
+        origin = !web ? null : end < 0 ? current : current.slice(0, end);
+      }
+      if (origin !== null && PLAIN_PATH.test(text) && !NOT_PLAIN.test(text)) return origin + text;
+      return new URL(text, current).href;
+    };
   }
 
   function patchFetch(win, settings, live, out) {
@@ -193,7 +201,7 @@
 
     function begin(input, init) {
       const isRequest = RequestClass !== null && input instanceof RequestClass;
-      const url = absolute(isRequest ? input.url : input, win);
+      const url = settings.absolute(isRequest ? input.url : input);
       if (!settings.records(url)) return null;
       const request = Outbox.blank(url, (init && init.method) || (isRequest && input.method), 'fetch', perf.now());
       const headers = init && init.headers !== undefined ? init.headers : isRequest ? input.headers : null;
@@ -359,7 +367,7 @@
               if (this.readyState === 4) previous.watch.complete();
               else previous.watch.drop();
             }
-            const target = absolute(url, win);
+            const target = settings.absolute(url);
             const call = { method: method, url: target, headers: new Map(), type: '', watch: null };
             if (settings.records(target)) calls.set(this, call);
             else calls.delete(this);
@@ -438,6 +446,7 @@
     const scripts = options.server + '/static/replay/';
     const names = (options.headers || []).map(lower).filter((n) => !SECRET_HEADERS.includes(n));
     const settings = {
+      absolute: resolver(win),
       headers: new Set(names),
       bodies: options.bodies === true,
       // URLs here are resolved, so their scheme is in lower case.

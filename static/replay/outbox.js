@@ -19,24 +19,18 @@
     return at < 0 ? url : url.slice(0, at);
   }
 
+  /** A request with what every request has; the rest of REQUEST (see network.js) is
+   *  set only once known, and `method` not at all when null. */
   function blank(url, method, initiatorType, startTime) {
-    return {
+    const request = {
       url: url,
-      method: String(method || 'GET').toUpperCase(),
       initiatorType: initiatorType,
       status: 0,
       startTime: startTime, // page time until sent, then epoch milliseconds
       endTime: startTime,
-      requestSize: null,
-      responseSize: null,
-      failed: false,
-      aborted: false,
-      error: null,
-      requestHeaders: {},
-      responseHeaders: {},
-      requestBody: null,
-      responseBody: null,
     };
+    if (method !== null) request.method = String(method || 'GET').toUpperCase();
+    return request;
   }
 
   // Left out of a request as sent when they hold their default (the server reads a
@@ -84,9 +78,9 @@
   /** A request known only from its timing (which has no method: a fetch or XHR that did
    *  not go through our wrappers has none here either). */
   function fromEntry(entry) {
-    const method = entry.initiatorType === 'beacon' ? 'POST' : 'GET';
-    const request = blank(entry.name, method, entry.initiatorType, entry.startTime);
-    if (WRAPPED.includes(entry.initiatorType)) request.method = null;
+    const type = entry.initiatorType;
+    const method = WRAPPED.includes(type) ? null : type === 'beacon' ? 'POST' : 'GET';
+    const request = blank(entry.name, method, type, entry.startTime);
     request.endTime = entry.responseEnd;
     request.status = entry.status;
     request.responseSize = entry.size;
