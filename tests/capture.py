@@ -44,6 +44,8 @@ PLUGINS_ONLY = """<!doctype html>
   <script src="SERVER/static/replay/console.js"></script>
   <script src="SERVER/static/replay/outbox.js"></script>
   <script src="SERVER/static/replay/timings.js"></script>
+  <script src="SERVER/static/replay/bodies.js"></script>
+  <script src="SERVER/static/replay/xhr.js"></script>
   <script src="SERVER/static/replay/network.js"></script>
 </body></html>"""
 

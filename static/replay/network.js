@@ -29,131 +29,32 @@
  * the browser's gave, and a response body is read from a clone, never from the page's
  * own. rrweb calls the observer when recording starts and its result when recording
  * stops, which puts them back (or, if the page wrapped them since, leaves ours passing
- * calls on). Requests leave through outbox.js. Part of recorder.js (recorder-entry.js).
+ * calls on). XMLHttpRequest's wrapper is in xhr.js, what of headers and bodies is kept is
+ * bodies.js's, and requests leave through outbox.js. Part of recorder.js
+ * (recorder-entry.js).
  */
 (function () {
   'use strict';
 
-  // outbox.js, beside this file in recorder.js (and loaded on its own by other rrweb
-  // clients, in no set order): found when recording starts.
+  // outbox.js and bodies.js, beside this file in recorder.js (and loaded on their own by
+  // other rrweb clients, in no set order): found when recording starts.
   let Outbox = null;
+  let Bodies = null;
 
   const NAME = 'rrweb/network@1';
   const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'];
   const CONTENT_TYPE = new Set(['content-type']);
-  const BODY_CHARS = 10240;
-  const BODY_WAIT_MS = 2000;
   const ERROR_CHARS = 200;
   // Windows observed by an earlier rrweb run: what was loaded before this run started
   // was reported then, or happened while nothing was to be recorded (an excluded page).
   const observedBefore = new WeakSet();
   const noop = () => {};
 
-  const lower = (name) => String(name).toLowerCase();
-
-  function textual(type) {
-    const mime = lower(type || '').split(';')[0].trim();
-    return mime === 'application/json' || mime.endsWith('+json') || mime.startsWith('text/') ||
-      mime === 'application/x-www-form-urlencoded';
-  }
-
-  function cut(text) {
-    return text.length > BODY_CHARS ? text.slice(0, BODY_CHARS - 1) + '…' : text;
-  }
-
   function errorText(error) {
     const text = error && typeof error === 'object' && 'message' in error
       ? String(error.name || 'Error') + ': ' + String(error.message)
       : String(error);
     return text.slice(0, ERROR_CHARS);
-  }
-
-  function utf8Bytes(text) {
-    let bytes = text.length;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code >= 0xd800 && code <= 0xdfff) bytes += 1; // half of a 4-byte pair
-      else if (code > 0x7ff) bytes += 2;
-      else if (code > 0x7f) bytes += 1;
-    }
-    return bytes;
-  }
-
-  function numberOrNull(text) {
-    const value = text === null || text === '' ? NaN : Number(text);
-    return Number.isFinite(value) ? value : null;
-  }
-
-  /** The headers named in `names` (lower case) of a fetch's headers (Headers, pairs or a
-   *  plain object), reading no other and consuming no iterator the page passed. */
-  function pickHeaders(source, names) {
-    if (!names.size || !source || typeof source !== 'object') return {};
-    const picked = new Map();
-    const add = (name, value) => {
-      const key = lower(name);
-      if (!names.has(key)) return;
-      picked.set(key, picked.has(key) ? picked.get(key) + ', ' + value : String(value));
-    };
-    if (typeof source.get === 'function' && typeof source.append === 'function') { // Headers
-      names.forEach((name) => {
-        const value = source.get(name);
-        if (value !== null) picked.set(name, value);
-      });
-    } else if (Array.isArray(source)) {
-      for (const pair of source) if (pair && pair.length === 2) add(pair[0], pair[1]);
-    } else if (!(Symbol.iterator in source)) {
-      for (const key of Object.keys(source)) if (names.has(lower(key))) add(key, source[key]);
-    }
-    return Object.fromEntries(picked); // own properties even for a header named __proto__
-  }
-
-  /** A request body's size in bytes (null if unknown) and its text, if it is text the
-   *  project records. */
-  function requestBody(body, type, bodies) {
-    if (body === undefined || body === null) return { size: 0, text: null };
-    let text = null;
-    let size = null;
-    if (typeof body === 'string') text = body;
-    else if (body instanceof URLSearchParams) text = body.toString();
-    if (text !== null) size = utf8Bytes(text);
-    else if (body instanceof Blob) size = body.size;
-    else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) size = body.byteLength;
-    const implied = typeof body === 'string' ? 'text/plain' : 'application/x-www-form-urlencoded';
-    const shown = bodies && text !== null && textual(type || implied) ? cut(text) : null;
-    return { size: size, text: shown };
-  }
-
-  /** Up to BODY_CHARS of a response's text, from a clone, and its size when read to the
-   *  end; waits BODY_WAIT_MS at most (a stream may never end). */
-  function readText(clone) {
-    return new Promise((resolve) => {
-      const reader = clone.body.getReader();
-      const decoder = new TextDecoder();
-      let text = '';
-      let bytes = 0;
-      let settled = false;
-      const settle = (complete) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (!complete) reader.cancel().catch(noop); // our branch only: the page's goes on
-        resolve({ text: cut(text), bytes: complete ? bytes : null });
-      };
-      const timer = setTimeout(() => settle(false), BODY_WAIT_MS);
-      const pump = () => reader.read().then(({ done, value }) => {
-        if (settled) return;
-        if (done) {
-          text += decoder.decode();
-          settle(true);
-          return;
-        }
-        bytes += value.byteLength;
-        text += decoder.decode(value, { stream: true });
-        if (text.length > BODY_CHARS) settle(false);
-        else pump();
-      }).catch(() => settle(false));
-      pump();
-    });
   }
 
   /** Replaces target[name] by wrap(original); the result puts the original back, unless
@@ -196,6 +97,7 @@
 
   function patchFetch(win, settings, live, out) {
     const perf = win.performance;
+    const { pickHeaders, requestBody, numberOrNull, textual, readText } = Bodies;
 
     const RequestClass = typeof win.Request === 'function' ? win.Request : null;
 
@@ -284,133 +186,6 @@
     });
   }
 
-  function patchXHR(win, settings, live, out) {
-    const proto = win.XMLHttpRequest && win.XMLHttpRequest.prototype;
-    if (!proto) return noop;
-    const perf = win.performance;
-    const calls = new WeakMap(); // xhr → {method, url, headers, type, watch}
-
-    function finish(xhr, call, request, outcome) {
-      request.endTime = perf.now();
-      request.status = xhr.status;
-      if (outcome === 'abort') {
-        request.aborted = true;
-        request.error = 'aborted';
-      } else if (outcome || xhr.status === 0) {
-        request.failed = true;
-        request.error = outcome === 'timeout' ? 'timeout' : 'network error';
-      } else {
-        if (settings.headers.size) {
-          const picked = new Map();
-          settings.headers.forEach((name) => {
-            const value = xhr.getResponseHeader(name);
-            if (value !== null) picked.set(name, value);
-          });
-          request.responseHeaders = Object.fromEntries(picked);
-        }
-        const type = xhr.responseType;
-        if (settings.bodies && textual(xhr.getResponseHeader('content-type'))) {
-          if (type === '' || type === 'text') request.responseBody = cut(xhr.responseText);
-          else if (type === 'json' && xhr.response !== null) {
-            request.responseBody = cut(JSON.stringify(xhr.response));
-          }
-        }
-      }
-      // Read now: the page may reuse this XHR before the timing entry comes.
-      const length = numberOrNull(xhr.getResponseHeader('content-length'));
-      out.finished(request, () => length);
-    }
-
-    function watch(xhr, call, body) {
-      const request = Outbox.blank(call.url, call.method, 'xmlhttprequest', perf.now());
-      request.requestHeaders = Object.fromEntries(call.headers);
-      const bodyless = request.method === 'GET' || request.method === 'HEAD';
-      const sent = requestBody(bodyless ? null : body, call.type, settings.bodies);
-      request.requestSize = sent.size;
-      request.requestBody = sent.text;
-      let outcome = null;
-      let done = false;
-      const types = ['abort', 'error', 'timeout', 'loadend'];
-      const stop = () => types.forEach((type) => xhr.removeEventListener(type, listener));
-      const complete = () => {
-        if (done) return;
-        done = true;
-        stop();
-        try {
-          finish(xhr, call, request, outcome);
-        } catch (err) {
-          // nothing of the page's depends on this
-        }
-      };
-      const listener = (event) => {
-        if (event.type === 'loadend') complete();
-        else outcome = event.type;
-      };
-      types.forEach((type) => xhr.addEventListener(type, listener));
-      return {
-        complete: complete,
-        drop() {
-          done = true;
-          stop();
-        },
-      };
-    }
-
-    const restores = [
-      patch(proto, 'open', (original) => function open(method, url) {
-        if (live.on) {
-          try {
-            const previous = calls.get(this);
-            // Opened again from one of its own handlers: the finished request is
-            // read before open() forgets it; an unfinished one is simply cut off.
-            if (previous && previous.watch) {
-              if (this.readyState === 4) previous.watch.complete();
-              else previous.watch.drop();
-            }
-            const target = settings.absolute(url);
-            const call = { method: method, url: target, headers: new Map(), type: '', watch: null };
-            if (settings.records(target)) calls.set(this, call);
-            else calls.delete(this);
-          } catch (err) {
-            calls.delete(this);
-          }
-        }
-        return original.apply(this, arguments);
-      }),
-      patch(proto, 'setRequestHeader', (original) => function setRequestHeader(name, value) {
-        const result = original.apply(this, arguments);
-        const call = live.on && calls.get(this);
-        if (call && !call.watch) {
-          const key = lower(name);
-          if (key === 'content-type') call.type = String(value);
-          if (settings.headers.has(key)) {
-            const before = call.headers.get(key);
-            call.headers.set(key, before === undefined ? String(value) : before + ', ' + value);
-          }
-        }
-        return result;
-      }),
-      patch(proto, 'send', (original) => function send() {
-        const call = live.on && calls.get(this);
-        let watched = null;
-        if (call && !call.watch) {
-          try {
-            watched = call.watch = watch(this, call, arguments[0]);
-          } catch (err) {
-            watched = null;
-          }
-        }
-        try {
-          return original.apply(this, arguments);
-        } catch (err) {
-          if (watched) watched.drop(); // never sent
-          throw err;
-        }
-      }),
-    ];
-    return () => restores.forEach((restore) => restore());
-  }
-
   /** Other resources (and fetches and XHRs that did not go through our wrappers), from
    *  resource timing entries (timings.js reads them); entries of wrapped requests go to
    *  their request. */
@@ -442,9 +217,10 @@
 
   function observe(callback, win, options) {
     Outbox = window.ReplayInternals.NetworkOutbox;
+    Bodies = window.ReplayInternals.RequestBodies;
     const ingest = options.server + '/ingest/';
     const scripts = options.server + '/static/replay/';
-    const names = (options.headers || []).map(lower).filter((n) => !SECRET_HEADERS.includes(n));
+    const names = (options.headers || []).map(Bodies.lower).filter((n) => !SECRET_HEADERS.includes(n));
     const settings = {
       absolute: resolver(win),
       headers: new Set(names),
@@ -461,7 +237,7 @@
     const flush = () => out.sweep(true); // the page is going: send what waits
     try {
       undo.push(patchFetch(win, settings, live, out));
-      undo.push(patchXHR(win, settings, live, out));
+      undo.push(window.ReplayInternals.patchXHR(win, settings, live, out, patch));
       undo.push(observeResources(win, settings, out, patchedAt, resources));
       // Capturing, to run before the recorder's own pagehide listener sends the tail.
       win.addEventListener('pagehide', flush, true);

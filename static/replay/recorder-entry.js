@@ -16,5 +16,7 @@ import './positions.js';
 import './console.js';
 import './outbox.js';
 import './timings.js';
+import './bodies.js';
+import './xhr.js';
 import './network.js';
 import './recorder-main.js';

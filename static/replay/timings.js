@@ -131,5 +131,5 @@
   }
 
   window.ReplayInternals = window.ReplayInternals || {};
-  window.ReplayInternals.ResourceTimings = { watch: watch, OBSERVE_AT: OBSERVE_AT };
+  window.ReplayInternals.ResourceTimings = { watch: watch };
 })();
