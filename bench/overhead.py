@@ -17,22 +17,27 @@ second time ("capture off again", the same page in its own turn of each round): 
 to the first is what the measurement alone moves, the margin to read the goal against.
 One more run with capture on counts what was recorded.
 
+The ratios are also read round by round: each round measures every mode once, in turn, so
+the ratio of two modes within a round leaves out what the machine's state does to both.
+The median of those ratios is given with a 95 % interval (bootstrap), which says how far
+the figure can be trusted on this machine. `--parts` adds two more modes, console only
+and network only, to tell which capture the time goes to.
+
 Chromium is driven over the DevTools Protocol with only the Performance domain on
 (bench/cdp.py): nothing listens to the console, so that a console call costs the page what
 it costs a visitor. (Under Playwright, which listens, each costs tens of microseconds more
 in all three modes: a larger baseline and a smaller ratio than a visitor's.)
 
-    .venv/bin/python bench/overhead.py [--runs 15]
+    .venv/bin/python bench/overhead.py [--runs 15] [--parts]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -47,16 +52,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cdp import Tab, chromium  # noqa: E402
-from bench.embedded import start_embedded  # noqa: E402
+from bench.embedded import Embedded, start_embedded  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
 MODES = ("none", "off", "on", "again")
+PARTS = ("console", "network")
 LABELS = {
     "none": "no recorder",
     "off": "capture off",
     "on": "capture on",
     "again": "capture off again",
+    "console": "console only",
+    "network": "network only",
 }
+# What each project captures (console, network); "on" is the server's first project.
+CAPTURES = {"off": (False, False), "console": (True, False), "network": (False, True)}
 PAGE = """<!doctype html>
 <html><head><title>Overhead</title></head>
 <body><h1>Plants</h1><script>WORKLOAD</script>TAG</body></html>"""
@@ -142,21 +152,14 @@ def site(pages: dict[str, str]) -> Iterator[str]:
         server.shutdown()
 
 
-def capture_off_project(database: Path, origin: str) -> str:
-    """A second project on the same server, capturing neither console nor network."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "createproject", "capture off", "--origin", origin],
-        cwd=ROOT,
-        env={**os.environ, "REPLAY_DATABASE_URL": f"sqlite:///{database}"},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    key = done.stdout.strip().splitlines()[-1]
-    with sqlite3.connect(database) as db:
+def project(embedded: Embedded, origin: str, mode: str) -> str:
+    """Another project on the same server, capturing what `mode` does (CAPTURES)."""
+    console, network = CAPTURES[mode]
+    key = embedded.manage("createproject", LABELS[mode], "--origin", origin)
+    with sqlite3.connect(embedded.database) as db:
         db.execute(
-            "UPDATE replay_project SET capture_console = 0, capture_network = 0 WHERE key = ?",
-            (key,),
+            "UPDATE replay_project SET capture_console = ?, capture_network = ? WHERE key = ?",
+            (console, network, key),
         )
     return key
 
@@ -204,12 +207,22 @@ def count_recorded(port: int, origin: str) -> dict[str, int]:
     return counts
 
 
-def report(times: dict[str, list[tuple[float, ...]]]) -> None:
+Times = dict[str, list[tuple[float, ...]]]
+
+
+def interval(ratios: list[float], draws: int = 2000) -> tuple[float, float]:
+    """A 95 % bootstrap interval of the median of `ratios`."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(draws))
+    return medians[int(draws * 0.025)], medians[int(draws * 0.975) - 1]
+
+
+def report(times: Times, modes: tuple[str, ...]) -> None:
     def median(mode: str, column: int) -> float:
         return statistics.median(t[column] for t in times[mode])
 
     print(f"{'':<18}" + "".join(f" {name:>15} {'(min-max)':>11}" for name in METRICS))
-    for mode in MODES:
+    for mode in modes:
         cells = []
         for column in range(len(METRICS)):
             values = [t[column] for t in times[mode]]
@@ -223,6 +236,14 @@ def report(times: dict[str, list[tuple[float, ...]]]) -> None:
     for column, name in enumerate(METRICS):
         added = median("on", column) - median("off", column)
         print(f"capture adds {added:.1f} ms of {name} ({(ratios[column] - 1) * 100:+.1f} %)")
+    thread = METRICS.index("ThreadTime")
+    print("ThreadTime round by round (median of the rounds' ratios, 95 % interval):")
+    for mode in [m for m in modes if m not in ("none", "off")]:
+        pairs = zip(times[mode], times["off"], strict=True)
+        each = [on[thread] / off[thread] for on, off in pairs]
+        low, high = interval(each)
+        label = f"{LABELS[mode]} / off"
+        print(f"  {label:<24} {statistics.median(each):.3f}  ({low:.3f}-{high:.3f})")
 
 
 def main() -> None:
@@ -230,7 +251,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--parts", action="store_true", help="also console only, network only")
     args = parser.parse_args()
+    modes = MODES + (PARTS if args.parts else ())
 
     pages: dict[str, str] = {}
     with site(pages) as origin:
@@ -239,7 +262,8 @@ def main() -> None:
         )
         server = embedded.server
         try:
-            keys = {"on": embedded.key, "off": capture_off_project(embedded.database, origin)}
+            keys = {"on": embedded.key}
+            keys.update((mode, project(embedded, origin, mode)) for mode in CAPTURES)
             tag = TAG.replace("SERVER", server.url)
             page = PAGE.replace("WORKLOAD", WORKLOAD)
             pages["none"] = page.replace("TAG", "")
@@ -248,9 +272,9 @@ def main() -> None:
             pages["again"] = pages["off"]
             with chromium() as port:
                 measure(port, origin, "on")  # warm up the browser and the server
-                times: dict[str, list[tuple[float, ...]]] = {mode: [] for mode in MODES}
+                times: Times = {mode: [] for mode in modes}
                 for _ in range(args.runs):
-                    for mode in MODES:
+                    for mode in modes:
                         times[mode].append(measure(port, origin, mode))
                 counts = count_recorded(port, origin)
         finally:
@@ -259,7 +283,7 @@ def main() -> None:
         f"200 fetches and 1,000 console messages, {args.runs} runs of each, alternating;"
         " main-thread time of the workload (median):"
     )
-    report(times)
+    report(times, modes)
     print(
         f"capture on recorded {counts['console']} console messages (100 a minute at most)"
         f" and {counts['requests']} requests"
