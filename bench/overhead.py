@@ -39,11 +39,10 @@ import random
 import sqlite3
 import statistics
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -53,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.cdp import Tab, chromium  # noqa: E402
 from bench.embedded import Embedded, start_embedded  # noqa: E402
-from tests.support import free_port  # noqa: E402
+from tests.website import serve  # noqa: E402
 
 MODES = ("none", "off", "on", "again")
 PARTS = ("console", "network")
@@ -143,13 +142,8 @@ def site(pages: dict[str, str]) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serve(Site) as origin:
+        yield origin
 
 
 def project(embedded: Embedded, origin: str, mode: str) -> str:

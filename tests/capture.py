@@ -6,16 +6,16 @@ the server stored."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from tests.recording import CAPTURE_EVENTS, FLUSH, export
-from tests.support import DaphneServer, free_port
+from tests.support import DaphneServer
+from tests.website import serve
 
 CONSOLE = "rrweb/console@1"
 NETWORK = "rrweb/network@1"
@@ -113,14 +113,8 @@ def site(html: str) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serve(Site) as origin:
+        yield origin
 
 
 class Tab:

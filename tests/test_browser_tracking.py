@@ -5,18 +5,17 @@ records and friction moments, read back through the API."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from replay.models import ApiToken, Session
-from tests.support import free_port
+from tests.website import serve
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PAGE = """<!doctype html>
@@ -41,9 +40,7 @@ PAGE = """<!doctype html>
 
 @contextmanager
 def site(html: str) -> Iterator[str]:
-    """The customer's site: a real HTTP server on another port of this machine, which
-    answers every path with the page (Chromium lets only pages really served from
-    loopback call the replay server on 127.0.0.1)."""
+    """The customer's site (tests/website.py), answering every path with the page."""
 
     class Page(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -57,13 +54,8 @@ def site(html: str) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serve(Page) as origin:
+        yield origin
 
 
 def tracked(server: Any, user: Any, session_id: str) -> dict[str, Any]:
