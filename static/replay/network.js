@@ -36,8 +36,9 @@
 (function () {
   'use strict';
 
-  // outbox.js and bodies.js, beside this file in recorder.js (and loaded on their own by
-  // other rrweb clients, in no set order): found when recording starts.
+  // The modules this one uses (outbox.js, bodies.js, xhr.js, timings.js), beside it in
+  // recorder.js or loaded as scripts of their own in any order: found when recording
+  // starts.
   let Outbox = null;
   let Bodies = null;
 
