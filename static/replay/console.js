@@ -77,6 +77,15 @@
   /** The JSON text of one argument, at most ARGUMENT_CHARS long and valid JSON. */
   function serialize(value) {
     const budget = ARGUMENT_CHARS - CLOSING_CHARS;
+    // Most arguments are short strings and numbers: written as the walk below would
+    // write them, without setting it up (half of what a message cost).
+    const type = typeof value;
+    if (type === 'string' && value.length <= budget) {
+      const json = JSON.stringify(value);
+      if (json.length <= budget) return json;
+    } else if ((type === 'number' && Number.isFinite(value)) || type === 'boolean') {
+      return String(value);
+    }
     const parts = [];
     const ancestors = [];
     let size = 0;

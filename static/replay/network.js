@@ -76,15 +76,16 @@
   const PLAIN_PATH = /^\/[\w\-.~!$&()*+,;=:@/?%]*$/;
   const NOT_PLAIN = /^\/\/|\/\.|%2e/i;
 
-  /** A URL of the page made absolute (`absolute(url)`), against its base URL as it is
-   *  at the time; the origin of the base is worked out once for each base seen. */
+  /** A URL of the page made absolute (`absolute(url, base)`), against `base` or, when
+   *  none is given, the page's base URL as it is at the time; the origin of the base is
+   *  worked out once for each base seen. */
   function resolver(win) {
     let base = null;
     let origin = null; // of `base`, if http or https
-    return function absolute(url) {
+    return function absolute(url, given) {
       const text = String(url);
       if (text.startsWith('https://') || text.startsWith('http://')) return new URL(text).href;
-      const current = win.document.baseURI;
+      const current = given || win.document.baseURI;
       if (current !== base) {
         base = current;
         const web = current.startsWith('https://') || current.startsWith('http://');
@@ -96,88 +97,141 @@
     };
   }
 
+  /**
+   * fetch, wrapped: {undo(), settle()}. As the page calls fetch, only what it could change
+   * afterwards is read (the URL, method, and the headers and body the project keeps); as
+   * the call settles, its time and its response or error (and the body, from a clone, if
+   * the project keeps bodies). The rest is done by `settle`, which the outbox calls as
+   * it sweeps, for every call settled since, together: done for each request as it
+   * happened, between the page's own tasks, the same work cost the page about three times
+   * as much (ours was most of what capturing the network cost it).
+   */
   function patchFetch(win, settings, live, out) {
     const perf = win.performance;
     const { pickHeaders, requestBody, numberOrNull, textual, readText } = Bodies;
-
     const RequestClass = typeof win.Request === 'function' ? win.Request : null;
+    const ended = []; // calls settled since the last sweep
 
-    function begin(input, init) {
+    function begin(input, init, start) {
       const isRequest = RequestClass !== null && input instanceof RequestClass;
-      const url = settings.absolute(isRequest ? input.url : input);
-      if (!settings.records(url)) return null;
-      const request = Outbox.blank(url, (init && init.method) || (isRequest && input.method), 'fetch', perf.now());
+      const url = isRequest ? input.url : String(input);
       const headers = init && init.headers !== undefined ? init.headers : isRequest ? input.headers : null;
-      if (settings.headers.size) request.requestHeaders = pickHeaders(headers, settings.headers);
+      const call = {
+        url: url,
+        // A relative URL is resolved against the base it had when called.
+        base: url.startsWith('https://') || url.startsWith('http://') ? null : win.document.baseURI,
+        method: (init && init.method) || (isRequest && input.method),
+        start: start,
+        end: start,
+        headers: settings.headers.size ? pickHeaders(headers, settings.headers) : null,
+        size: 0,
+        body: null,
+        signal: (init && init.signal) || (isRequest ? input.signal : null),
+        response: null,
+        read: null, // {text, bytes} of the response body, when kept
+        error: null,
+        aborted: false,
+      };
       if (init && init.body !== undefined) {
         const type = settings.bodies ? pickHeaders(headers, CONTENT_TYPE)['content-type'] : '';
         const sent = requestBody(init.body, type, settings.bodies);
-        request.requestSize = sent.size;
-        request.requestBody = sent.text;
-      } else {
-        request.requestSize = isRequest && input.body !== null ? null : 0; // a Request's own body is not read
+        call.size = sent.size;
+        call.body = sent.text;
+      } else if (isRequest && input.body !== null) {
+        call.size = null; // a Request's own body is not read
       }
-      const signal = (init && init.signal) || (isRequest ? input.signal : null);
-      return { request: request, signal: signal };
+      return call;
     }
 
-    function answered(request, response) {
-      request.endTime = perf.now();
-      request.status = response.status;
-      // Its size as declared is read only if its timing entry does not tell it (each
-      // header read is a call into the browser).
-      const declared = () => numberOrNull(response.headers.get('content-length'));
-      if (settings.headers.size) request.responseHeaders = pickHeaders(response.headers, settings.headers);
+    /** A call that settled, with its response read as far as it is now. */
+    function settled(call) {
+      if (!live.on) return; // recording stopped: the outbox is closed
+      ended.push(call);
+      out.wake();
+    }
+
+    function answered(call, response) {
+      call.end = perf.now();
+      call.response = response;
+      // A body is read from a clone now, before the page reads its own.
       if (!settings.bodies || response.type === 'opaque' || !response.body ||
+          !settings.records(settings.absolute(call.url, call.base)) ||
           !textual(response.headers.get('content-type'))) {
-        out.finished(request, declared);
+        settled(call);
         return;
       }
       // Nothing of ours may reach the page as an unhandled rejection.
-      let size = declared;
       readText(response.clone())
         .then((read) => {
-          request.responseBody = read.text;
-          size = () => {
-            const value = declared();
-            return value === null ? read.bytes : value;
-          };
+          call.read = read;
         }, noop)
-        .then(() => out.finished(request, size))
+        .then(() => settled(call))
         .catch(noop);
     }
 
-    function refused(request, signal, error) {
-      request.endTime = perf.now();
-      request.aborted = Boolean(signal && signal.aborted) || (error && error.name) === 'AbortError';
-      request.failed = !request.aborted;
-      request.error = errorText(error);
-      out.finished(request);
+    function refused(call, error) {
+      call.end = perf.now();
+      call.error = error;
+      call.aborted = Boolean(call.signal && call.signal.aborted) || (error && error.name) === 'AbortError';
+      settled(call);
     }
 
-    return patch(win, 'fetch', (original) => function fetch(input) {
-      let watched = null;
+    /** The request a settled call made, to the outbox. */
+    function finish(call) {
+      const url = settings.absolute(call.url, call.base);
+      if (!settings.records(url)) return;
+      const request = Outbox.blank(url, call.method, 'fetch', call.start);
+      request.endTime = call.end;
+      if (call.headers !== null) request.requestHeaders = call.headers;
+      request.requestSize = call.size;
+      request.requestBody = call.body;
+      const response = call.response;
+      if (response === null) {
+        request.aborted = call.aborted;
+        request.failed = !call.aborted;
+        request.error = errorText(call.error);
+        out.finished(request);
+        return;
+      }
+      request.status = response.status;
+      if (settings.headers.size) request.responseHeaders = pickHeaders(response.headers, settings.headers);
+      // Its size as declared is read only if its timing entry does not tell it (each
+      // header read is a call into the browser).
+      const declared = () => numberOrNull(response.headers.get('content-length'));
+      const read = call.read;
+      if (read === null) {
+        out.finished(request, declared);
+        return;
+      }
+      request.responseBody = read.text;
+      out.finished(request, () => {
+        const value = declared();
+        return value === null ? read.bytes : value;
+      });
+    }
+
+    const unpatch = patch(win, 'fetch', (original) => function fetch(input) {
+      let call = null;
       if (live.on) {
         try {
-          watched = begin(input, arguments[1]);
+          call = begin(input, arguments[1], perf.now());
         } catch (err) {
-          watched = null; // an input fetch itself will refuse, or one we cannot read
+          call = null; // an input fetch itself will refuse, or one we cannot read
         }
       }
       const promise = original.apply(this, arguments);
       // Watched beside the page's own reactions: the page gets the very promise fetch
       // gave, settled when it would be, and an error of ours never reaches it.
-      if (watched && promise && typeof promise.then === 'function') {
-        const { request, signal } = watched;
+      if (call !== null && promise && typeof promise.then === 'function') {
         promise.then((response) => {
           try {
-            answered(request, response);
+            answered(call, response);
           } catch (err) {
             // the page's request is unaffected whatever happens here
           }
         }, (error) => {
           try {
-            refused(request, signal, error);
+            refused(call, error);
           } catch (err) {
             // the page's request is unaffected whatever happens here
           }
@@ -185,12 +239,24 @@
       }
       return promise;
     });
+    return {
+      undo: unpatch,
+      settle() {
+        for (const call of ended.splice(0)) {
+          try {
+            finish(call);
+          } catch (err) {
+            // one we cannot read: the others are reported all the same
+          }
+        }
+      },
+    };
   }
 
   /** Other resources (and fetches and XHRs that did not go through our wrappers), from
    *  resource timing entries (timings.js reads them); entries of wrapped requests go to
    *  their request. */
-  function observeResources(win, settings, out, patchedAt, resources) {
+  function observeResources(win, settings, out, patchedAt, early) {
     const perf = win.performance;
     if (!perf || typeof perf.getEntriesByType !== 'function') return noop;
     // Entries from before this run only on the first run of a page that has not moved
@@ -212,7 +278,7 @@
       }
     };
     const timings = window.ReplayInternals.ResourceTimings.watch(win, take, out.wake, patch);
-    resources.drain = timings.read;
+    early.resources = timings.read;
     return timings.stop; // the outbox, closed next, sends what it took
   }
 
@@ -231,15 +297,22 @@
         !url.startsWith(ingest) && !url.startsWith(scripts),
     };
     const live = { on: true };
-    const resources = { drain: noop };
-    const out = Outbox.outbox(win, callback, () => resources.drain());
+    // What the outbox takes in first as it sweeps: the fetches that settled since, then
+    // the resource timing entries that came.
+    const early = { fetches: noop, resources: noop };
+    const out = Outbox.outbox(win, callback, () => {
+      early.fetches();
+      early.resources();
+    });
     const patchedAt = win.performance.now();
     const undo = [];
     const flush = () => out.sweep(true); // the page is going: send what waits
     try {
-      undo.push(patchFetch(win, settings, live, out));
+      const fetches = patchFetch(win, settings, live, out);
+      early.fetches = fetches.settle;
+      undo.push(fetches.undo);
       undo.push(window.ReplayInternals.patchXHR(win, settings, live, out, patch));
-      undo.push(observeResources(win, settings, out, patchedAt, resources));
+      undo.push(observeResources(win, settings, out, patchedAt, early));
       // Capturing, to run before the recorder's own pagehide listener sends the tail.
       win.addEventListener('pagehide', flush, true);
       undo.push(() => win.removeEventListener('pagehide', flush, true));

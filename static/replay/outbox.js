@@ -33,25 +33,33 @@
     return request;
   }
 
-  // Left out of a request as sent when they hold their default (the server reads a
-  // missing field so): a third of the bytes to pack, compress and keep.
-  const DEFAULTS = {
-    requestSize: null, responseSize: null, failed: false, aborted: false, error: null,
-    requestBody: null, responseBody: null, method: null,
-  };
-  const HEADERS = ['requestHeaders', 'responseHeaders'];
-
-  /** A finished request as sent: page times made epoch milliseconds, defaults left out. */
+  /** A finished request as sent: page times made epoch milliseconds, and a field that
+   *  holds its default left out (the server reads a missing field so: a third of the
+   *  bytes to pack, compress and keep). */
   function sent(request, timeOrigin) {
-    const out = {};
-    for (const name in request) {
-      const value = request[name];
-      if (name in DEFAULTS ? value === DEFAULTS[name] : HEADERS.includes(name) && isEmpty(value)) continue;
-      out[name] = value;
-    }
-    out.startTime = Math.round(timeOrigin + request.startTime);
-    out.endTime = Math.round(timeOrigin + request.endTime);
+    const out = {
+      url: request.url,
+      initiatorType: request.initiatorType,
+      status: request.status,
+      startTime: Math.round(timeOrigin + request.startTime),
+      endTime: Math.round(timeOrigin + request.endTime),
+    };
+    keep(out, 'method', request.method, null);
+    keep(out, 'requestSize', request.requestSize, null);
+    keep(out, 'responseSize', request.responseSize, null);
+    keep(out, 'failed', request.failed, false);
+    keep(out, 'aborted', request.aborted, false);
+    keep(out, 'error', request.error, null);
+    if (request.requestHeaders && !isEmpty(request.requestHeaders)) out.requestHeaders = request.requestHeaders;
+    if (request.responseHeaders && !isEmpty(request.responseHeaders)) out.responseHeaders = request.responseHeaders;
+    keep(out, 'requestBody', request.requestBody, null);
+    keep(out, 'responseBody', request.responseBody, null);
     return out;
+  }
+
+  /** out[name] = value, unless value is missing or `unset` (its default). */
+  function keep(out, name, value, unset) {
+    if (value !== undefined && value !== unset) out[name] = value;
   }
 
   function isEmpty(object) {
@@ -60,18 +68,20 @@
   }
 
   /** What the recording uses of a resource timing entry, read once (each of the
-   *  entry's fields is a call into the browser): its body's size is null when the browser
+   *  entry's fields is a call into the browser, hence its status is read only for a
+   *  request known from its entry alone): its body's size is null when the browser
    *  hides it (another origin without Timing-Allow-Origin). */
   function timing(entry) {
     const size = entry.encodedBodySize;
+    const name = entry.name;
     return {
-      name: entry.name,
-      key: withoutHash(entry.name),
+      name: name,
+      key: withoutHash(name),
       initiatorType: entry.initiatorType,
       startTime: entry.startTime,
       responseEnd: entry.responseEnd,
-      status: entry.responseStatus || 0,
-      size: entry.responseStart > 0 || size > 0 ? size : null,
+      size: size > 0 || entry.responseStart > 0 ? size : null,
+      raw: entry,
     };
   }
 
@@ -82,7 +92,7 @@
     const method = WRAPPED.includes(type) ? null : type === 'beacon' ? 'POST' : 'GET';
     const request = blank(entry.name, method, type, entry.startTime);
     request.endTime = entry.responseEnd;
-    request.status = entry.status;
+    request.status = entry.raw.responseStatus || 0;
     request.responseSize = entry.size;
     return request;
   }
