@@ -8,6 +8,8 @@
  */
 import './recorder-vendor.js';
 import './session.js';
+import './frames.js';
+import './http.js';
 import './transport.js';
 import './privacy.js';
 import './errors.js';

@@ -1,6 +1,7 @@
 /*
  * Transport for one recording session: protocol v1 over a WebSocket, with the HTTP
- * batch endpoint as the pagehide path (sendBeacon). Part of recorder.js (recorder-entry.js).
+ * batch endpoint as the pagehide path (sendBeacon) and the fallback (both in http.js);
+ * frames.js packs the frames. Part of recorder.js (recorder-entry.js).
  *
  * Guarantees: every batch gets the next sequence number and stays in `state.unacked`
  * (mirrored to sessionStorage through `persist`) until the server acknowledges it as
@@ -20,54 +21,8 @@
 (function () {
   'use strict';
 
-  const MessagePack = window.MessagePack;
-  // rrweb leaves `undefined` in some fields (rootId, isSVG); JSON drops such keys, and
-  // so must the wire, or the export would differ from what the page produced.
-  const encode = (frame) => MessagePack.encode(frame, { ignoreUndefined: true });
-
-  // Batches go compressed where the browser compresses (CompressionStream: no bytes of
-  // JavaScript for it): the frame names its `encoding` and `format: 'json'`, and its
-  // `events` are the JSON text of the events, deflated. JSON because the browser
-  // writes it natively, several times faster than msgpack in JavaScript, and because
-  // the same text is what sessionStorage keeps (session.js). Elsewhere, and for batches
-  // kept from an earlier page of the tab, they go as plain msgpack, which the server
-  // takes as well.
-  const ENCODING = (() => {
-    for (const format of ['deflate-raw', 'gzip']) {
-      try {
-        new CompressionStream(format); // eslint-disable-line no-new
-        return format;
-      } catch (err) {
-        // not this format, or no CompressionStream at all
-      }
-    }
-    return null;
-  })();
+  const { encode, ENCODING, plainFrame, compressed } = window.ReplayInternals.BatchFrames;
   const utf8 = new TextEncoder();
-  const noop = () => {};
-
-  // A batch frame in plain msgpack: the frame packed with nil for its events (its last
-  // field), the nil cut off, and the events' msgpack appended.
-  function plainFrame(seq, events) {
-    const head = encode({ type: 'batch', seq: seq, events: null });
-    const packed = encode(events);
-    const frame = new Uint8Array(head.byteLength - 1 + packed.byteLength);
-    frame.set(head.subarray(0, head.byteLength - 1));
-    frame.set(packed, head.byteLength - 1);
-    return frame;
-  }
-
-  /** The compressed frame of a batch whose events' JSON is `text` (UTF-8 bytes). */
-  function compressed(seq, text) {
-    const stream = new CompressionStream(ENCODING);
-    const writer = stream.writable.getWriter();
-    // A failure shows in the readable side, which the caller handles.
-    writer.write(text).catch(noop);
-    writer.close().catch(noop);
-    return new Response(stream.readable).arrayBuffer().then((deflated) => encode({
-      type: 'batch', seq: seq, encoding: ENCODING, format: 'json', events: new Uint8Array(deflated),
-    }));
-  }
 
   // Close codes after which reconnecting cannot help (see README, "Close codes"); the
   // server also says so with `retry: false` in its error frame.
@@ -76,8 +31,6 @@
   const REJECTED = new Set([4400, 4413]);
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 30000;
-  // sendBeacon has a shared in-flight allowance of about 64 KB per page.
-  const BEACON_MAX_BYTES = 60000;
   // WebSocket attempts that never opened before batches go over plain HTTP instead.
   const HTTP_AFTER_FAILED_OPENS = 3;
 
@@ -163,7 +116,7 @@
     receive(data) {
       let frame;
       try {
-        frame = MessagePack.decode(new Uint8Array(data));
+        frame = window.MessagePack.decode(new Uint8Array(data));
       } catch (err) {
         return;
       }
@@ -358,52 +311,6 @@
       this.scheduleReconnect(code === 4429 ? 4 : 1);
     }
 
-    /** HTTP mode: post the oldest unacknowledged batch; the answer says what the
-     *  server holds, and the next batch follows. Failures back off like reconnects. */
-    post() {
-      // The endpoint takes batches only: the server records a dropped range as a hole.
-      this.state.gaps = [];
-      const batch = this.state.unacked[0];
-      if (this.posting || this.stopped || this.reconnectTimer || !batch) return;
-      this.posting = true;
-      const body = JSON.stringify({
-        key: this.options.key,
-        session: this.state.session,
-        secret: this.state.secret,
-        tab: this.state.tab,
-        seq: batch.seq,
-        events: batch.events,
-        page: this.options.page(),
-        user: this.state.user || undefined,
-      });
-      fetch(this.options.batchUrl, {
-        method: 'POST',
-        body: body,
-        headers: { 'Content-Type': 'text/plain' }, // no CORS preflight
-        credentials: 'omit',
-      })
-        .then((response) => response.json().then((answer) => ({ ok: response.ok, answer: answer })))
-        .then(({ ok, answer }) => {
-          this.posting = false;
-          if (ok) {
-            this.attempts = 0;
-            const replaced = this.adopt(answer.session, answer.secret);
-            this.acknowledge(answer.acked);
-            if (replaced) this.options.resync();
-            this.post();
-          } else if (answer.error && answer.error.retry === false) {
-            this.stop();
-            this.options.onStop('the server will not take more of this session: ' + answer.error.reason, false);
-          } else {
-            this.scheduleReconnect(1);
-          }
-        })
-        .catch(() => {
-          this.posting = false;
-          this.scheduleReconnect(1);
-        });
-    }
-
     scheduleReconnect(factor) {
       if (this.stopped || this.reconnectTimer) return;
       const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempts) * factor;
@@ -422,29 +329,6 @@
       const last = this.state.nextSeq - 1;
       if (last <= this.state.acked) return Promise.resolve();
       return new Promise((resolve) => this.waiters.push({ seq: last, resolve: resolve }));
-    }
-
-    /** pagehide: hand the unacknowledged tail to sendBeacon, which outlives the page.
-     *  What does not fit stays in sessionStorage for the next page of this tab. */
-    beacon() {
-      // Nothing to hand over before the server has named this tab's session: a beacon's
-      // answer is never read, so it could not learn the name.
-      if (this.state.secret === '') return;
-      let budget = BEACON_MAX_BYTES;
-      for (const batch of this.state.unacked) {
-        const body = JSON.stringify({
-          key: this.options.key,
-          session: this.state.session,
-          secret: this.state.secret,
-          tab: this.state.tab,
-          seq: batch.seq,
-          events: batch.events,
-          page: this.options.page(),
-        });
-        if (body.length > budget) break;
-        if (!navigator.sendBeacon(this.options.batchUrl, new Blob([body], { type: 'text/plain' }))) break;
-        budget -= body.length;
-      }
     }
 
     /** End the session on purpose: once everything is acknowledged, send `end`. */
@@ -468,6 +352,9 @@
       if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
     }
   }
+
+  // post() and beacon(), the batch endpoint's paths (http.js).
+  Object.assign(Transport.prototype, window.ReplayInternals.TransportOverHttp);
 
   window.ReplayInternals = window.ReplayInternals || {};
   window.ReplayInternals.Transport = Transport;

@@ -1,0 +1,66 @@
+/*
+ * How a batch of events goes on the wire (protocol v1; see README, "Wire protocol"), for
+ * transport.js: `encode(frame)` packs any frame as msgpack. Batches go compressed where
+ * the browser compresses (`compressed(seq, text)`), else as plain msgpack
+ * (`plainFrame(seq, events)`), which is also how a batch kept from an earlier page of
+ * the tab goes. Part of recorder.js (recorder-entry.js).
+ */
+(function () {
+  'use strict';
+
+  const MessagePack = window.MessagePack;
+  // rrweb leaves `undefined` in some fields (rootId, isSVG); JSON drops such keys, and
+  // so must the wire, or the export would differ from what the page produced.
+  const encode = (frame) => MessagePack.encode(frame, { ignoreUndefined: true });
+
+  // Batches go compressed where the browser compresses (CompressionStream: no bytes of
+  // JavaScript for it): the frame names its `encoding` and `format: 'json'`, and its
+  // `events` are the JSON text of the events, deflated. JSON because the browser
+  // writes it natively, several times faster than msgpack in JavaScript, and because
+  // the same text is what sessionStorage keeps (session.js). Elsewhere, and for batches
+  // kept from an earlier page of the tab, they go as plain msgpack, which the server
+  // takes as well.
+  const ENCODING = (() => {
+    for (const format of ['deflate-raw', 'gzip']) {
+      try {
+        new CompressionStream(format); // eslint-disable-line no-new
+        return format;
+      } catch (err) {
+        // not this format, or no CompressionStream at all
+      }
+    }
+    return null;
+  })();
+  const noop = () => {};
+
+  // A batch frame in plain msgpack: the frame packed with nil for its events (its last
+  // field), the nil cut off, and the events' msgpack appended.
+  function plainFrame(seq, events) {
+    const head = encode({ type: 'batch', seq: seq, events: null });
+    const packed = encode(events);
+    const frame = new Uint8Array(head.byteLength - 1 + packed.byteLength);
+    frame.set(head.subarray(0, head.byteLength - 1));
+    frame.set(packed, head.byteLength - 1);
+    return frame;
+  }
+
+  /** The compressed frame of a batch whose events' JSON is `text` (UTF-8 bytes). */
+  function compressed(seq, text) {
+    const stream = new CompressionStream(ENCODING);
+    const writer = stream.writable.getWriter();
+    // A failure shows in the readable side, which the caller handles.
+    writer.write(text).catch(noop);
+    writer.close().catch(noop);
+    return new Response(stream.readable).arrayBuffer().then((deflated) => encode({
+      type: 'batch', seq: seq, encoding: ENCODING, format: 'json', events: new Uint8Array(deflated),
+    }));
+  }
+
+  window.ReplayInternals = window.ReplayInternals || {};
+  window.ReplayInternals.BatchFrames = {
+    encode: encode,
+    ENCODING: ENCODING,
+    plainFrame: plainFrame,
+    compressed: compressed,
+  };
+})();
