@@ -7,7 +7,7 @@ interval; the HTTP endpoint commits one). For each session it plans from the row
 object, a pack (see `replay.packs`: one storage request per round, however many sessions
 it holds); and then, in one transaction for all of them, it locks the rows (in id
 order, so processes never deadlock), checks that nobody moved `acked_seq` since it was
-read, and indexes segment, gaps and counters. A session whose
+read, and indexes segment, gaps and counters (`ingest.indexing`). A session whose
 row moved (another connection, or a beacon beside a WebSocket, stored some of the same
 batches) is planned again from the new row, so a batch is indexed once whatever the
 interleaving. A segment written but not indexed (its session lost such a race) is
@@ -26,17 +26,16 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import astuple, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
-from django.utils import timezone
+from django.db import InterfaceError, OperationalError, transaction
 
-from ingest.plan import GapClaim, Plan, Received, plan_commit
+from ingest.indexing import SegmentRow, Staged, index_round
+from ingest.plan import GapClaim, Received, plan_commit
 from replay import metrics
 from replay.codec import encode_segment
-from replay.models import Gap, Pack, Segment, Session
+from replay.models import Pack, Session
 from replay.packs import PackWriter, erase
 from replay.storage import Storage, StorageError
 
@@ -80,33 +79,6 @@ class SessionCut(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class SegmentRow:
-    """An index row for `replay.models.Segment`, inserted without building models."""
-
-    session_id: str
-    seq_start: int
-    seq_end: int
-    first_ts: int | None
-    last_ts: int | None
-    event_count: int
-    received_bytes: int
-    size: int
-    key: str
-    offset: int | None  # where it starts in its pack (`replay.packs`)
-    keyframe: bool  # holds a real full snapshot: the player can start there
-    snapshot_ts: int | None  # when the first of them starts (its Meta)
-    compacted: bool = False  # ingest writes segments; compaction writes blocks
-
-
-@dataclass(eq=False)
-class _Staged:
-    index: int
-    session: Session
-    plan: Plan
-    segment: SegmentRow | None = None
 
 
 def commit_batches(
@@ -187,7 +159,7 @@ def _attempt(
     """One round over the waiting requests; returns those that lost a race."""
     ids = {requests[i].session_id for i in waiting}
     rows = {s.pk: s for s in Session.objects.filter(pk__in=ids).only(*_READ)}
-    staged: list[_Staged] = []
+    staged: list[Staged] = []
     for index in waiting:
         request = requests[index]
         session = rows.get(request.session_id)
@@ -207,7 +179,7 @@ def _attempt(
         if plan.new_acked == session.acked_seq and not plan.gaps:
             results[index] = Committed(session.acked_seq)
             continue
-        staged.append(_Staged(index, session, plan))
+        staged.append(Staged(index, session, plan))
 
     _write_segments(staged, storage, results)
     ready = [s for s in staged if results[s.index] is None]
@@ -241,7 +213,7 @@ def _failed(session_id: str, exc: Exception) -> Exception:
     return exc
 
 
-def _index_if_unmoved(entries: list[_Staged]) -> list[_Staged]:
+def _index_if_unmoved(entries: list[Staged]) -> list[Staged]:
     """Index the entries whose rows nobody moved since they were read, in one
     transaction; the winners."""
     with transaction.atomic():
@@ -252,11 +224,11 @@ def _index_if_unmoved(entries: list[_Staged]) -> list[_Staged]:
             .values_list("pk", "acked_seq")
         )
         winners = [s for s in entries if locked.get(s.session.pk) == s.session.acked_seq]
-        _index(winners)
+        index_round(winners)
     return winners
 
 
-def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
+def _encode(entry: Staged) -> tuple[SegmentRow, bytes] | None:
     if not entry.plan.fresh:
         return None
     session_id = entry.session.pk
@@ -283,7 +255,7 @@ def _encode(entry: _Staged) -> tuple[SegmentRow, bytes] | None:
     return segment, data
 
 
-def _encode_or_fail(entry: _Staged) -> tuple[SegmentRow, bytes] | Exception | None:
+def _encode_or_fail(entry: Staged) -> tuple[SegmentRow, bytes] | Exception | None:
     try:
         return _encode(entry)
     except Exception as exc:
@@ -291,7 +263,7 @@ def _encode_or_fail(entry: _Staged) -> tuple[SegmentRow, bytes] | Exception | No
 
 
 def _write_segments(
-    staged: list[_Staged], storage: Storage, results: list[Committed | Exception | None]
+    staged: list[Staged], storage: Storage, results: list[Committed | Exception | None]
 ) -> None:
     """Encode each staged plan's batches, and store them all in one pack; an encoding
     failure stops only its own request. Compression releases the interpreter lock, so
@@ -301,7 +273,7 @@ def _write_segments(
         if len(staged) > 1
         else [_encode_or_fail(s) for s in staged]
     )
-    writing: list[tuple[_Staged, SegmentRow, bytes]] = []
+    writing: list[tuple[Staged, SegmentRow, bytes]] = []
     for entry, pair in zip(staged, encoded, strict=True):
         if isinstance(pair, Exception):
             results[entry.index] = _failed(entry.session.pk, pair)
@@ -321,111 +293,7 @@ def _write_segments(
         entry.segment = replace(segment, key=key, offset=offset)
 
 
-_UPDATE = """
-UPDATE replay_session SET
-    acked_seq = %s,
-    event_count = event_count + %s,
-    received_bytes = received_bytes + %s,
-    stored_bytes = stored_bytes + %s,
-    segment_count = segment_count + %s,
-    missing_batches = missing_batches + %s,
-    first_event_ms = %s,
-    last_event_ms = %s,
-    urls = %s,
-    user_id = COALESCE(NULLIF(%s, ''), user_id),
-    gap_open = %s,
-    cut_reason = %s,
-    updated_at = %s
-WHERE id = %s
-"""
-
-
-def _index(winners: list[_Staged]) -> None:
-    """Inside the round's transaction, with the rows locked and unchanged since they
-    were read: values computed from that read are current (only commits change them)."""
-    urls_field = Session._meta.get_field("urls")
-    # Raw SQL gets no field adaptation: format the time as the backend stores it.
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    rows = []
-    for entry in winners:
-        session, plan, segment = entry.session, entry.plan, entry.segment
-        first, last = session.first_event_ms, session.last_event_ms
-        user_id = ""
-        for received in plan.fresh:
-            for url in received.urls:
-                session.add_url(url)
-            user_id = received.user_id or user_id
-        if segment is not None and segment.first_ts is not None and segment.last_ts is not None:
-            first = segment.first_ts if first is None else min(first, segment.first_ts)
-            last = segment.last_ts if last is None else max(last, segment.last_ts)
-        counted = [g for g in plan.gaps if g.reason != Gap.Reason.SESSION_LIMIT]
-        closes_open_gap = session.gap_open and segment is not None and segment.first_ts is not None
-        still_open = any(g.end_ms is None for g in counted)
-        if closes_open_gap:
-            Gap.objects.filter(session_id=session.pk, end_ms__isnull=True).exclude(
-                reason=Gap.Reason.SESSION_LIMIT
-            ).update(end_ms=segment.first_ts if segment else None)
-        if plan.gaps:
-            _save_gaps(session.pk, plan.gaps)
-        rows.append(
-            (
-                plan.new_acked,
-                segment.event_count if segment else 0,
-                segment.received_bytes if segment else 0,
-                segment.size if segment else 0,
-                1 if segment else 0,
-                sum(g.seq_end - g.seq_start + 1 for g in counted),
-                first,
-                last,
-                urls_field.get_db_prep_save(session.urls, connection),
-                user_id,
-                still_open or (session.gap_open and not closes_open_gap),
-                plan.cut_reason,
-                now,
-                session.pk,
-            )
-        )
-    segments = [e.segment for e in winners if e.segment is not None]
-    with connection.cursor() as cursor:
-        cursor.executemany(_UPDATE, rows)
-        if segments:
-            cursor.executemany(_insert_segment(), [_segment_values(s, now) for s in segments])
-
-
-def _insert_segment() -> str:
-    quote = connection.ops.quote_name
-    columns = [*(f.name for f in fields(SegmentRow)), "created_at"]
-    names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    return f"INSERT INTO {quote(Segment._meta.db_table)} ({names}) VALUES ({marks})"
-
-
-def _segment_values(row: SegmentRow, now: object) -> tuple[Any, ...]:
-    return (*astuple(row), now)
-
-
-def _save_gaps(session_id: str, gaps: list[Gap]) -> None:
-    """Store gaps, joining each to the one before it when they touch and say the same
-    thing: a recorder reports a long outage in several pieces, the viewer sees one."""
-    previous = Gap.objects.filter(session_id=session_id).order_by("-seq_end").first()
-    fresh: list[Gap] = []
-    for gap in gaps:
-        if (
-            previous is not None
-            and previous.seq_end + 1 == gap.seq_start
-            and (previous.reason, previous.detail) == (gap.reason, gap.detail)
-        ):
-            previous.seq_end = gap.seq_end
-            previous.end_ms = gap.end_ms
-            if previous.pk is not None:
-                previous.save(update_fields=["seq_end", "end_ms"])
-            continue
-        fresh.append(gap)
-        previous = gap
-    Gap.objects.bulk_create(fresh)
-
-
-def _erase_unindexed(entries: list[_Staged], storage: Storage) -> None:
+def _erase_unindexed(entries: list[Staged], storage: Storage) -> None:
     # Another writer indexed these batches first, or indexing them failed: nothing
     # points at their parts, which must not outlive a deletion of the session.
     parts = [(e.segment.key, e.segment.offset, e.segment.size) for e in entries if e.segment]

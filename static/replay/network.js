@@ -103,8 +103,8 @@
    * the call settles, its time and its response or error (and the body, from a clone, if
    * the project keeps bodies). The rest is done by `settle`, which the outbox calls as
    * it sweeps, for every call settled since, together: done for each request as it
-   * happened, between the page's own tasks, the same work cost the page about three times
-   * as much (ours was most of what capturing the network cost it).
+   * happened, between the page's own tasks, the same work cost the page about four times
+   * as much (timed in the page on 200 fetches: 40 µs a request, against 9 together).
    */
   function patchFetch(win, settings, live, out) {
     const perf = win.performance;
