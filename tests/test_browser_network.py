@@ -262,3 +262,27 @@ def test_bodies_are_recorded_only_once_the_project_asks(
     blob = found["/api/ok?blob=1"]
     assert (blob["requestBody"], blob["requestSize"]) == (None, 9)
     assert found["/pixel.png?fetched=1"]["responseBody"] is None
+
+
+def test_what_the_plugins_hold_is_sent_as_the_page_goes(
+    daphne: DaphneServer, alice: Any, recorded: Recorded
+) -> None:
+    # The page goes right after an answer, before the outbox's next sweep, and after more
+    # console messages than a minute keeps: the plugins send the request and the count
+    # of messages dropped as the page goes, before the recorder cuts its last batch.
+    tab, origin = recorded(daphne)
+    session = tab.recording()
+    with tab.page.expect_navigation():
+        tab.page.evaluate(
+            """() => {
+              for (let i = 0; i < 130; i++) console.log('message', i);
+              fetch('/api/ok?last=1').then((r) => r.text())
+                .then(() => location.assign(location.href));
+            }"""
+        )
+    assert tab.recording() == session
+    events = stored(daphne, alice, tab)
+    last = by_path(requests_of(events))["/api/ok?last=1"]
+    assert (last["method"], last["status"], last["url"]) == ("GET", 200, f"{origin}/api/ok?last=1")
+    dropped = [e["data"] for e in events if e["type"] == 5 and "console" in e["data"]["tag"]]
+    assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 30}}]

@@ -334,7 +334,8 @@
     });
     win.addEventListener('error', onError);
     win.addEventListener('unhandledrejection', onRejection);
-    // Capturing, to run before the recorder's own pagehide listener sends the tail.
+    // Before the recorder's own pagehide listener sends the tail (recorder-main.js
+    // adds its listener again after its plugins start).
     win.addEventListener('pagehide', reportDropped, true);
 
     return () => {

@@ -313,7 +313,8 @@
       undo.push(fetches.undo);
       undo.push(window.ReplayInternals.patchXHR(win, settings, live, out, patch));
       undo.push(observeResources(win, settings, out, patchedAt, early));
-      // Capturing, to run before the recorder's own pagehide listener sends the tail.
+      // Before the recorder's own pagehide listener sends the tail (recorder-main.js
+      // adds its listener again after its plugins start).
       win.addEventListener('pagehide', flush, true);
       undo.push(() => win.removeEventListener('pagehide', flush, true));
     } catch (err) {
