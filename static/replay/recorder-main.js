@@ -241,8 +241,8 @@
       plugins: plugins.filter(Boolean), // what of the console and network the project captures
     }));
     // Listened to again, after the plugins' own listeners: a page's pagehide listeners
-    // run in the order they were added, and the plugins' send what they hold (requests
-    // that ended, the count of console messages dropped) before the tail is cut.
+    // run in the order they were added, and the plugins' listeners send what they hold
+    // (requests that ended, the count of console messages dropped) before the tail is cut.
     window.removeEventListener('pagehide', onPageHide);
     window.addEventListener('pagehide', onPageHide);
     // The page view's context, which rrweb's Meta does not carry; `load` tells a page load
