@@ -286,3 +286,29 @@ def test_what_the_plugins_hold_is_sent_as_the_page_goes(
     assert (last["method"], last["status"], last["url"]) == ("GET", 200, f"{origin}/api/ok?last=1")
     dropped = [e["data"] for e in events if e["type"] == 5 and "console" in e["data"]["tag"]]
     assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 30}}]
+
+
+HIDE_RIGHT_AFTER_AN_ANSWER = """async (key) => {
+  for (let i = 0; i < 130; i++) console.log('message', i);
+  await fetch('/api/ok?hidden=1').then((r) => r.text());
+  // As the browser hides the tab (headless Chromium never does).
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+  document.dispatchEvent(new Event('visibilitychange'));
+  const kept = JSON.parse(sessionStorage.getItem('replay:' + key));
+  return kept.unacked.flatMap((batch) => batch.events);
+}"""
+
+
+def test_what_the_plugins_hold_is_cut_into_the_batch_when_the_tab_is_hidden(
+    daphne: DaphneServer, recorded: Recorded, shop: Any
+) -> None:
+    # A hidden tab may be discarded without pagehide (mobile browsers do): the batch cut
+    # as it is hidden, kept in sessionStorage and sent, holds the request that had just
+    # ended (its handling waits for the outbox's next sweep) and the count of messages
+    # dropped.
+    tab, origin = recorded(daphne)
+    tab.recording()
+    cut = tab.page.evaluate(HIDE_RIGHT_AFTER_AN_ANSWER, shop.key)
+    assert f"{origin}/api/ok?hidden=1" in [r["url"] for r in sent_requests(cut)]
+    dropped = [e["data"] for e in cut if e["type"] == 5 and "console" in e["data"]["tag"]]
+    assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 30}}]

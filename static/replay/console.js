@@ -13,12 +13,13 @@
  * - trace holds the caller's stack frames ("at f (https://x/app.js:3:9)"), at most 10.
  *
  * At most 100 messages a minute in a tab: the rest are counted, and the count is
- * recorded as a custom event `replay/console-dropped` {count} when the minute ends or
- * recording stops. The page's console works exactly as before: every call reaches the
- * original method with the same arguments and returns what it returns, whatever fails
- * here. The recorder's own messages ("[replay] ...") are not recorded. rrweb calls the
- * observer when recording starts and its result when recording stops, which puts the
- * console back as it was. Part of recorder.js (recorder-entry.js).
+ * recorded as a custom event `replay/console-dropped` {count} when the minute ends,
+ * recording stops, or the page goes or is hidden. The page's console works exactly as
+ * before: every call reaches the original method with the same arguments and returns
+ * what it returns, whatever fails here. The recorder's own messages ("[replay] ...")
+ * are not recorded. rrweb calls the observer when recording starts and its result when
+ * recording stops, which puts the console back as it was. Part of recorder.js
+ * (recorder-entry.js).
  */
 (function () {
   'use strict';
@@ -335,15 +336,20 @@
     });
     win.addEventListener('error', onError);
     win.addEventListener('unhandledrejection', onRejection);
-    // Before the recorder's own pagehide listener sends the tail (recorder-main.js
-    // adds its listener again after its plugins start).
+    // Before the recorder's own listeners cut its batch as the page goes or is hidden
+    // (recorder-main.js adds them again after its plugins start).
+    const hidden = () => {
+      if (win.document.visibilityState === 'hidden') reportDropped();
+    };
     win.addEventListener('pagehide', reportDropped, true);
+    win.document.addEventListener('visibilitychange', hidden, true);
 
     return () => {
       restores.forEach((restore) => restore());
       win.removeEventListener('error', onError);
       win.removeEventListener('unhandledrejection', onRejection);
       win.removeEventListener('pagehide', reportDropped, true);
+      win.document.removeEventListener('visibilitychange', hidden, true);
       reportDropped();
     };
   }

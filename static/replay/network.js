@@ -1,9 +1,10 @@
 /*
  * The page's requests, for the recording: an rrweb record plugin, `rrweb/network@1`,
  * reporting {requests: [REQUEST, ...]} every half second with the requests that finished
- * (at most 50 in one event; at once when recording stops or the page goes): fetch and
- * XMLHttpRequest, which it wraps, and other resources (scripts, images, stylesheets...:
- * the page's resource timing entries, as timings.js reads them), where REQUEST is
+ * (at most 50 in one event; at once when recording stops or the page goes or is hidden):
+ * fetch and XMLHttpRequest, which it wraps, and other resources (scripts, images,
+ * stylesheets...: the page's resource timing entries, as timings.js reads them), where
+ * REQUEST is
  *
  *   {url, method, initiatorType, status, startTime, endTime, requestSize, responseSize,
  *    failed, aborted, error, requestHeaders, responseHeaders, requestBody, responseBody}
@@ -307,16 +308,25 @@
     const patchedAt = win.performance.now();
     const undo = [];
     const flush = () => out.sweep(true); // the page is going: send what waits
+    // A hidden tab may be discarded without pagehide: what waits goes then too (a request
+    // still waiting for its timing entry goes without it).
+    const hidden = () => {
+      if (win.document.visibilityState === 'hidden') flush();
+    };
     try {
       const fetches = patchFetch(win, settings, live, out);
       early.fetches = fetches.settle;
       undo.push(fetches.undo);
       undo.push(window.ReplayInternals.patchXHR(win, settings, live, out, patch));
       undo.push(observeResources(win, settings, out, patchedAt, early));
-      // Before the recorder's own pagehide listener sends the tail (recorder-main.js
-      // adds its listener again after its plugins start).
+      // Before the recorder's own listeners cut its batch (recorder-main.js adds them
+      // again after its plugins start).
       win.addEventListener('pagehide', flush, true);
-      undo.push(() => win.removeEventListener('pagehide', flush, true));
+      win.document.addEventListener('visibilitychange', hidden, true);
+      undo.push(() => {
+        win.removeEventListener('pagehide', flush, true);
+        win.document.removeEventListener('visibilitychange', hidden, true);
+      });
     } catch (err) {
       // recording goes on without (some of) the network
     }

@@ -240,11 +240,13 @@
       userTriggeredOnInput: true, // what the page's own script sets is not the user's input
       plugins: plugins.filter(Boolean), // what of the console and network the project captures
     }));
-    // Listened to again, after the plugins' own listeners: a page's pagehide listeners
-    // run in the order they were added, and the plugins' listeners send what they hold
-    // (requests that ended, the count of console messages dropped) before the tail is cut.
+    // Listened to again, after the plugins' own listeners: a page's listeners run in the
+    // order they were added, and the plugins' listeners send what they hold (requests
+    // that ended, the count of console messages dropped) before the batch is cut.
     window.removeEventListener('pagehide', onPageHide);
     window.addEventListener('pagehide', onPageHide);
+    document.removeEventListener('visibilitychange', onHidden);
+    document.addEventListener('visibilitychange', onHidden);
     // The page view's context, which rrweb's Meta does not carry; `load` tells a page load
     // from rrweb starting over on the same page.
     window.rrweb.record.addCustomEvent('replay/page', {
@@ -318,6 +320,12 @@
     if (transport) transport.end();
   }
 
+  // A hidden tab may be discarded without pagehide (mobile browsers do): what the page
+  // recorded goes now.
+  function onHidden() {
+    if (document.visibilityState === 'hidden') cutBatch();
+  }
+
   function onPageHide() {
     if (!transport) return;
     cutBatch();
@@ -346,9 +354,7 @@
       window.addEventListener('pageshow', (event) => {
         if (event.persisted) unloading = false;
       });
-      document.addEventListener('visibilitychange', () => {
-        if (document.visibilityState === 'hidden') cutBatch();
-      });
+      document.addEventListener('visibilitychange', onHidden);
       begin();
     })
     .catch((err) => log(err.message));
