@@ -1,9 +1,9 @@
 /*
  * The page's requests, for the recording: an rrweb record plugin, `rrweb/network@1`,
  * reporting {requests: [REQUEST, ...]} every half second with the requests that finished
- * (at most 50 in one event; at once when recording stops or the page goes or is hidden):
- * fetch and XMLHttpRequest, which it wraps, and other resources (scripts, images,
- * stylesheets...: the page's resource timing entries, as timings.js reads them), where
+ * (at most 50 in one event; at once when recording stops, the page goes or the tab is
+ * hidden): fetch and XMLHttpRequest, which it wraps, and other resources (scripts,
+ * images, stylesheets...: the page's timing entries, as timings.js reads them), where
  * REQUEST is
  *
  *   {url, method, initiatorType, status, startTime, endTime, requestSize, responseSize,
