@@ -12,6 +12,19 @@
 
   window.ReplayInternals = window.ReplayInternals || {};
   window.ReplayInternals.TransportOverHttp = {
+    /** What the batch endpoint takes to store `batch` (README, "HTTP fallback"). */
+    endpointBody(batch) {
+      return {
+        key: this.options.key,
+        session: this.state.session,
+        secret: this.state.secret,
+        tab: this.state.tab,
+        seq: batch.seq,
+        events: batch.events,
+        page: this.options.page(),
+      };
+    },
+
     /** HTTP mode: post the oldest unacknowledged batch; the answer says what the
      *  server holds, and the next batch follows. Failures back off like reconnects. */
     post() {
@@ -20,16 +33,9 @@
       const batch = this.state.unacked[0];
       if (this.posting || this.stopped || this.reconnectTimer || !batch) return;
       this.posting = true;
-      const body = JSON.stringify({
-        key: this.options.key,
-        session: this.state.session,
-        secret: this.state.secret,
-        tab: this.state.tab,
-        seq: batch.seq,
-        events: batch.events,
-        page: this.options.page(),
+      const body = JSON.stringify(Object.assign(this.endpointBody(batch), {
         user: this.state.user || undefined,
-      });
+      }));
       fetch(this.options.batchUrl, {
         method: 'POST',
         body: body,
@@ -66,15 +72,7 @@
       if (this.state.secret === '') return;
       let budget = BEACON_MAX_BYTES;
       for (const batch of this.state.unacked) {
-        const body = JSON.stringify({
-          key: this.options.key,
-          session: this.state.session,
-          secret: this.state.secret,
-          tab: this.state.tab,
-          seq: batch.seq,
-          events: batch.events,
-          page: this.options.page(),
-        });
+        const body = JSON.stringify(this.endpointBody(batch));
         if (body.length > budget) break;
         if (!navigator.sendBeacon(this.options.batchUrl, new Blob([body], { type: 'text/plain' }))) break;
         budget -= body.length;

@@ -1,8 +1,8 @@
 /*
  * Which clicks land on something the page listens to, for dead-click detection (README,
  * "Event tracking and friction"): elements given a click, mousedown, mouseup or
- * pointerdown/up listener after recorder.js ran (recorder-main.js notes them in
- * `listened` as the script runs), or an onclick handler. A click on one of them, or on
+ * pointerdown/up listener after recorder.js ran (`noteClickListeners`, which
+ * recorder-main.js calls as the script runs), or an onclick handler. A click on one of them, or on
  * something up to four levels inside one, is reported as {id: the rrweb id of the
  * clicked node}. The page's root containers, where frameworks listen for every click, do
  * not count for what is inside them. Part of recorder.js (recorder-entry.js).
@@ -17,6 +17,20 @@
   function rootLike(element, depth) {
     return element === document.body || element === document.documentElement ||
       (depth > 0 && element.parentElement === document.body);
+  }
+
+  /** The elements given a click-like listener from now on (a WeakSet that fills as the
+   *  page adds listeners). */
+  function noteClickListeners() {
+    const listened = new WeakSet();
+    const addListener = EventTarget.prototype.addEventListener;
+    EventTarget.prototype.addEventListener = function (type, listener, options) {
+      if (/^(click|mouse(down|up)|pointer(down|up))$/.test(type) && this instanceof Element) {
+        listened.add(this);
+      }
+      return addListener.call(this, type, listener, options);
+    };
+    return listened;
   }
 
   function watchClickListeners(listened, report) {
@@ -36,5 +50,6 @@
   }
 
   window.ReplayInternals = window.ReplayInternals || {};
+  window.ReplayInternals.noteClickListeners = noteClickListeners;
   window.ReplayInternals.watchClickListeners = watchClickListeners;
 })();

@@ -32,15 +32,8 @@
   const script = document.currentScript;
   if (!script || (window.replay && window.replay.flush)) return; // no src, or loaded twice
 
-  // Elements the page listens to for clicks (listeners.js reports clicks on them).
-  const listened = new WeakSet();
-  const addListener = EventTarget.prototype.addEventListener;
-  EventTarget.prototype.addEventListener = function (type, listener, options) {
-    if (/^(click|mouse(down|up)|pointer(down|up))$/.test(type) && this instanceof Element) {
-      listened.add(this);
-    }
-    return addListener.call(this, type, listener, options);
-  };
+  // Elements the page listens to for clicks, from now on (listeners.js).
+  const listened = window.ReplayInternals.noteClickListeners();
 
   const BATCH_INTERVAL_MS = 1000;
   const BATCH_MAX_EVENTS = 500;
@@ -240,9 +233,8 @@
       userTriggeredOnInput: true, // what the page's own script sets is not the user's input
       plugins: plugins.filter(Boolean), // what of the console and network the project captures
     }));
-    // Listened to again, after the plugins' own listeners: a page's listeners run in the
-    // order they were added, and the plugins' listeners send what they hold (requests
-    // that ended, the count of console messages dropped) before the batch is cut.
+    // Listened to again, after the plugins' own listeners (a page's listeners run in the
+    // order they were added): the plugins send what they hold before the batch is cut.
     window.removeEventListener('pagehide', onPageHide);
     window.addEventListener('pagehide', onPageHide);
     document.removeEventListener('visibilitychange', onHidden);
@@ -320,8 +312,7 @@
     if (transport) transport.end();
   }
 
-  // A hidden tab may be discarded without pagehide (mobile browsers do): what the page
-  // recorded goes now.
+  // A hidden tab may be discarded without pagehide (mobile browsers do): cut now.
   function onHidden() {
     if (document.visibilityState === 'hidden') cutBatch();
   }
