@@ -3,9 +3,13 @@ what the server stored (the export API), and the demo shop's user journey."""
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.request
+import zlib
 from typing import Any
+
+import msgpack
 
 from replay.models import ApiToken
 from tests.support import DaphneServer
@@ -14,8 +18,9 @@ from tests.support import DaphneServer
 # what the page produced. It wraps rrweb.record when the UMD bundle defines `rrweb`, and
 # keeps the copies in sessionStorage so they survive page loads in the tab.
 CAPTURE_EVENTS = """
-window.__produced = JSON.parse(sessionStorage.getItem('test:produced') || '[]');
 (() => {
+  if (!location.protocol.startsWith('http')) return; // an error page has no storage
+  window.__produced = JSON.parse(sessionStorage.getItem('test:produced') || '[]');
   let real;
   Object.defineProperty(window, 'rrweb', {
     configurable: true,
@@ -110,3 +115,21 @@ def log_in(page: Any, server: DaphneServer, username: str, password: str) -> Non
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/sessions")
+
+
+def kept_batches(page: Any, key: str) -> list[dict[str, Any]]:
+    """The unacknowledged batches the recorder keeps in the tab's sessionStorage, each
+    as {seq, events, frame}: `frame` says it was kept as its compressed frame, whose
+    events are read here the way the server reads them (msgpack, then deflate)."""
+    text = page.evaluate("(key) => sessionStorage.getItem('replay:' + key)", key)
+    kept = []
+    for batch in json.loads(text)["unacked"]:
+        if "frame" in batch:
+            frame = msgpack.unpackb(base64.b64decode(batch["frame"]))
+            assert (frame["type"], frame["seq"], frame["format"]) == ("batch", batch["seq"], "json")
+            window = -15 if frame["encoding"] == "deflate-raw" else 31
+            events = json.loads(zlib.decompress(frame["events"], window))
+            kept.append({"seq": batch["seq"], "events": events, "frame": True})
+        else:
+            kept.append({"seq": batch["seq"], "events": batch["events"], "frame": False})
+    return kept

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from replay.models import Session
 from tests.recording import (
@@ -15,6 +16,7 @@ from tests.recording import (
     assert_stored_as_produced,
     export,
     gift_id,
+    kept_batches,
     log_in,
     shop_and_buy,
 )
@@ -133,3 +135,40 @@ def test_batches_recorded_while_the_server_is_down_are_resent_after_it_returns(
         page.evaluate(f"JSON.parse(sessionStorage.getItem('replay:{shop.key}')).unacked.length")
         == 0
     )
+
+
+def test_batches_kept_compressed_while_the_server_is_down_are_sent_by_the_next_page(
+    daphne, shop, alice, page
+):
+    # What the tab keeps for a later page is each batch's compressed frame, a fraction of
+    # its events' JSON: sessionStorage holds that much more of an outage, and writing it
+    # costs the page less.
+    page.goto(f"{daphne.url}/demo/")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+    page.evaluate(FLUSH)
+    session_id = page.evaluate("replay.sessionId()")
+
+    daphne.stop()
+    for _ in range(3):
+        page.click("#add-fern")
+        page.click("#add-cactus")
+        page.wait_for_timeout(600)  # a batch each time, which fails to send
+    kept = kept_batches(page, shop.key)
+    frames = [batch for batch in kept if batch["frame"]]
+    assert len(frames) >= 2
+    produced = page.evaluate("window.__produced")
+    assert all(event in produced for batch in frames for event in batch["events"])
+    stored = page.evaluate(f"sessionStorage.getItem('replay:{shop.key}').length")
+    as_events = sum(len(json.dumps(batch["events"])) for batch in kept)
+    assert stored < as_events / 2
+
+    # The page goes while the server is down: nothing can be handed to a beacon.
+    with pytest.raises(PlaywrightError):
+        page.goto(f"{daphne.url}/demo/")
+    daphne.start()
+    page.goto(f"{daphne.url}/demo/")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+    assert page.evaluate("replay.sessionId()") == session_id
+    flushed = page.evaluate(FLUSH)
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+    assert kept_batches(page, shop.key) == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from replay.models import Gap, Session
 from tests.recording import FLUSH, assert_stored_as_produced, export, log_in, shop_and_buy
@@ -183,6 +184,30 @@ def test_without_websockets_the_recorder_posts_its_batches(daphne, shop, alice, 
     flushed = page.evaluate(FLUSH)  # resolves on the HTTP answers
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
     assert Session.objects.get(pk=session_id).completeness == 1.0
+
+
+def test_over_http_the_next_page_posts_the_events_of_batches_kept_compressed(
+    daphne, shop, alice, page
+):
+    # The batch endpoint takes events, not frames: what an earlier page kept as its
+    # compressed frame is read back into its events before it is posted.
+    page.add_init_script(NO_WEBSOCKETS)
+    session_id = open_demo(page, daphne.url)
+    page.evaluate(FLUSH)
+    daphne.stop()
+    page.click("#add-fern")
+    page.wait_for_function(
+        "key => JSON.parse(sessionStorage.getItem('replay:' + key)).unacked.some((b) => b.frame)",
+        arg=shop.key,
+    )
+    with pytest.raises(PlaywrightError):
+        page.goto(f"{daphne.url}/demo/")  # the server is down: no beacon gets through
+    daphne.start()
+    page.goto(f"{daphne.url}/demo/")
+    page.click("#add-cactus")
+    flushed = page.evaluate(FLUSH)
+    assert page.evaluate("replay.sessionId()") == session_id
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
 
 
 def test_a_session_deleted_while_its_tab_was_away_is_not_recorded_into_again(

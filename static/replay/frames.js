@@ -56,11 +56,41 @@
     }));
   }
 
+  /** A frame's bytes as text sessionStorage keeps (base64), and back. */
+  function toText(bytes) {
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(binary);
+  }
+
+  function fromText(text) {
+    const binary = atob(text);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes;
+  }
+
+  /** The events of a batch frame, compressed or plain (a promise). */
+  function events(bytes) {
+    const frame = MessagePack.decode(bytes);
+    if (!frame.encoding) return Promise.resolve(frame.events);
+    const stream = new DecompressionStream(frame.encoding);
+    const writer = stream.writable.getWriter();
+    writer.write(frame.events).catch(noop);
+    writer.close().catch(noop);
+    return new Response(stream.readable).text().then((text) => JSON.parse(text));
+  }
+
   window.ReplayInternals = window.ReplayInternals || {};
   window.ReplayInternals.BatchFrames = {
     encode: encode,
     ENCODING: ENCODING,
     plainFrame: plainFrame,
     compressed: compressed,
+    toText: toText,
+    fromText: fromText,
+    events: events,
   };
 })();

@@ -33,6 +33,21 @@
       const batch = this.state.unacked[0];
       if (this.posting || this.stopped || this.reconnectTimer || !batch) return;
       this.posting = true;
+      if (!batch.events) {
+        // Kept by an earlier page as its frame: the endpoint takes its events.
+        window.ReplayInternals.BatchFrames.events(this.frameOf(batch).bytes)
+          .then((events) => {
+            batch.events = events;
+          }, () => {
+            this.state.unacked.shift(); // unreadable: the server records the hole
+            this.options.persist();
+          })
+          .then(() => {
+            this.posting = false;
+            this.post();
+          });
+        return;
+      }
       const body = JSON.stringify(Object.assign(this.endpointBody(batch), {
         user: this.state.user || undefined,
       }));
@@ -72,6 +87,8 @@
       if (this.state.secret === '') return;
       let budget = BEACON_MAX_BYTES;
       for (const batch of this.state.unacked) {
+        // One kept by an earlier page as its frame stays kept, with what follows it.
+        if (!batch.events) break;
         const body = JSON.stringify(this.endpointBody(batch));
         if (body.length > budget) break;
         if (!navigator.sendBeacon(this.options.batchUrl, new Blob([body], { type: 'text/plain' }))) break;

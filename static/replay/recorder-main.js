@@ -312,9 +312,12 @@
     if (transport) transport.end();
   }
 
-  // A hidden tab may be discarded without pagehide (mobile browsers do): cut now.
+  // A hidden tab may be discarded without pagehide (mobile browsers do): cut and keep
+  // now (the batch as its events, as it cannot wait to be compressed).
   function onHidden() {
-    if (document.visibilityState === 'hidden') cutBatch();
+    if (document.visibilityState !== 'hidden') return;
+    cutBatch();
+    persist();
   }
 
   function onPageHide() {

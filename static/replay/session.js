@@ -49,11 +49,14 @@
     );
   }
 
-  /** The state as JSON text, its unacknowledged batches as {seq, events} from the JSON
-   *  of their events the transport made for the wire (not written out twice). */
+  /** The state as JSON text, its unacknowledged batches as {seq, frame}, the compressed
+   *  frame the transport sends, as text (BatchFrames.toText), or, while a batch is being
+   *  compressed or where the browser does not compress, as {seq, events} from the JSON of
+   *  its events the transport made for the wire (not written out twice). */
   function stateText(state, unacked) {
     const rest = JSON.stringify(Object.assign({}, state, { unacked: undefined }));
     const batches = unacked.map((batch) => {
+      if (batch.frame) return '{"seq":' + batch.seq + ',"frame":"' + batch.frame + '"}';
       batch.json = batch.json || JSON.stringify(batch.events);
       return '{"seq":' + batch.seq + ',"events":' + batch.json + '}';
     });

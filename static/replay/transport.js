@@ -21,7 +21,7 @@
 (function () {
   'use strict';
 
-  const { encode, ENCODING, plainFrame, compressed } = window.ReplayInternals.BatchFrames;
+  const { encode, ENCODING, plainFrame, compressed, toText, fromText } = window.ReplayInternals.BatchFrames;
   const utf8 = new TextEncoder();
 
   // Close codes after which reconnecting cannot help (see README, "Close codes"); the
@@ -37,7 +37,8 @@
   class Transport {
     /**
      * options: wsUrl, batchUrl, key, maxBufferBytes,
-     *   state: {session, tab, nextSeq, acked, unacked: [{seq, events}], gaps: [], user},
+     *   state: {session, tab, nextSeq, acked, unacked: [{seq, events} or {seq, frame}],
+     *     gaps: [], user},
      *   page(): {url, referrer, viewport}, persist(), resync(),
      *   onReady(config): the server took the session (its privacy options, from the
      *     welcome) or batches go over HTTP (null),
@@ -162,10 +163,12 @@
       return total;
     }
 
-    /** A batch kept from an earlier page has only its events: it goes as plain msgpack. */
+    /** A batch kept from an earlier page goes as the frame it was kept as, or, kept by
+     *  an older recorder as its events, as plain msgpack. */
     frameOf(batch) {
       if (batch.size === undefined) {
-        batch.bytes = batch.bytes || plainFrame(batch.seq, batch.events);
+        batch.bytes = batch.bytes ||
+          (batch.frame ? fromText(batch.frame) : plainFrame(batch.seq, batch.events));
         batch.size = batch.bytes.byteLength;
       }
       return batch;
@@ -190,7 +193,10 @@
     enqueue(events) {
       const maxEvents = this.limits.max_batch_events;
       for (let i = 0; i < events.length; i += maxEvents) this.number(events.slice(i, i + maxEvents));
-      this.options.persist();
+      // A batch being compressed is kept once it is, as its frame (its JSON would be
+      // about six times the text, and writing sessionStorage costs the page by the
+      // character); until then nothing of it is kept, nor its number.
+      if (!this.state.unacked.some((batch) => batch.compressing)) this.options.persist();
       this.pump();
     }
 
@@ -230,8 +236,9 @@
         this.addGap(seq, 'recorder buffer full');
         return;
       }
-      // `json` is what persist() keeps (with seq); `bytes` and `size`, the frame and what
-      // it weighs, are for this page only.
+      // `json` is what persist() keeps (with seq) until the batch is compressed, then
+      // `frame`, the compressed frame as text; `bytes` and `size`, the frame and what it
+      // weighs, are for this page only.
       const batch = { seq: seq, events: events, json: json, bytes: bytes, size: size };
       this.state.unacked.push(batch);
       if (ENCODING) {
@@ -241,12 +248,20 @@
             batch.bytes = frame;
             batch.size = frame.byteLength;
             batch.compressing = null;
+            try {
+              batch.frame = toText(frame);
+              batch.json = null;
+            } catch (err) {
+              // kept as its events
+            }
+            this.options.persist(); // kept before it is sent
             this.pump();
           },
           () => {
-            batch.bytes = plainFrame(seq, events); // sent as it is
+            batch.bytes = plainFrame(seq, events); // sent and kept as it is
             batch.size = batch.bytes.byteLength;
             batch.compressing = null;
+            this.options.persist();
             this.pump();
           },
         );
