@@ -195,7 +195,7 @@
       for (let i = 0; i < events.length; i += maxEvents) this.number(events.slice(i, i + maxEvents));
       // A batch being compressed is kept once it is, as its frame (its JSON would be
       // about six times the text, and writing sessionStorage costs the page by the
-      // character); until then nothing of it is kept, nor its number.
+      // character); until then it is written out only with something else (as events).
       if (!this.state.unacked.some((batch) => batch.compressing)) this.options.persist();
       this.pump();
     }
