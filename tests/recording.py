@@ -125,11 +125,17 @@ def kept_batches(page: Any, key: str) -> list[dict[str, Any]]:
     kept = []
     for batch in json.loads(text)["unacked"]:
         if "frame" in batch:
-            frame = msgpack.unpackb(base64.b64decode(batch["frame"]))
-            assert (frame["type"], frame["seq"], frame["format"]) == ("batch", batch["seq"], "json")
-            window = -15 if frame["encoding"] == "deflate-raw" else 31
-            events = json.loads(zlib.decompress(frame["events"], window))
+            events = frame_events(batch["frame"], batch["seq"])
             kept.append({"seq": batch["seq"], "events": events, "frame": True})
         else:
             kept.append({"seq": batch["seq"], "events": batch["events"], "frame": False})
     return kept
+
+
+def frame_events(text: str, seq: int) -> list[dict[str, Any]]:
+    """The events of the compressed batch frame `seq` the recorder keeps as `text`."""
+    frame = msgpack.unpackb(base64.b64decode(text))
+    assert (frame["type"], frame["seq"], frame["format"]) == ("batch", seq, "json")
+    window = -15 if frame["encoding"] == "deflate-raw" else 31
+    events: list[dict[str, Any]] = json.loads(zlib.decompress(frame["events"], window))
+    return events

@@ -5,13 +5,21 @@ produced (captured beside the recorder, across page loads)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from replay.models import Gap, Session
-from tests.recording import FLUSH, assert_stored_as_produced, export, log_in, shop_and_buy
+from tests.recording import (
+    FLUSH,
+    assert_stored_as_produced,
+    export,
+    frame_events,
+    log_in,
+    shop_and_buy,
+)
 from tests.support import TcpProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.scaleout]
@@ -208,6 +216,57 @@ def test_over_http_the_next_page_posts_the_events_of_batches_kept_compressed(
     flushed = page.evaluate(FLUSH)
     assert page.evaluate("replay.sessionId()") == session_id
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+
+
+# Before the recorder of the next page reads what the tab kept: the first batch kept as
+# its frame is written over with text that is no frame's.
+WRITE_OVER_A_KEPT_FRAME = """
+(() => {
+  if (!location.protocol.startsWith('http')) return; // an error page has no storage
+  const key = sessionStorage.getItem('test:write-over');
+  if (!key) return;
+  sessionStorage.removeItem('test:write-over');
+  const state = JSON.parse(sessionStorage.getItem(key));
+  const batch = state.unacked.find((kept) => kept.frame);
+  sessionStorage.setItem('test:written-over', JSON.stringify([batch.seq, batch.frame]));
+  batch.frame = 'not a frame!';
+  sessionStorage.setItem(key, JSON.stringify(state));
+})();
+"""
+
+
+def test_a_kept_frame_the_page_wrote_over_is_a_gap_and_the_rest_is_sent(daphne, shop, alice, page):
+    page.add_init_script(WRITE_OVER_A_KEPT_FRAME)
+    session_id = open_demo(page, daphne.url)
+    page.evaluate(FLUSH)
+    daphne.stop()
+    for fern in range(2):
+        page.click("#add-fern")
+        page.wait_for_function(
+            "([key, n]) => JSON.parse(sessionStorage.getItem('replay:' + key))"
+            ".unacked.filter((b) => b.frame).length > n",
+            arg=[shop.key, fern],
+        )
+    page.evaluate(f"sessionStorage.setItem('test:write-over', 'replay:{shop.key}')")
+    with pytest.raises(PlaywrightError):
+        page.goto(f"{daphne.url}/demo/")  # the server is down: no beacon gets through
+    daphne.start()
+    page.goto(f"{daphne.url}/demo/")
+    page.click("#add-cactus")
+    flushed = page.evaluate(FLUSH)
+    seq, frame = json.loads(page.evaluate("sessionStorage.getItem('test:written-over')"))
+    assert page.evaluate("replay.sessionId()") == session_id
+    gaps = Gap.objects.filter(session=session_id)
+    assert [(g.seq_start, g.seq_end, g.reason, g.detail) for g in gaps] == [
+        (seq, seq, "client-dropped", "kept batch unreadable")
+    ]
+    lost = frame_events(frame, seq)
+    produced = page.evaluate("window.__produced")
+    assert lost
+    assert all(event in produced[:flushed] for event in lost)
+    stored = export(daphne, alice, session_id)  # the rest, each once, in the page's order
+    assert len(stored) >= flushed - len(lost)
+    assert stored == [event for event in produced if event not in lost][: len(stored)]
 
 
 def test_a_session_deleted_while_its_tab_was_away_is_not_recorded_into_again(

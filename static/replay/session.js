@@ -18,11 +18,27 @@
   }
 
   function read(key) {
+    let state;
     try {
-      return JSON.parse(sessionStorage.getItem(key) || 'null');
+      state = JSON.parse(sessionStorage.getItem(key) || 'null');
     } catch (err) {
       return null;
     }
+    if (!state || !Array.isArray(state.unacked)) return state;
+    // A batch kept as its frame is read back now: one that is not a frame's text (the
+    // page's own script wrote over it) is given up, openly, as a gap.
+    state.gaps = state.gaps || [];
+    state.unacked = state.unacked.filter((batch) => {
+      if (typeof batch.frame !== 'string') return true;
+      try {
+        batch.bytes = window.ReplayInternals.BatchFrames.fromText(batch.frame);
+        return true;
+      } catch (err) {
+        state.gaps.push({ from: batch.seq, to: batch.seq, reason: 'kept batch unreadable' });
+        return false;
+      }
+    });
+    return state;
   }
 
   function fresh(previous) {
