@@ -2,8 +2,11 @@
  * How a batch of events goes on the wire (protocol v1; see README, "Wire protocol"), for
  * transport.js: `encode(frame)` packs any frame as msgpack. Batches go compressed where
  * the browser compresses (`compressed(seq, text)`), else as plain msgpack
- * (`plainFrame(seq, events)`), which is also how a batch kept from an earlier page of
- * the tab goes. Part of recorder.js (recorder-entry.js).
+ * (`plainFrame(seq, events)`), which is also how a batch an older recorder kept as its
+ * events goes. A compressed frame is what sessionStorage keeps of a batch (`toText`,
+ * `fromText`: base64), and what a later page of the tab sends as it is; `events(frame)`
+ * reads a frame's events back for the HTTP endpoint, which takes only events. Part of
+ * recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';

@@ -193,8 +193,8 @@
     enqueue(events) {
       const maxEvents = this.limits.max_batch_events;
       for (let i = 0; i < events.length; i += maxEvents) this.number(events.slice(i, i + maxEvents));
-      // A batch being compressed is kept once it is, as its frame (its JSON would be
-      // about six times the text, and writing sessionStorage costs the page by the
+      // A batch being compressed is kept once it is, as its frame (its JSON would be 2.5
+      // to 11 times the text, and writing sessionStorage costs the page by the
       // character); until then it is written out only with something else (as events).
       if (!this.state.unacked.some((batch) => batch.compressing)) this.options.persist();
       this.pump();
