@@ -117,11 +117,10 @@ def log_in(page: Any, server: DaphneServer, username: str, password: str) -> Non
     page.wait_for_url("**/sessions")
 
 
-def kept_batches(page: Any, key: str) -> list[dict[str, Any]]:
-    """The unacknowledged batches the recorder keeps in the tab's sessionStorage, each
-    as {seq, events, frame}: `frame` says it was kept as its compressed frame, whose
-    events are read here the way the server reads them (msgpack, then deflate)."""
-    text = page.evaluate("(key) => sessionStorage.getItem('replay:' + key)", key)
+def kept_batches(text: str) -> list[dict[str, Any]]:
+    """The unacknowledged batches in `text`, what the recorder keeps in the tab's
+    sessionStorage, each as {seq, events, frame}: `frame` says it was kept as its
+    compressed frame, whose events are read here the way the server reads them."""
     kept = []
     for batch in json.loads(text)["unacked"]:
         if "frame" in batch:

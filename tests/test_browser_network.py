@@ -289,12 +289,13 @@ def test_what_the_plugins_hold_is_sent_as_the_page_goes(
     assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 30}}]
 
 
-HIDE_RIGHT_AFTER_AN_ANSWER = """async () => {
+HIDE_RIGHT_AFTER_AN_ANSWER = """async (key) => {
   for (let i = 0; i < 130; i++) console.log('message', i);
   await fetch('/api/ok?hidden=1').then((r) => r.text());
   // As the browser hides the tab (headless Chromium never does).
   Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
   document.dispatchEvent(new Event('visibilitychange'));
+  return sessionStorage.getItem('replay:' + key); // before it can be sent and acknowledged
 }"""
 
 
@@ -307,8 +308,8 @@ def test_what_the_plugins_hold_is_cut_into_the_batch_when_the_tab_is_hidden(
     # dropped.
     tab, origin = recorded(daphne)
     tab.recording()
-    tab.page.evaluate(HIDE_RIGHT_AFTER_AN_ANSWER)
-    cut = [event for batch in kept_batches(tab.page, shop.key) for event in batch["events"]]
+    kept = kept_batches(tab.page.evaluate(HIDE_RIGHT_AFTER_AN_ANSWER, shop.key))
+    cut = [event for batch in kept for event in batch["events"]]
     assert f"{origin}/api/ok?hidden=1" in [r["url"] for r in sent_requests(cut)]
     dropped = [e["data"] for e in cut if e["type"] == 5 and "console" in e["data"]["tag"]]
     assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 30}}]
