@@ -117,6 +117,22 @@ def log_in(page: Any, server: DaphneServer, username: str, password: str) -> Non
     page.wait_for_url("**/sessions")
 
 
+def come_back_after_the_server_was_down(page: Any, server: DaphneServer) -> None:
+    """The tab goes to the demo while `server` is down (no beacon gets through, so what
+    the tab keeps is all the next page has), then again once it is back up."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        page.goto(f"{server.url}/demo/")
+    except PlaywrightError:
+        pass
+    else:
+        raise AssertionError("the page loaded with the server down")
+    server.start()
+    page.goto(f"{server.url}/demo/")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+
+
 def kept_batches(text: str) -> list[dict[str, Any]]:
     """The unacknowledged batches in `text`, what the recorder keeps in the tab's
     sessionStorage, each as {seq, events, frame}: `frame` says it was kept as its

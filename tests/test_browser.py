@@ -7,13 +7,13 @@ import json
 import time
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 
 from replay.models import Session
 from tests.recording import (
     FLUSH,
     TYPED,
     assert_stored_as_produced,
+    come_back_after_the_server_was_down,
     export,
     gift_id,
     kept_batches,
@@ -162,12 +162,7 @@ def test_batches_kept_compressed_while_the_server_is_down_are_sent_by_the_next_p
     as_events = sum(len(json.dumps(batch["events"])) for batch in kept)
     assert len(stored) < as_events / 2
 
-    # The page goes while the server is down: nothing can be handed to a beacon.
-    with pytest.raises(PlaywrightError):
-        page.goto(f"{daphne.url}/demo/")
-    daphne.start()
-    page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+    come_back_after_the_server_was_down(page, daphne)
     assert page.evaluate("replay.sessionId()") == session_id
     flushed = page.evaluate(FLUSH)
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)

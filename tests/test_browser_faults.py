@@ -9,12 +9,12 @@ import json
 from typing import Any
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 
 from replay.models import Gap, Session
 from tests.recording import (
     FLUSH,
     assert_stored_as_produced,
+    come_back_after_the_server_was_down,
     export,
     frame_events,
     log_in,
@@ -208,10 +208,7 @@ def test_over_http_the_next_page_posts_the_events_of_batches_kept_compressed(
         "key => JSON.parse(sessionStorage.getItem('replay:' + key)).unacked.some((b) => b.frame)",
         arg=shop.key,
     )
-    with pytest.raises(PlaywrightError):
-        page.goto(f"{daphne.url}/demo/")  # the server is down: no beacon gets through
-    daphne.start()
-    page.goto(f"{daphne.url}/demo/")
+    come_back_after_the_server_was_down(page, daphne)
     page.click("#add-cactus")
     flushed = page.evaluate(FLUSH)
     assert page.evaluate("replay.sessionId()") == session_id
@@ -248,10 +245,7 @@ def test_a_kept_frame_the_page_wrote_over_is_a_gap_and_the_rest_is_sent(daphne, 
             arg=[shop.key, fern],
         )
     page.evaluate(f"sessionStorage.setItem('test:write-over', 'replay:{shop.key}')")
-    with pytest.raises(PlaywrightError):
-        page.goto(f"{daphne.url}/demo/")  # the server is down: no beacon gets through
-    daphne.start()
-    page.goto(f"{daphne.url}/demo/")
+    come_back_after_the_server_was_down(page, daphne)
     page.click("#add-cactus")
     flushed = page.evaluate(FLUSH)
     seq, frame = json.loads(page.evaluate("sessionStorage.getItem('test:written-over')"))
