@@ -12,6 +12,11 @@ runs Daphne's own command line (every option of ``daphne`` works) with three cha
   is closed; a body over the limit gets 413 as soon as it says or shows so.
 - A WebSocket message over the frame limit is refused with the documented close code
   4413 and an `error` frame, where Daphne drops the connection without a word.
+- A client is given ``REPLAY_CLOSE_TIMEOUT`` seconds to answer the server's close
+  frame, and is then disconnected as TCP ends a connection. Autobahn (under Daphne)
+  waits at most one second (its timers round down to whole seconds, so often much
+  less) and resets the connection, which a recorder on a slow network can see as an
+  abnormal close (1006) without the code that tells it what to do.
 - Daphne's WebSocket message and frame limits default to ``REPLAY_MAX_FRAME_BYTES``
   (Daphne's own default is 1 MiB), so an oversized frame is never held in memory.
 
@@ -150,9 +155,30 @@ class LimitedWebSocketProtocol(WebSocketProtocol):
         self.failByDrop = False  # close with the code, rather than drop the connection
         self._fail_connection(refused.close_code, refused.reason)
 
+    def onCloseHandshakeTimeout(self) -> None:
+        """The client has not answered our close frame in time: end the connection
+        after what was sent to it (autobahn would reset it, and a reset may destroy
+        the error and close frames before the client reads them). One that does not
+        read even that is cut LINGER_SECONDS later."""
+        self.closeHandshakeTimeoutCall = None
+        if self.state == self.STATE_CLOSED:
+            return
+        self.wasClean = False
+        self.wasNotCleanReason = "the client did not answer the close frame in time"
+        self.wasCloseHandshakeTimeout = True
+        self.dropConnection(abort=False)
+        reactor.callLater(LINGER_SECONDS, self.transport.abortConnection)
+
 
 class LimitedWebSocketFactory(WebSocketFactory):
     protocol = LimitedWebSocketProtocol
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Autobahn's timers round their deadline down to a whole second (txaio's
+        # batched timer), so its default of one second waits anywhere from nothing
+        # to a second. One more second makes the wait at least the setting.
+        self.setProtocolOptions(closeHandshakeTimeout=settings.REPLAY_CLOSE_TIMEOUT + 1)
 
 
 class LimitedServer(Server):

@@ -4,7 +4,10 @@ plain HTTP, with segments in a local folder or in S3 (moto's server on loopback)
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,9 +16,12 @@ from typing import Any
 
 import msgpack
 import pytest
+from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close, Frame, Opcode
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
+from websockets.uri import parse_uri
 
 from replay.models import ApiToken, Session
 from tests.support import (
@@ -113,6 +119,82 @@ def test_oversized_frames_get_the_documented_close_code(start_daphne, alices_sho
     assert error["code"] == 4413
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4413
+
+
+class SlowClient:
+    """A WebSocket client on a socket of its own, which answers the server's close
+    frame only when told to: a recorder on a slow network, or one that never answers."""
+
+    def __init__(self, server: DaphneServer) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        self.protocol = ClientProtocol(parse_uri(server.ws_url))
+        request = self.protocol.connect()
+        request.headers["Origin"] = ORIGIN
+        self.protocol.send_request(request)
+        self.send_pending()
+        self.received: list[Any] = []
+        self.read(until=1)  # the handshake's answer
+
+    def send_pending(self) -> None:
+        for data in self.protocol.data_to_send():
+            if data:
+                self.socket.sendall(data)
+
+    def send(self, frame: bytes) -> None:
+        self.protocol.send_binary(frame)
+        self.send_pending()
+
+    def read(self, until: int) -> list[Any]:
+        """Read until `until` more frames (or the handshake's answer) have arrived."""
+        events: list[Any] = []
+        while len(events) < until:
+            data = self.socket.recv(65536)
+            assert data, "the server closed the connection"
+            self.protocol.receive_data(data)
+            events += self.protocol.events_received()
+        return events
+
+    def still_open(self) -> bool:
+        """True while the server has neither closed nor reset the connection (nor sent
+        anything more, which it has no more of)."""
+        readable, _, _ = select.select([self.socket], [], [], 0)
+        return not readable
+
+    def ending(self) -> str:
+        """How the server ends the connection: "closed" (TCP's end) or "reset"."""
+        self.socket.settimeout(10)
+        try:
+            return "closed" if self.socket.recv(65536) == b"" else "more data"
+        except ConnectionResetError:
+            return "reset"
+
+
+def test_a_client_slow_to_answer_the_close_still_reads_its_code(start_daphne, alices_shop):
+    """The recorder acts on the close code (4401 stops, 4429 backs off, 4400 drops the
+    batch), and on a slow network its answer to the server's close frame can take
+    seconds. The server waits REPLAY_CLOSE_TIMEOUT for it (autobahn, under Daphne,
+    resets the connection within a second, often at once), then ends the connection
+    without a reset, which could destroy the frames the recorder has not read yet."""
+    server = start_daphne(REPLAY_CLOSE_TIMEOUT="4")
+    late, silent = SlowClient(server), SlowClient(server)
+    for client in (late, silent):
+        client.send(hello(alices_shop.key))
+        assert unpack(bytes(client.read(until=1)[0].data))["type"] == "welcome"
+        client.send(batch(0, []) + b"\xc1")  # more than one msgpack value: 4400
+    started = time.monotonic()
+    for client in (late, silent):
+        error, close = client.read(until=2)
+        assert unpack(bytes(error.data))["code"] == 4400
+        assert isinstance(close, Frame)
+        assert close.opcode is Opcode.CLOSE
+        assert Close.parse(close.data).code == 4400
+    time.sleep(2.5)
+    assert late.still_open()
+    assert silent.still_open()
+    late.send_pending()  # the answer to the close frame, 2.5 seconds late, is taken
+    assert late.ending() in {"closed", "reset"}  # Autobahn resets once both have closed
+    assert silent.ending() == "closed"
+    assert 4 <= time.monotonic() - started < 8
 
 
 def test_a_misbehaving_client_does_not_disturb_a_recording_one(daphne, alice, alices_shop):
