@@ -204,5 +204,13 @@ def by_path(requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def wait_for_requests(tab: Tab, count: int) -> None:
-    tab.page.wait_for_function(f"() => ({PRODUCED_REQUESTS})().length >= {count}")
+def wait_for_requests(tab: Tab, count: int, last: str = "") -> None:
+    """Until the page has produced `count` requests, and the one whose URL has `last` in
+    it (the browser may add requests of its own, such as the favicon's, to the count)."""
+    tab.page.wait_for_function(
+        f"""(last) => {{
+          const requests = ({PRODUCED_REQUESTS})();
+          return requests.length >= {count} && requests.some((r) => r.url.includes(last));
+        }}""",
+        arg=last,
+    )

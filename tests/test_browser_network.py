@@ -104,7 +104,7 @@ def test_requests_are_recorded_without_credentials_or_bodies(
         f"session={SECRET_COOKIE}",
         200,
     ]
-    wait_for_requests(tab, 10)
+    wait_for_requests(tab, 10, last="other=1")
     events = stored(daphne, alice, tab)
     requests = requests_of(events)
     found = by_path(requests)
@@ -239,7 +239,7 @@ def test_bodies_are_recorded_only_once_the_project_asks(
     tab.page.evaluate("console.log('wake up')")
     tab.page.wait_for_function("() => window.__produced.filter((e) => e.type === 2).length >= 2")
     assert tab.page.evaluate(BODIES) == ['{"item":"fern"}', 1500]
-    wait_for_requests(tab, 7)
+    wait_for_requests(tab, 7, last="fetched=1")
     events = stored(server, alice, tab)
     found = by_path(requests_of(events))
 
