@@ -15,6 +15,7 @@ import './privacy.js';
 import './errors.js';
 import './listeners.js';
 import './positions.js';
+import './navigation.js';
 import './console.js';
 import './outbox.js';
 import './timings.js';

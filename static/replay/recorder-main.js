@@ -61,7 +61,6 @@
   let stopRecording = null;
   let buffer = [];
   let batchTimer = null;
-  let lastHref = location.href;
   let started = false; // rrweb has run for this session on this page
   let pageRecorded = false; // rrweb has run on this page (for any session)
   const early = []; // identify/track calls made before rrweb started, sent when it does
@@ -184,9 +183,8 @@
     if (event.type === 2 || buffer.length >= BATCH_MAX_EVENTS) cutBatch();
   }
 
+  /** The page moved within itself (navigation.js). */
   function noteNavigation(kind) {
-    if (location.href === lastHref) return;
-    lastHref = location.href;
     if (!transport) {
       begin(); // leaving a first page where nothing was recorded
       return;
@@ -203,19 +201,6 @@
         height: document.documentElement.scrollHeight,
       });
     }
-  }
-
-  function watchNavigation() {
-    for (const name of ['pushState', 'replaceState']) {
-      const original = history[name];
-      history[name] = function () {
-        const result = original.apply(this, arguments);
-        noteNavigation(name);
-        return result;
-      };
-    }
-    window.addEventListener('popstate', () => noteNavigation('popstate'));
-    window.addEventListener('hashchange', () => noteNavigation('hashchange'));
   }
 
   function capture() {
@@ -338,7 +323,7 @@
       config = fetched;
     })
     .then(() => {
-      watchNavigation();
+      window.ReplayInternals.watchNavigation(noteNavigation);
       window.ReplayInternals.watchErrors((payload) => customEvent('replay/error', payload));
       const note = (tag) => (payload) => customEvent(tag, payload);
       window.ReplayInternals.watchClickListeners(listened, note('replay/clickable'));
