@@ -30,7 +30,6 @@ from replay.access import (
     visible_sessions,
 )
 from replay.audit import Action, audit
-from replay.friction import FRICTION
 from replay.models import Segment, Session, ShareLink, TrackedEvent
 from replay.playback import dump_event
 from replay.redaction import RedactionError, Request, carry_out
@@ -44,6 +43,7 @@ from replay.tracking import (
     CONSOLE,
     CUSTOM,
     ERROR,
+    FRICTION,
     IDENTIFY,
     INPUT,
     NETWORK,

@@ -17,9 +17,19 @@ from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from typing import Any
 
-from replay.tracking import CLICK, ERROR, INPUT, NETWORK, PAGE_VIEW, Record, Signals
+from replay.thrashing import excessive_scrolling, thrashed_cursor
+from replay.tracking import (
+    CLICK,
+    ERROR,
+    FRICTION,
+    INPUT,
+    NETWORK,
+    PAGE_VIEW,
+    Record,
+    Signals,
+    any_within,
+)
 
-FRICTION = "friction"
 Thresholds = Mapping[str, float]
 
 
@@ -66,14 +76,7 @@ def _changed_between(changes: list[int], start: int, end: int) -> bool:
     """Whether the page changed (mutation, scroll, input) in [start, end]. A change in
     the click's own millisecond counts as its answer: a page answering at once records
     both in the same millisecond."""
-    at = bisect_left(changes, start)
-    return at < len(changes) and changes[at] <= end
-
-
-def _any_within(times: list[int], start: int, end: int) -> bool:
-    """Whether any of the sorted `times` is in [start, end]."""
-    at = bisect_left(times, start)
-    return at < len(times) and times[at] <= end
+    return any_within(changes, start, end)
 
 
 # -- rage click --
@@ -133,7 +136,7 @@ def dead_click(records: list[Record], signals: Signals, t: Thresholds) -> list[R
         if click.ts + window > end:
             continue
         quiet = not _changed_between(signals.changes, click.ts, click.ts + window)
-        if not quiet or _any_within(views, click.ts + 1, click.ts + window):
+        if not quiet or any_within(views, click.ts + 1, click.ts + window):
             continue
         burst = (
             last is not None
@@ -177,64 +180,6 @@ def error_click(records: list[Record], signals: Signals, t: Thresholds) -> list[
 
 
 # -- thrashed cursor --
-
-
-def thrashed_cursor(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
-    """At least `reversals` changes of the pointer's direction (on either axis, each
-    leg at least `leg_px` long) within `window_ms`, with no click in that window."""
-    clicks = [c.ts for c in _clicks(records)]
-    turns = _turns(signals.pointer, t["leg_px"])
-    found: list[Record] = []
-    at = 0
-    window, wanted = t["window_ms"], int(t["reversals"])
-    while at + wanted <= len(turns):
-        start, end = turns[at], turns[at + wanted - 1]
-        if end - start <= window and not _any_within(clicks, start, end):
-            url = _url_at(records, start)
-            found.append(
-                Record(
-                    FRICTION,
-                    start,
-                    url,
-                    {"type": "thrashed_cursor", "detector": "thrashed_cursor@1", "turns": wanted},
-                )
-            )
-            while at < len(turns) and turns[at] <= end:
-                at += 1
-        else:
-            at += 1
-    return found
-
-
-def _turns(pointer: list[tuple[int, float, float]], leg: float) -> list[int]:
-    """When the pointer reversed direction, on either axis, after a leg of `leg` px."""
-    turns: list[int] = []
-    for axis in (1, 2):
-        direction, anchor = 0, None
-        for sample in pointer:
-            value = sample[axis]
-            if anchor is None:
-                anchor = value
-                continue
-            moved = value - anchor
-            if abs(moved) < leg:
-                if direction and moved * direction > 0:
-                    anchor = value  # further the same way
-                continue
-            now = 1 if moved > 0 else -1
-            if direction and now != direction:
-                turns.append(sample[0])
-            direction, anchor = now, value
-    return sorted(turns)
-
-
-def _url_at(records: list[Record], ts: int) -> str:
-    url = ""
-    for record in records:
-        if record.ts > ts:
-            break
-        url = record.url
-    return url
 
 
 # -- quick back --
@@ -319,40 +264,6 @@ def _abandoned(page: list[Record], fields: int, left_at: int) -> list[Record]:
         for form, names in filled.items()
         if form not in submitted and len(names) >= fields
     ]
-
-
-# -- excessive scrolling --
-
-
-def excessive_scrolling(records: list[Record], signals: Signals, t: Thresholds) -> list[Record]:
-    """At least `reversals` reversals of the page's scroll direction (legs of at least
-    `leg_px`) within `window_ms`, on one page view."""
-    turns = _turns([(ts, 0.0, y) for ts, y in signals.scrolls], t["leg_px"])
-    wanted = int(t["reversals"])
-    views = [r.ts for r in records if r.kind == PAGE_VIEW]
-    found: list[Record] = []
-    at = 0
-    while at + wanted <= len(turns):
-        start, end = turns[at], turns[at + wanted - 1]
-        same_page = not _any_within(views, start + 1, end)
-        if end - start <= t["window_ms"] and same_page:
-            found.append(
-                Record(
-                    FRICTION,
-                    start,
-                    _url_at(records, start),
-                    {
-                        "type": "excessive_scrolling",
-                        "detector": "excessive_scrolling@1",
-                        "reversals": wanted,
-                    },
-                )
-            )
-            while at < len(turns) and turns[at] <= end:
-                at += 1
-        else:
-            at += 1
-    return found
 
 
 DETECTORS = [

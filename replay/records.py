@@ -29,11 +29,21 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from replay.friction import FRICTION, detect
+from replay.friction import detect
 from replay.models import Session, TrackedEvent, TrackingCheckpoint
 from replay.segments import read_segment, segment_rows
 from replay.storage import Storage
-from replay.tracking import CLICK, CONSOLE, CUSTOM, ERROR, INPUT, NETWORK, Extractor, Record
+from replay.tracking import (
+    CLICK,
+    CONSOLE,
+    CUSTOM,
+    ERROR,
+    FRICTION,
+    INPUT,
+    NETWORK,
+    Extractor,
+    Record,
+)
 
 # Records of a session are computed once it has been quiet this long, and at least this
 # often while it goes on recording: each pass reads the session from its start, so a

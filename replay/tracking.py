@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,7 @@ PAGE_VIEW, CLICK, INPUT, SCROLL, CUSTOM, IDENTIFY, ERROR, CONSOLE, NETWORK = (
     "console",
     "network",
 )
+FRICTION = "friction"  # the kind of the friction detectors' records (replay.friction)
 # Console messages kept as records (all of them are shown in the player's drawer).
 RECORDED_LEVELS = ("warn", "error", "assert")
 SLOW_REQUEST_MS = 3000
@@ -78,6 +80,12 @@ class Signals:
     changes: list[int] = field(default_factory=list)  # DOM mutations, scrolls, inputs
     scrolls: list[tuple[int, float]] = field(default_factory=list)  # (ts, y) of the page
     pointer: list[tuple[int, float, float]] = field(default_factory=list)  # (ts, x, y)
+
+
+def any_within(times: list[int], start: int, end: int) -> bool:
+    """Whether any of the sorted `times` (a signal's, or records') is in [start, end]."""
+    at = bisect_left(times, start)
+    return at < len(times) and times[at] <= end
 
 
 class Extractor:
