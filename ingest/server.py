@@ -2,7 +2,7 @@
 
     python -m ingest.server [Daphne's options] replay.asgi:application
 
-runs Daphne's own command line (every option of ``daphne`` works) with three changes:
+runs Daphne's own command line (every option of ``daphne`` works) with four changes:
 
 - A request body must arrive whole within ``REPLAY_BODY_TIMEOUT`` seconds of its
   headers and be no larger than ``REPLAY_MAX_FRAME_BYTES``. Twisted reads a body to its
@@ -50,7 +50,8 @@ from ingest.protocol import CloseCode, ProtocolError  # noqa: E402
 reactor: Any = _reactor  # Twisted types it as an interface, whose methods take no self
 
 # How long a connection refused for its body's size is read (and the rest dropped) so
-# that its client gets to read the answer.
+# that its client gets to read the answer; and how long a WebSocket client that did not
+# answer our close frame has to read what was sent before its connection is cut.
 LINGER_SECONDS = 2.0
 
 _REASONS = {
