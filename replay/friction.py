@@ -179,9 +179,6 @@ def error_click(records: list[Record], signals: Signals, t: Thresholds) -> list[
     return found
 
 
-# -- thrashed cursor --
-
-
 # -- quick back --
 
 

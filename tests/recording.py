@@ -10,6 +10,7 @@ import zlib
 from typing import Any
 
 import msgpack
+import pytest
 
 from replay.models import ApiToken
 from tests.support import DaphneServer
@@ -122,12 +123,8 @@ def come_back_after_the_server_was_down(page: Any, server: DaphneServer) -> None
     the tab keeps is all the next page has), then again once it is back up."""
     from playwright.sync_api import Error as PlaywrightError
 
-    try:
+    with pytest.raises(PlaywrightError):  # the server is down
         page.goto(f"{server.url}/demo/")
-    except PlaywrightError:
-        pass
-    else:
-        raise AssertionError("the page loaded with the server down")
     server.start()
     page.goto(f"{server.url}/demo/")
     page.wait_for_function("() => window.replay && window.replay.sessionId()")

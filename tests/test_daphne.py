@@ -132,7 +132,6 @@ class SlowClient:
         request.headers["Origin"] = ORIGIN
         self.protocol.send_request(request)
         self.send_pending()
-        self.received: list[Any] = []
         self.read(until=1)  # the handshake's answer
 
     def send_pending(self) -> None:
@@ -161,12 +160,15 @@ class SlowClient:
         return not readable
 
     def ending(self) -> str:
-        """How the server ends the connection: "closed" (TCP's end) or "reset"."""
+        """How the server ends the connection: "closed" (TCP's end) or "reset"; our
+        socket is closed then."""
         self.socket.settimeout(10)
         try:
             return "closed" if self.socket.recv(65536) == b"" else "more data"
         except ConnectionResetError:
             return "reset"
+        finally:
+            self.socket.close()
 
 
 def test_a_client_slow_to_answer_the_close_still_reads_its_code(start_daphne, alices_shop):
