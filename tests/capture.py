@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tests.recording import CAPTURE_EVENTS, FLUSH, export
 from tests.support import DaphneServer
@@ -87,6 +87,9 @@ def site(html: str) -> Iterator[str]:
             elif path == "/api/slow":
                 time.sleep(3.5)
                 self.answer(200, b'{"slow": true}', "application/json")
+            elif path == "/api/wait":  # answers after ?ms= milliseconds
+                time.sleep(int(parse_qs(urlsplit(self.path).query)["ms"][0]) / 1000)
+                self.answer(200, b'{"waited": true}', "application/json")
             elif path == "/api/cookie":
                 cookie = f"session={SECRET_COOKIE}; Path=/"
                 self.answer(200, b"{}", "application/json", {"Set-Cookie": cookie})

@@ -289,6 +289,47 @@ def test_what_the_plugins_hold_is_sent_as_the_page_goes(
     assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 30}}]
 
 
+ANSWERS_OUT_OF_ORDER = """async () => {
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const answers = [];
+  for (let round = 0; round < 3; round++) {
+    // The first request of a round ends after the others were read: the page's buffer
+    // lists its entry among theirs, by when it started.
+    answers.push(fetch(`/api/wait?ms=900&round=${round}`).then((r) => r.text()));
+    await pause(50);
+    for (let i = 0; i < 4; i++) {
+      answers.push(fetch(`/api/ok?round=${round}&i=${i}`).then((r) => r.text()));
+    }
+    await pause(700);
+  }
+  await Promise.all(answers);
+  location.assign(location.href);
+}"""
+
+
+def test_each_request_is_recorded_once_when_answers_come_out_of_order(
+    daphne: DaphneServer, alice: Any, recorded: Recorded
+) -> None:
+    # A request that ends after later ones, read meanwhile, was taken for a clearing of
+    # the page's buffer: all of it was read again, and every request in it recorded a
+    # second time (without its method) as the page went.
+    tab, _ = recorded(daphne)
+    tab.recording()
+    with tab.page.expect_navigation():
+        tab.page.evaluate(ANSWERS_OUT_OF_ORDER)
+    tab.recording()
+    requests = requests_of(stored(daphne, alice, tab))
+    urls = [r["url"].split("/", 3)[-1] for r in requests]
+    expected = [f"api/wait?ms=900&round={n}" for n in range(3)]
+    expected += [f"api/ok?round={n}&i={i}" for n in range(3) for i in range(4)]
+    assert sorted(u for u in urls if u.startswith("api/")) == sorted(expected)
+    fetched = [r for r in requests if "/api/" in r["url"]]
+    assert {(r["method"], r["status"], r["initiatorType"]) for r in fetched} == {
+        ("GET", 200, "fetch")
+    }
+    assert all(r["responseSize"] for r in fetched)
+
+
 HIDE_RIGHT_AFTER_AN_ANSWER = """async (key) => {
   for (let i = 0; i < 130; i++) console.log('message', i);
   await fetch('/api/ok?hidden=1').then((r) => r.text());

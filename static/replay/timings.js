@@ -14,8 +14,13 @@
  *   fills anyway (`resourcetimingbufferfull`: a burst of more than 100 resources between
  *   two readings);
  * - when the page clears the buffer other than through `performance.clearResourceTimings`
- *   (which reads what is new before it clears), found by the last entry read being gone:
+ *   (which reads what is new before it clears), found by entries read before being gone:
  *   what came between that reading and the clearing is lost then, the one case that is.
+ *
+ * The buffer lists its entries by start time, not in the order they came: a request that
+ * started before others and ended after them comes in among entries already read. So
+ * each reading looks through the whole buffer (at most OBSERVE_AT entries) for those it
+ * has not taken.
  *
  * Part of recorder.js (recorder-entry.js).
  */
@@ -35,8 +40,8 @@
   function watch(win, take, wake, patch) {
     const perf = win.performance;
     const undo = [];
-    let read = 0; // entries of the buffer taken
-    let last = null; // the last of them: gone from its place when the buffer was cleared
+    const taken = new WeakSet(); // entries of the buffer read
+    let held = 0; // how many of them the buffer held at the last reading
     let observer = null;
     const arrived = []; // lists of entries the observer gave, not yet taken
     let timer = null;
@@ -44,16 +49,15 @@
 
     function fromBuffer() {
       const entries = perf.getEntriesByType('resource');
-      if (read > 0 && entries[read - 1] !== last) {
-        read = 0; // cleared behind our back: all it holds is new
-        observe();
+      const fresh = [];
+      for (const entry of entries) {
+        if (taken.has(entry)) continue;
+        taken.add(entry);
+        fresh.push(entry);
       }
-      if (entries.length > read) {
-        const fresh = entries.slice(read);
-        read = entries.length;
-        last = entries[read - 1];
-        safely(() => take(fresh));
-      }
+      if (entries.length - fresh.length < held) observe(); // cleared behind our back
+      held = entries.length;
+      if (fresh.length) safely(() => take(fresh));
     }
 
     function observe() {
@@ -71,7 +75,7 @@
     function readNow() {
       if (!observer) {
         fromBuffer();
-        if (read >= OBSERVE_AT) {
+        if (held >= OBSERVE_AT) {
           observe();
           fromBuffer();
         }
@@ -104,8 +108,7 @@
     undo.push(patch(perf, 'clearResourceTimings', (original) => function clearResourceTimings() {
       if (on && !observer) safely(fromBuffer);
       const result = original.apply(this, arguments);
-      read = 0;
-      last = null;
+      held = 0;
       return result;
     }));
     undo.push(patch(perf, 'setResourceTimingBufferSize', (original) => function setResourceTimingBufferSize() {
