@@ -101,7 +101,10 @@
       if (on && !observer) timer = setTimeout(tick, POLL_MS);
     }
 
+    // Once observing, the buffer holds nothing the observer has not given (read again,
+    // its entries would be recorded twice).
     const turn = () => safely(() => {
+      if (observer) return;
       fromBuffer();
       observe();
     });
