@@ -19,8 +19,8 @@
  *
  * The buffer lists its entries by start time, not in the order they came: a request that
  * started before others and ended after them comes in among entries already read. So
- * each reading looks through the whole buffer (at most OBSERVE_AT entries) for those it
- * has not taken.
+ * each reading looks through the whole buffer for the entries it has not taken (a few
+ * hundred at most: past OBSERVE_AT, the observer takes over).
  *
  * Part of recorder.js (recorder-entry.js).
  */
