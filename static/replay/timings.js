@@ -40,7 +40,9 @@
   function watch(win, take, wake, patch) {
     const perf = win.performance;
     const undo = [];
-    const taken = new WeakSet(); // entries of the buffer read
+    // Entries of the buffer read, until the observer takes over or the buffer is cleared.
+    // Held, not weakly: an engine may drop an entry's wrapper and make a new one.
+    const taken = new Set();
     let held = 0; // how many of them the buffer held at the last reading
     let observer = null;
     const arrived = []; // lists of entries the observer gave, not yet taken
@@ -57,6 +59,7 @@
       }
       if (entries.length - fresh.length < held) observe(); // cleared behind our back
       held = entries.length;
+      if (observer) taken.clear(); // the buffer is not read again
       if (fresh.length) safely(() => take(fresh));
     }
 
@@ -67,15 +70,15 @@
         arrived.push(list.getEntries());
         wake();
       });
-      // Not `buffered`: what the buffer holds is read before and after (one task: no
-      // entry comes in between).
+      // Not `buffered`: what the buffer holds is read as the observer starts (in the
+      // same task: no entry comes in between).
       observer.observe({ type: 'resource' });
     }
 
     function readNow() {
       if (!observer) {
         fromBuffer();
-        if (held >= OBSERVE_AT) {
+        if (!observer && held >= OBSERVE_AT) {
           observe();
           fromBuffer();
         }
@@ -105,13 +108,14 @@
     // its entries would be recorded twice).
     const turn = () => safely(() => {
       if (observer) return;
-      fromBuffer();
       observe();
+      fromBuffer();
     });
     undo.push(patch(perf, 'clearResourceTimings', (original) => function clearResourceTimings() {
       if (on && !observer) safely(fromBuffer);
       const result = original.apply(this, arguments);
       held = 0;
+      taken.clear();
       return result;
     }));
     undo.push(patch(perf, 'setResourceTimingBufferSize', (original) => function setResourceTimingBufferSize() {
