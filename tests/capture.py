@@ -199,6 +199,19 @@ def stored(server: DaphneServer, alice: Any, tab: Tab) -> list[dict[str, Any]]:
     return export(server, alice, tab.page.evaluate("replay.sessionId()"))
 
 
+def stored_once_the_page_went(
+    server: DaphneServer, alice: Any, tab: Tab, script: str = "() => location.assign(location.href)"
+) -> list[dict[str, Any]]:
+    """Runs `script`, which takes the tab to its next page (the plugins send what they
+    hold as the page goes); what the server stored once the next page records on, into
+    the same session."""
+    session = tab.recording()
+    with tab.page.expect_navigation():
+        tab.page.evaluate(script)
+    assert tab.recording() == session
+    return stored(server, alice, tab)
+
+
 def by_path(requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for request in requests:

@@ -30,6 +30,7 @@ from tests.capture import (
     requests_of,
     sent_requests,
     stored,
+    stored_once_the_page_went,
     wait_for_requests,
 )
 from tests.recording import kept_batches
@@ -172,6 +173,11 @@ BODIES = """async () => {
 }"""
 
 
+# As the browser hides the tab (headless Chromium never does).
+HIDE = """() => {
+  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
 FILL_OR_CLEAR = """async (how) => {
   const load = (src) => new Promise((resolve) => {
     const image = new Image();
@@ -211,10 +217,8 @@ def test_no_request_is_lost_past_the_pages_timing_buffer_or_when_the_page_clears
             urls.filter((u) => u.includes('/api/unsized?')).length >= 260;
         }}"""
     )
-    # What waits for its request is sent as the page goes: nothing is there twice.
-    with tab.page.expect_navigation():
-        tab.page.evaluate("location.assign(location.href)")
-    tab.recording()
+    # What waits for its request is sent as the tab is hidden: nothing is there twice.
+    tab.page.evaluate(HIDE)
     requests = requests_of(stored(daphne, alice, tab))
     paths = Counter(urlsplit(r["url"]).path for r in requests)
     assert (paths["/api/unsized"], paths["/pixel.png"]) == (260, 3 if how != "clears-unseen" else 2)
@@ -281,17 +285,16 @@ def test_what_the_plugins_hold_is_sent_as_the_page_goes(
     # console messages than a minute keeps: the plugins send the request and the count
     # of messages dropped as the page goes, before the recorder cuts its last batch.
     tab, origin = recorded(daphne)
-    session = tab.recording()
-    with tab.page.expect_navigation():
-        tab.page.evaluate(
-            """() => {
-              for (let i = 0; i < 130; i++) console.log('message', i);
-              fetch('/api/ok?last=1').then((r) => r.text())
-                .then(() => location.assign(location.href));
-            }"""
-        )
-    assert tab.recording() == session
-    events = stored(daphne, alice, tab)
+    events = stored_once_the_page_went(
+        daphne,
+        alice,
+        tab,
+        """() => {
+          for (let i = 0; i < 130; i++) console.log('message', i);
+          fetch('/api/ok?last=1').then((r) => r.text())
+            .then(() => location.assign(location.href));
+        }""",
+    )
     last = by_path(requests_of(events))["/api/ok?last=1"]
     assert (last["method"], last["status"], last["url"]) == ("GET", 200, f"{origin}/api/ok?last=1")
     dropped = [e["data"] for e in events if e["type"] == 5 and "console" in e["data"]["tag"]]
@@ -323,11 +326,7 @@ def test_each_request_is_recorded_once_when_answers_come_out_of_order(
     # the page's buffer: all of it was read again, and every request in it recorded a
     # second time (without its method) as the page went.
     tab, _ = recorded(daphne)
-    tab.recording()
-    with tab.page.expect_navigation():
-        tab.page.evaluate(ANSWERS_OUT_OF_ORDER)
-    tab.recording()
-    requests = requests_of(stored(daphne, alice, tab))
+    requests = requests_of(stored_once_the_page_went(daphne, alice, tab, ANSWERS_OUT_OF_ORDER))
     urls = [r["url"].split("/", 3)[-1] for r in requests]
     expected = [f"api/wait?ms=900&round={n}" for n in range(3)]
     expected += [f"api/ok?round={n}&i={i}" for n in range(3) for i in range(4)]

@@ -40,10 +40,10 @@
   function watch(win, take, wake, patch) {
     const perf = win.performance;
     const undo = [];
-    // Entries of the buffer read, until the observer takes over or the buffer is cleared.
-    // Held, not weakly: an engine may drop an entry's wrapper and make a new one.
+    // Entries of the buffer read, until the observer takes over or the buffer is cleared
+    // (so, until then, what the buffer held at the last reading). Held, not weakly: an
+    // engine may drop an entry's wrapper and make a new one.
     const taken = new Set();
-    let held = 0; // how many of them the buffer held at the last reading
     let observer = null;
     const arrived = []; // lists of entries the observer gave, not yet taken
     let timer = null;
@@ -51,6 +51,7 @@
 
     function fromBuffer() {
       const entries = perf.getEntriesByType('resource');
+      const held = taken.size;
       const fresh = [];
       for (const entry of entries) {
         if (taken.has(entry)) continue;
@@ -58,7 +59,6 @@
         fresh.push(entry);
       }
       if (entries.length - fresh.length < held) observe(); // cleared behind our back
-      held = entries.length;
       if (observer) taken.clear(); // the buffer is not read again
       if (fresh.length) safely(() => take(fresh));
     }
@@ -78,7 +78,7 @@
     function readNow() {
       if (!observer) {
         fromBuffer();
-        if (!observer && held >= OBSERVE_AT) {
+        if (!observer && taken.size >= OBSERVE_AT) {
           observe();
           fromBuffer();
         }
@@ -114,7 +114,6 @@
     undo.push(patch(perf, 'clearResourceTimings', (original) => function clearResourceTimings() {
       if (on && !observer) safely(fromBuffer);
       const result = original.apply(this, arguments);
-      held = 0;
       taken.clear();
       return result;
     }));
