@@ -19,8 +19,10 @@ enforce.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,14 +37,18 @@ from ingest.commit import CommitRequest, SessionCut, commit
 from ingest.failures import refusal
 from ingest.plan import Received
 from ingest.protocol import CloseCode, HttpBatch, ProtocolError
-from ingest.sessions import authorize, open_session, scope_header
+from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from replay import devtools, metrics
-from replay.models import Project
+from replay.models import Project, Session
 from replay.privacy import RecordingConfig
 from replay.storage import get_storage
 
 log = logging.getLogger(__name__)
+
+# How long a batch that arrives before the ones it follows waits for them at least (see
+# `after_what_precedes`); at least two group commit rounds (REPLAY_FLUSH_SECONDS).
+HOLE_WAIT_SECONDS = 3.0
 
 JSON_TYPES = {"application/json", "text/plain"}
 MSGPACK_TYPES = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
@@ -92,9 +98,8 @@ class Stored:
         return {"acked": self.acked, "session": self.session, "secret": self.secret}
 
 
-def store(project: Project, batch: HttpBatch, user_agent: str, size: int) -> Stored:
-    """Continue the session (or start one, see `ingest.sessions.open_session`) and
-    commit the batch."""
+def opened_for(project: Project, batch: HttpBatch, user_agent: str) -> Opened:
+    """Continue the batch's session (or start one, see `ingest.sessions.open_session`)."""
     opened = open_session(
         project,
         batch["session"],
@@ -106,6 +111,33 @@ def store(project: Project, batch: HttpBatch, user_agent: str, size: int) -> Sto
     )
     if opened.cut_reason:
         raise SessionCut(opened.cut_reason)
+    return opened
+
+
+def acked_of(session_id: str) -> int:
+    acked: int = Session.objects.values_list("acked_seq", flat=True).get(pk=session_id)
+    return acked
+
+
+async def after_what_precedes(opened: Opened, seq: int) -> None:
+    """A batch past the one its session needs next waits, up to `HOLE_WAIT_SECONDS` or
+    two group commit rounds, for those before it: they may be on their way by another
+    path (another beacon of the same page, sent over another connection; the batch its
+    WebSocket sent just before, held by the group commit; the next page's resend).
+    Whatever has not come by then is recorded as a sequence hole as this batch commits
+    (`ingest.plan`)."""
+    acked = opened.acked
+    wait = max(HOLE_WAIT_SECONDS, 2 * settings.REPLAY_FLUSH_SECONDS)
+    deadline = time.monotonic() + wait
+    pause = 0.02
+    while acked < seq - 1 and time.monotonic() < deadline:
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, 0.25)
+        acked = await run_blocking(acked_of, opened.session_id)
+
+
+def store(opened: Opened, batch: HttpBatch, size: int) -> Stored:
+    """Commit the batch into its opened session."""
     metrics.BATCHES_RECEIVED.inc()
     metrics.BYTES_RECEIVED.inc(size)
     metrics.EVENTS_RECEIVED.inc(batch["scan"].count)
@@ -193,7 +225,9 @@ class BatchConsumer(AsyncHttpConsumer):
             self.allowed_origin = origin
             batch = parse_http_batch(fields, events)
             user_agent = scope_header(self.scope, b"user-agent") or ""
-            stored = await run_blocking(store, project, batch, user_agent, len(body))
+            opened = await run_blocking(opened_for, project, batch, user_agent)
+            await after_what_precedes(opened, batch["seq"])
+            stored = await run_blocking(store, opened, batch, len(body))
         except Exception as exc:  # every request gets an answer, whatever went wrong
             await self._refuse(exc)
         else:

@@ -87,6 +87,48 @@ def test_navigation_in_the_middle_of_a_batch_loses_and_doubles_nothing(daphne, s
     assert [e["type"] for e in events].count(4) == 4  # a Meta per page load
 
 
+# A page whose WebSocket stalls on demand (what it sends goes nowhere, as over a network
+# that stopped carrying it), and that sends the beacons it hands over as it goes last
+# first, as the browser may deliver them over several connections; how many there were
+# is kept for the next page.
+STALL_AND_BEACON_LAST_FIRST = """(() => {
+  const write = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (!window.__stalled) write.call(this, data);
+  };
+  const send = navigator.sendBeacon.bind(navigator);
+  const held = [];
+  navigator.sendBeacon = (url, body) => {
+    if (!held.length) {
+      queueMicrotask(() => {
+        sessionStorage.setItem('test:beacons', String(held.length));
+        for (const [to, sent] of held.splice(0).reverse()) send(to, sent);
+      });
+    }
+    held.push([url, body]);
+    return true;
+  };
+})();"""
+
+
+def test_beacons_that_arrive_last_first_lose_nothing(daphne, shop, alice, page):
+    page.add_init_script(STALL_AND_BEACON_LAST_FIRST)
+    session_id = open_demo(page, daphne.url)
+    page.evaluate(FLUSH)
+    page.evaluate("window.__stalled = true")
+    for _ in range(3):
+        page.click("#add-cactus")
+        wiggle(page, 3)
+        page.wait_for_timeout(1100)  # a batch each, none acknowledged
+    page.goto(f"{daphne.url}/demo/?step=next")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+    assert page.evaluate("replay.sessionId()") == session_id
+    assert int(page.evaluate("sessionStorage.getItem('test:beacons')")) >= 3
+    flushed = page.evaluate(FLUSH)
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+    assert not Gap.objects.filter(session_id=session_id).exists()
+
+
 @pytest.fixture
 def s3_behind_a_proxy(settings, s3_endpoint, s3_bucket):
     """The server's S3 reached through a relay the test can cut."""
