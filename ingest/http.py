@@ -125,7 +125,9 @@ async def after_what_precedes(opened: Opened, seq: int) -> None:
     path (another beacon of the same page, sent over another connection; the batch its
     WebSocket sent just before, held by the group commit; the next page's resend).
     Whatever has not come by then is recorded as a sequence hole as this batch commits
-    (`ingest.plan`)."""
+    (`ingest.plan`). A batch that starts its session has nothing before it to wait for."""
+    if opened.created:
+        return
     acked = opened.acked
     wait = max(HOLE_WAIT_SECONDS, 2 * settings.REPLAY_FLUSH_SECONDS)
     deadline = time.monotonic() + wait
