@@ -130,9 +130,28 @@ def come_back_after_the_server_was_down(page: Any, server: DaphneServer) -> None
     page.wait_for_function("() => window.replay && window.replay.sessionId()")
 
 
+# What the recorder keeps in the tab's sessionStorage under `key` ('replay:' and the
+# project's key), as JSON text: its state, with the batches it keeps, each an item of its
+# own, put back in as `unacked` ({seq, frame} or {seq, events}).
+KEPT = """(key) => {
+  const state = JSON.parse(sessionStorage.getItem(key));
+  state.unacked = state.kept.map((seq) => {
+    const text = sessionStorage.getItem(key + ':batch:' + state.batches + ':' + seq);
+    return text[0] === 'F' ? {seq, frame: text.slice(1)} : {seq, events: JSON.parse(text.slice(1))};
+  });
+  return JSON.stringify(state);
+}"""
+
+
+def kept(page: Any, key: str) -> dict[str, Any]:
+    """What the recorder of the project with `key` keeps in the tab (see KEPT)."""
+    state: dict[str, Any] = json.loads(page.evaluate(KEPT, f"replay:{key}"))
+    return state
+
+
 def kept_batches(text: str) -> list[dict[str, Any]]:
-    """The unacknowledged batches in `text`, what the recorder keeps in the tab's
-    sessionStorage, each as {seq, events, frame}: `frame` says it was kept as its
+    """The unacknowledged batches in `text` (KEPT's), what the recorder keeps in the
+    tab's sessionStorage, each as {seq, events, frame}: `frame` says it was kept as its
     compressed frame, whose events are read here the way the server reads them."""
     kept = []
     for batch in json.loads(text)["unacked"]:

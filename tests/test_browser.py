@@ -11,11 +11,13 @@ import pytest
 from replay.models import Session
 from tests.recording import (
     FLUSH,
+    KEPT,
     TYPED,
     assert_stored_as_produced,
     come_back_after_the_server_was_down,
     export,
     gift_id,
+    kept,
     kept_batches,
     log_in,
     shop_and_buy,
@@ -122,19 +124,14 @@ def test_batches_recorded_while_the_server_is_down_are_resent_after_it_returns(
     page.click("#add-fern")
     page.click("#add-cactus")
     page.wait_for_timeout(1500)  # a batch or two are cut and fail to send
-    pending = page.evaluate(
-        f"JSON.parse(sessionStorage.getItem('replay:{shop.key}')).unacked.length"
-    )
+    pending = len(kept(page, shop.key)["unacked"])
     assert pending >= 1  # kept for resending, in sessionStorage too
     daphne.start()  # same port: the recorder reconnects with backoff and resends
 
     flushed = page.evaluate(FLUSH)
     events = export(daphne, alice, session_id)
     assert_stored_as_produced(events, page, flushed)
-    assert (
-        page.evaluate(f"JSON.parse(sessionStorage.getItem('replay:{shop.key}')).unacked.length")
-        == 0
-    )
+    assert kept(page, shop.key)["unacked"] == []
 
 
 def test_batches_kept_compressed_while_the_server_is_down_are_sent_by_the_next_page(
@@ -153,17 +150,102 @@ def test_batches_kept_compressed_while_the_server_is_down_are_sent_by_the_next_p
         page.click("#add-fern")
         page.click("#add-cactus")
         page.wait_for_timeout(600)  # a batch each time, which fails to send
-    stored = page.evaluate(f"sessionStorage.getItem('replay:{shop.key}')")
-    kept = kept_batches(stored)
-    frames = [batch for batch in kept if batch["frame"]]
+    stored = page.evaluate(KEPT, f"replay:{shop.key}")
+    batches = kept_batches(stored)
+    frames = [batch for batch in batches if batch["frame"]]
     assert len(frames) >= 2
     produced = page.evaluate("window.__produced")
     assert all(event in produced for batch in frames for event in batch["events"])
-    as_events = sum(len(json.dumps(batch["events"])) for batch in kept)
+    as_events = sum(len(json.dumps(batch["events"])) for batch in batches)
     assert len(stored) < as_events / 2
 
     come_back_after_the_server_was_down(page, daphne)
     assert page.evaluate("replay.sessionId()") == session_id
     flushed = page.evaluate(FLUSH)
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
-    assert kept_batches(page.evaluate(f"sessionStorage.getItem('replay:{shop.key}')")) == []
+    assert kept(page, shop.key)["unacked"] == []
+
+
+# Counts the characters the page writes to sessionStorage under the recorder's keys.
+COUNT_WRITES = """(() => {
+  const write = Storage.prototype.setItem;
+  window.__written = 0;
+  Storage.prototype.setItem = function (name, value) {
+    if (String(name).startsWith('replay:')) window.__written += String(value).length;
+    return write.call(this, name, value);
+  };
+})();"""
+# A paragraph of 3,000 characters that compress poorly each round, a batch apart.
+NOTES = """async (rounds) => {
+  for (let i = 0; i < rounds; i++) {
+    let text = '';
+    while (text.length < 3000) text += Math.random().toString(36).slice(2);
+    const note = document.createElement('p');
+    note.textContent = text;
+    document.body.appendChild(note);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+  }
+}"""
+
+
+def test_through_an_outage_each_batch_is_written_to_the_tab_once(daphne, shop, alice, page):
+    # Each kept batch is an item of its own: the page writes it once, not everything
+    # kept again with every batch (which grows with the outage, 25 ms a megabyte).
+    page.add_init_script(COUNT_WRITES)
+    page.goto(f"{daphne.url}/demo/")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+    page.evaluate(FLUSH)
+    session_id = page.evaluate("replay.sessionId()")
+    daphne.stop()
+    page.evaluate("window.__written = 0")
+    page.evaluate(NOTES, 8)
+    written = page.evaluate("window.__written")
+    frames = [batch["frame"] for batch in kept(page, shop.key)["unacked"]]
+    assert len(frames) >= 8
+    assert sum(map(len, frames)) < written < 1.5 * sum(map(len, frames))
+
+    come_back_after_the_server_was_down(page, daphne)
+    assert page.evaluate("replay.sessionId()") == session_id
+    flushed = page.evaluate(FLUSH)
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+    assert kept(page, shop.key)["unacked"] == []
+    assert page.evaluate("Object.keys(sessionStorage).filter((k) => k.includes(':batch:'))") == []
+
+
+# Before the recorder of the next page reads what the tab kept: the state as the
+# recorder before per-batch items kept it, its batches inline in `unacked`.
+AS_AN_OLDER_RECORDER_KEPT_IT = f"""(() => {{
+  if (!location.protocol.startsWith('http')) return; // an error page has no storage
+  const key = sessionStorage.getItem('test:as-older');
+  if (!key) return;
+  sessionStorage.removeItem('test:as-older');
+  const state = JSON.parse(({KEPT})(key));
+  for (const name of Object.keys(sessionStorage)) {{
+    if (name.startsWith(key + ':batch:')) sessionStorage.removeItem(name);
+  }}
+  delete state.kept;
+  delete state.batches;
+  sessionStorage.setItem(key, JSON.stringify(state));
+  sessionStorage.setItem('test:was-older', String(state.unacked.length));
+}})();"""
+
+
+def test_what_the_previous_recorder_version_kept_is_sent_by_the_next_page(
+    daphne, shop, alice, page
+):
+    page.add_init_script(AS_AN_OLDER_RECORDER_KEPT_IT)
+    page.goto(f"{daphne.url}/demo/")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+    page.evaluate(FLUSH)
+    session_id = page.evaluate("replay.sessionId()")
+    daphne.stop()
+    for _ in range(2):
+        page.click("#add-fern")
+        page.wait_for_timeout(1100)  # a batch each time, which fails to send
+    page.evaluate(f"sessionStorage.setItem('test:as-older', 'replay:{shop.key}')")
+    come_back_after_the_server_was_down(page, daphne)
+    assert int(page.evaluate("sessionStorage.getItem('test:was-older')")) >= 2
+    assert page.evaluate("replay.sessionId()") == session_id
+    flushed = page.evaluate(FLUSH)
+    assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
+    assert kept(page, shop.key)["unacked"] == []

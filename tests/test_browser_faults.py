@@ -13,10 +13,12 @@ import pytest
 from replay.models import Gap, Session
 from tests.recording import (
     FLUSH,
+    KEPT,
     assert_stored_as_produced,
     come_back_after_the_server_was_down,
     export,
     frame_events,
+    kept,
     log_in,
     shop_and_buy,
 )
@@ -151,7 +153,7 @@ def test_storage_outage_then_everything_is_stored(s3_behind_a_proxy, daphne, sho
     shop_and_buy(page)
     wiggle(page, 10)
     page.wait_for_timeout(2500)  # flushes fail; the recorder is told 4503 and backs off
-    assert page.evaluate(f"JSON.parse(sessionStorage.getItem('replay:{shop.key}')).unacked.length")
+    assert kept(page, shop.key)["unacked"]
     s3_behind_a_proxy.start()
     flushed = page.evaluate(FLUSH)
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
@@ -247,8 +249,8 @@ def test_over_http_the_next_page_posts_the_events_of_batches_kept_compressed(
     daphne.stop()
     page.click("#add-fern")
     page.wait_for_function(
-        "key => JSON.parse(sessionStorage.getItem('replay:' + key)).unacked.some((b) => b.frame)",
-        arg=shop.key,
+        f"key => JSON.parse(({KEPT})(key)).unacked.some((b) => b.frame)",
+        arg=f"replay:{shop.key}",
     )
     come_back_after_the_server_was_down(page, daphne)
     page.click("#add-cactus")
@@ -266,10 +268,14 @@ WRITE_OVER_A_KEPT_FRAME = """
   if (!key) return;
   sessionStorage.removeItem('test:write-over');
   const state = JSON.parse(sessionStorage.getItem(key));
-  const batch = state.unacked.find((kept) => kept.frame);
-  sessionStorage.setItem('test:written-over', JSON.stringify([batch.seq, batch.frame]));
-  batch.frame = 'not a frame!';
-  sessionStorage.setItem(key, JSON.stringify(state));
+  for (const seq of state.kept) {
+    const item = key + ':batch:' + state.batches + ':' + seq;
+    const text = sessionStorage.getItem(item);
+    if (text[0] !== 'F') continue;
+    sessionStorage.setItem('test:written-over', JSON.stringify([seq, text.slice(1)]));
+    sessionStorage.setItem(item, 'Fnot a frame!');
+    return;
+  }
 })();
 """
 
@@ -282,9 +288,8 @@ def test_a_kept_frame_the_page_wrote_over_is_a_gap_and_the_rest_is_sent(daphne, 
     for fern in range(2):
         page.click("#add-fern")
         page.wait_for_function(
-            "([key, n]) => JSON.parse(sessionStorage.getItem('replay:' + key))"
-            ".unacked.filter((b) => b.frame).length > n",
-            arg=[shop.key, fern],
+            f"([key, n]) => JSON.parse(({KEPT})(key)).unacked.filter((b) => b.frame).length > n",
+            arg=[f"replay:{shop.key}", fern],
         )
     page.evaluate(f"sessionStorage.setItem('test:write-over', 'replay:{shop.key}')")
     come_back_after_the_server_was_down(page, daphne)

@@ -33,7 +33,7 @@ from tests.capture import (
     stored_once_the_page_went,
     wait_for_requests,
 )
-from tests.recording import kept_batches
+from tests.recording import KEPT, kept_batches
 from tests.support import DaphneServer, free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -338,14 +338,14 @@ def test_each_request_is_recorded_once_when_answers_come_out_of_order(
     assert all(r["responseSize"] for r in fetched)
 
 
-HIDE_RIGHT_AFTER_AN_ANSWER = """async (key) => {
+HIDE_RIGHT_AFTER_AN_ANSWER = f"""async (key) => {{
   for (let i = 0; i < 130; i++) console.log('message', i);
   await fetch('/api/ok?hidden=1').then((r) => r.text());
   // As the browser hides the tab (headless Chromium never does).
-  Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+  Object.defineProperty(document, 'visibilityState', {{configurable: true, get: () => 'hidden'}});
   document.dispatchEvent(new Event('visibilitychange'));
-  return sessionStorage.getItem('replay:' + key); // before it can be sent and acknowledged
-}"""
+  return ({KEPT})('replay:' + key); // before it can be sent and acknowledged
+}}"""
 
 
 def test_what_the_plugins_hold_is_cut_into_the_batch_when_the_tab_is_hidden(

@@ -2,7 +2,8 @@
  * A tab's recording session as the recorder keeps it in sessionStorage, so that the
  * next page of the tab continues it with the same sequence numbers: reading it, starting
  * a fresh one, knowing when it has expired (30 minutes idle, 12 hours in all), and saving
- * it. Part of recorder.js (recorder-entry.js).
+ * it with the batches the server has not acknowledged yet, each as an item of its own.
+ * Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';
@@ -17,6 +18,55 @@
     return id;
   }
 
+  // Each unacknowledged batch is kept as an item of its own beside the state, under
+  // `<key>:batch:<run>:<seq>` (`run`: the state's `batches`, drawn anew whenever sequence
+  // numbers start over), as "F" and its compressed frame as text (BatchFrames.toText)
+  // or, while it is being compressed or where the browser does not compress, "E" and its
+  // events' JSON, the text the transport made for the wire. An item is written once in
+  // each form and removed once acknowledged: a batch costs the page one write of itself,
+  // where rewriting everything kept with each batch cost 25 ms a megabyte in Chromium,
+  // twice a second through an outage. The state lists the batches kept (`kept`).
+  const ITEM = ':batch:';
+  // What is kept at most, in characters: about half of what a tab's sessionStorage
+  // holds (5 million), the rest left to the page. The oldest batches are kept (a later
+  // page resends from the first one the server lacks); those past it only in memory.
+  const KEEP_CHARS = 2500000;
+  // The items this page knows to be in sessionStorage, by state key: item key -> form.
+  const inStorage = new Map();
+
+  function itemsOf(key) {
+    if (!inStorage.has(key)) inStorage.set(key, new Map());
+    return inStorage.get(key);
+  }
+
+  /** A kept batch read back, or null if its item is not what was written (the page's
+   *  own script wrote over it or removed it). */
+  function readItem(name, seq) {
+    const text = sessionStorage.getItem(name);
+    if (typeof text !== 'string') return null;
+    try {
+      if (text[0] === 'F') {
+        const frame = text.slice(1);
+        return { seq: seq, frame: frame, bytes: window.ReplayInternals.BatchFrames.fromText(frame) };
+      }
+      const events = text[0] === 'E' ? JSON.parse(text.slice(1)) : null;
+      return Array.isArray(events) ? { seq: seq, events: events } : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  /** The items under `key` that `known` does not name: left by a page that went while
+   *  it saved, or by an earlier run of sequence numbers. */
+  function removeStray(key, known) {
+    const stray = [];
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const name = sessionStorage.key(i);
+      if (name && name.startsWith(key + ITEM) && !known.has(name)) stray.push(name);
+    }
+    for (const name of stray) sessionStorage.removeItem(name);
+  }
+
   function read(key) {
     let state;
     try {
@@ -24,21 +74,49 @@
     } catch (err) {
       return null;
     }
-    if (!state || !Array.isArray(state.unacked)) return state;
-    // A batch kept as its frame is read back now: one that is not a frame's text (the
-    // page's own script wrote over it) is given up, openly, as a gap.
+    if (!state || typeof state !== 'object') return null;
     state.gaps = state.gaps || [];
-    state.unacked = state.unacked.filter((batch) => {
-      if (typeof batch.frame !== 'string') return true;
-      try {
-        batch.bytes = window.ReplayInternals.BatchFrames.fromText(batch.frame);
-        return true;
-      } catch (err) {
-        state.gaps.push({ from: batch.seq, to: batch.seq, reason: 'kept batch unreadable' });
-        return false;
+    const items = itemsOf(key);
+    items.clear();
+    let kept = [];
+    if (Array.isArray(state.unacked)) {
+      // Kept inline by an older recorder, each batch as {seq, frame} or {seq, events}.
+      kept = state.unacked.map((batch) => (typeof batch.frame === 'string'
+        ? readFrame(batch) : batch));
+      state.batches = randomId();
+    } else if (Array.isArray(state.kept) && typeof state.batches === 'string') {
+      for (const seq of state.kept) {
+        const name = key + ITEM + state.batches + ':' + seq;
+        const batch = readItem(name, seq);
+        kept.push(batch || { seq: seq, unreadable: true });
+        if (batch) items.set(name, batch.frame ? 'F' : 'E');
       }
+    } else {
+      state.batches = randomId();
+    }
+    try {
+      removeStray(key, items);
+    } catch (err) {
+      // storage unavailable: nothing to tidy
+    }
+    // A batch not kept as written is given up, openly, as a gap.
+    state.unacked = kept.filter((batch) => {
+      if (!batch.unreadable) return true;
+      state.gaps.push({ from: batch.seq, to: batch.seq, reason: 'kept batch unreadable' });
+      return false;
     });
+    delete state.kept;
     return state;
+  }
+
+  /** A batch kept inline by an older recorder as its frame's text, read back. */
+  function readFrame(batch) {
+    try {
+      batch.bytes = window.ReplayInternals.BatchFrames.fromText(batch.frame);
+      return batch;
+    } catch (err) {
+      return { seq: batch.seq, unreadable: true };
+    }
   }
 
   function fresh(previous) {
@@ -51,6 +129,7 @@
       nextSeq: 0,
       acked: -1,
       unacked: [],
+      batches: randomId(), // names this run of sequence numbers' kept batches
       gaps: [],
       startedAt: null,
       lastActivity: Date.now(),
@@ -65,32 +144,44 @@
     );
   }
 
-  /** The state as JSON text, its unacknowledged batches as {seq, frame}, the compressed
-   *  frame the transport sends, as text (BatchFrames.toText), or, while a batch is being
-   *  compressed or where the browser does not compress, as {seq, events} from the JSON of
-   *  its events the transport made for the wire (not written out twice). */
-  function stateText(state, unacked) {
-    const rest = JSON.stringify(Object.assign({}, state, { unacked: undefined }));
-    const batches = unacked.map((batch) => {
-      if (batch.frame) return '{"seq":' + batch.seq + ',"frame":"' + batch.frame + '"}';
-      batch.json = batch.json || JSON.stringify(batch.events);
-      return '{"seq":' + batch.seq + ',"events":' + batch.json + '}';
-    });
-    const open = rest === '{}' ? '{' : rest.slice(0, -1) + ',';
-    return open + '"unacked":[' + batches.join(',') + ']}';
-  }
-
+  /** Keeps `state`: each unacknowledged batch not kept yet in its present form as its
+   *  item, up to KEEP_CHARS, then the state listing them, then what it no longer lists
+   *  is removed (a page that goes in between leaves only strays, removed as read). */
   function save(key, state) {
+    const items = itemsOf(key);
+    const prefix = key + ITEM + state.batches + ':';
+    const kept = [];
+    const listed = new Set();
+    let chars = 0;
     try {
-      sessionStorage.setItem(key, stateText(state, state.unacked));
-    } catch (err) {
-      // Over quota: keep the session going without the tail; if this page goes away
-      // before the server acknowledges it, the server records the hole as a gap.
-      try {
-        sessionStorage.setItem(key, stateText(state, []));
-      } catch (ignored) {
-        /* storage unavailable: the session simply ends with this page */
+      for (const batch of state.unacked) {
+        const form = batch.frame ? 'F' : 'E';
+        if (form === 'E' && !batch.json) batch.json = JSON.stringify(batch.events);
+        const text = form === 'F' ? batch.frame : batch.json;
+        chars += text.length;
+        if (chars > KEEP_CHARS && kept.length) break; // the first is tried, however large
+        const name = prefix + batch.seq;
+        if (items.get(name) !== form) {
+          items.delete(name);
+          sessionStorage.setItem(name, form + text);
+          items.set(name, form);
+        }
+        kept.push(batch.seq);
+        listed.add(name);
       }
+    } catch (err) {
+      // Over quota: the batches kept so far stay listed; if this page goes away before
+      // the server acknowledges the rest, the server records them as a gap.
+    }
+    try {
+      sessionStorage.setItem(key, JSON.stringify(Object.assign({}, state, { unacked: undefined, kept: kept })));
+      for (const name of items.keys()) {
+        if (listed.has(name)) continue;
+        sessionStorage.removeItem(name);
+        items.delete(name);
+      }
+    } catch (ignored) {
+      /* storage unavailable: the session simply ends with this page */
     }
   }
 
@@ -112,6 +203,7 @@
       // empty, from a fresh snapshot. (Over HTTP the answer already stored the batch
       // posted into the new session; numbering goes on.)
       state.unacked = [];
+      state.batches = randomId();
       state.gaps = [];
       state.nextSeq = 0;
       state.acked = -1;
