@@ -249,3 +249,29 @@ def test_what_the_previous_recorder_version_kept_is_sent_by_the_next_page(
     flushed = page.evaluate(FLUSH)
     assert_stored_as_produced(export(daphne, alice, session_id), page, flushed)
     assert kept(page, shop.key)["unacked"] == []
+
+
+def test_a_long_outage_keeps_the_oldest_batches_and_leaves_the_page_half_the_storage(
+    daphne, shop, browser
+):
+    # A tab of its own: the `page` fixture keeps a copy of every event in sessionStorage.
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{daphne.url}/demo/")
+        page.wait_for_function("() => window.replay && window.replay.sessionId()")
+        page.evaluate("replay.flush()")
+        daphne.stop()
+        # 12 batches of about 260,000 characters each once kept: 3.1 million in all.
+        page.evaluate(NOTES.replace("3000", "300000"), 12)
+        state = kept(page, shop.key)
+        sizes = [len(batch["frame"]) for batch in state["unacked"]]
+        assert 6 <= len(sizes) < 12
+        assert sum(sizes) <= 2_500_000
+        # The oldest, from the first the server lacks, with none left out.
+        first = state["acked"] + 1
+        assert [b["seq"] for b in state["unacked"]] == list(range(first, first + len(sizes)))
+        # The page's own data still fits.
+        page.evaluate("sessionStorage.setItem('page:draft', 'x'.repeat(2000000))")
+    finally:
+        context.close()
