@@ -25,7 +25,7 @@
   // events' JSON, the text the transport made for the wire. An item is written once in
   // each form and removed once acknowledged: a batch costs the page one write of itself,
   // where rewriting everything kept with each batch cost 25 ms a megabyte in Chromium,
-  // twice a second through an outage. The state lists the batches kept (`kept`).
+  // every second through an outage. The state lists the batches kept (`kept`).
   const ITEM = ':batch:';
   // What is kept at most, in characters: about half of what a tab's sessionStorage
   // holds (5 million), the rest left to the page. The oldest batches are kept (a later
