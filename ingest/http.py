@@ -114,8 +114,11 @@ def opened_for(project: Project, batch: HttpBatch, user_agent: str) -> Opened:
     return opened
 
 
-def acked_of(session_id: str) -> int:
-    acked: int = Session.objects.values_list("acked_seq", flat=True).get(pk=session_id)
+def acked_of(session_id: str) -> int | None:
+    """The session's `acked_seq`, or None once it is deleted."""
+    acked: int | None = (
+        Session.objects.filter(pk=session_id).values_list("acked_seq", flat=True).first()
+    )
     return acked
 
 
@@ -125,14 +128,16 @@ async def after_what_precedes(opened: Opened, seq: int) -> None:
     path (another beacon of the same page, sent over another connection; the batch its
     WebSocket sent just before, held by the group commit; the next page's resend).
     Whatever has not come by then is recorded as a sequence hole as this batch commits
-    (`ingest.plan`). A batch that starts its session has nothing before it to wait for."""
+    (`ingest.plan`). A batch that starts its session has nothing before it to wait for,
+    and one whose session is deleted meanwhile stops waiting (its commit says what
+    happened to it)."""
     if opened.created:
         return
-    acked = opened.acked
+    acked: int | None = opened.acked
     wait = max(HOLE_WAIT_SECONDS, 2 * settings.REPLAY_FLUSH_SECONDS)
     deadline = time.monotonic() + wait
     pause = 0.02
-    while acked < seq - 1 and time.monotonic() < deadline:
+    while acked is not None and acked < seq - 1 and time.monotonic() < deadline:
         await asyncio.sleep(pause)
         pause = min(pause * 1.5, 0.25)
         acked = await run_blocking(acked_of, opened.session_id)
