@@ -118,6 +118,22 @@ def log_in(page: Any, server: DaphneServer, username: str, password: str) -> Non
     page.wait_for_url("**/sessions")
 
 
+def open_demo(page: Any, url: str) -> str:
+    """The demo shop of the server at `url`, once it records; its session id."""
+    page.goto(f"{url}/demo/")
+    page.wait_for_function("() => window.replay && window.replay.sessionId()")
+    return str(page.evaluate("replay.sessionId()"))
+
+
+def record_while_the_server_is_down(page: Any, server: DaphneServer) -> str:
+    """The demo opened and all of it acknowledged, then `server` stopped: what the page
+    records from then on waits in the tab. The session id."""
+    session_id = open_demo(page, server.url)
+    page.evaluate("replay.flush()")
+    server.stop()
+    return session_id
+
+
 def come_back_after_the_server_was_down(page: Any, server: DaphneServer) -> None:
     """The tab goes to the demo while `server` is down (no beacon gets through, so what
     the tab keeps is all the next page has), then again once it is back up."""

@@ -7,7 +7,6 @@ way (README, "Nothing acknowledged is lost")."""
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from replay.models import Gap
 from tests.support import DaphneServer, batch, batches_of, load_recording, session_secret, unpack
-from tests.test_daphne import ORIGIN, exported, http, open_ws
+from tests.test_daphne import exported, open_ws, post_batch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.scaleout]
 
@@ -32,14 +31,7 @@ def post(server: DaphneServer, key: str, session: str, seq: int, events: list[An
         "seq": seq,
         "events": events,
     }
-    status, _, answer = http(
-        server,
-        "/ingest/batch",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": ORIGIN},
-    )
-    assert status == 200, answer
-    acked: int = json.loads(answer)["acked"]
+    acked: int = post_batch(server, body, "text/plain;charset=UTF-8")["acked"]
     return acked
 
 

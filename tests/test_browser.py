@@ -20,6 +20,7 @@ from tests.recording import (
     kept,
     kept_batches,
     log_in,
+    record_while_the_server_is_down,
     shop_and_buy,
 )
 
@@ -115,12 +116,7 @@ def test_a_page_load_continues_the_session_and_its_sequence(daphne, shop, alice,
 def test_batches_recorded_while_the_server_is_down_are_resent_after_it_returns(
     daphne, shop, alice, page
 ):
-    page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("() => window.replay && window.replay.sessionId()")
-    page.evaluate(FLUSH)
-    session_id = page.evaluate("replay.sessionId()")
-
-    daphne.stop()
+    session_id = record_while_the_server_is_down(page, daphne)
     page.click("#add-fern")
     page.click("#add-cactus")
     page.wait_for_timeout(1500)  # a batch or two are cut and fail to send
@@ -140,12 +136,7 @@ def test_batches_kept_compressed_while_the_server_is_down_are_sent_by_the_next_p
     # What the tab keeps for a later page is each batch's compressed frame, a fraction of
     # its events' JSON: sessionStorage holds that much more of an outage, and writing it
     # costs the page less.
-    page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("() => window.replay && window.replay.sessionId()")
-    page.evaluate(FLUSH)
-    session_id = page.evaluate("replay.sessionId()")
-
-    daphne.stop()
+    session_id = record_while_the_server_is_down(page, daphne)
     for _ in range(3):
         page.click("#add-fern")
         page.click("#add-cactus")
@@ -192,11 +183,7 @@ def test_through_an_outage_each_batch_is_written_to_the_tab_once(daphne, shop, a
     # Each kept batch is an item of its own: the page writes it once, not everything
     # kept again with every batch (which grows with the outage, 25 ms a megabyte).
     page.add_init_script(COUNT_WRITES)
-    page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("() => window.replay && window.replay.sessionId()")
-    page.evaluate(FLUSH)
-    session_id = page.evaluate("replay.sessionId()")
-    daphne.stop()
+    session_id = record_while_the_server_is_down(page, daphne)
     page.evaluate("window.__written = 0")
     page.evaluate(NOTES, 8)
     written = page.evaluate("window.__written")
@@ -234,11 +221,7 @@ def test_what_the_previous_recorder_version_kept_is_sent_by_the_next_page(
     daphne, shop, alice, page
 ):
     page.add_init_script(AS_AN_OLDER_RECORDER_KEPT_IT)
-    page.goto(f"{daphne.url}/demo/")
-    page.wait_for_function("() => window.replay && window.replay.sessionId()")
-    page.evaluate(FLUSH)
-    session_id = page.evaluate("replay.sessionId()")
-    daphne.stop()
+    session_id = record_while_the_server_is_down(page, daphne)
     for _ in range(2):
         page.click("#add-fern")
         page.wait_for_timeout(1100)  # a batch each time, which fails to send
@@ -258,10 +241,7 @@ def test_a_long_outage_keeps_the_oldest_batches_and_leaves_the_page_half_the_sto
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{daphne.url}/demo/")
-        page.wait_for_function("() => window.replay && window.replay.sessionId()")
-        page.evaluate("replay.flush()")
-        daphne.stop()
+        record_while_the_server_is_down(page, daphne)
         # 12 batches of about 260,000 characters each once kept: 3.1 million in all.
         page.evaluate(NOTES.replace("3000", "300000"), 12)
         state = kept(page, shop.key)

@@ -20,17 +20,13 @@ from tests.recording import (
     frame_events,
     kept,
     log_in,
+    open_demo,
+    record_while_the_server_is_down,
     shop_and_buy,
 )
 from tests.support import TcpProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.scaleout]
-
-
-def open_demo(page: Any, url: str) -> str:
-    page.goto(f"{url}/demo/")
-    page.wait_for_function("() => window.replay && window.replay.sessionId()")
-    return str(page.evaluate("replay.sessionId()"))
 
 
 def wiggle(page: Any, rounds: int) -> None:
@@ -244,9 +240,7 @@ def test_over_http_the_next_page_posts_the_events_of_batches_kept_compressed(
     # The batch endpoint takes events, not frames: what an earlier page kept as its
     # compressed frame is read back into its events before it is posted.
     page.add_init_script(NO_WEBSOCKETS)
-    session_id = open_demo(page, daphne.url)
-    page.evaluate(FLUSH)
-    daphne.stop()
+    session_id = record_while_the_server_is_down(page, daphne)
     page.click("#add-fern")
     page.wait_for_function(
         f"key => JSON.parse(({KEPT})(key)).unacked.some((b) => b.frame)",
@@ -282,9 +276,7 @@ WRITE_OVER_A_KEPT_FRAME = """
 
 def test_a_kept_frame_the_page_wrote_over_is_a_gap_and_the_rest_is_sent(daphne, shop, alice, page):
     page.add_init_script(WRITE_OVER_A_KEPT_FRAME)
-    session_id = open_demo(page, daphne.url)
-    page.evaluate(FLUSH)
-    daphne.stop()
+    session_id = record_while_the_server_is_down(page, daphne)
     for fern in range(2):
         page.click("#add-fern")
         page.wait_for_function(

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from replay.models import Keyframe, Project
-from tests.recording import FLUSH, assert_stored_as_produced, export
-from tests.test_browser_faults import open_demo, wiggle
+from tests.recording import FLUSH, assert_stored_as_produced, export, open_demo
+from tests.test_browser_faults import wiggle
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 

@@ -79,6 +79,24 @@ def http(
         return exc.code, _lower(exc.headers), exc.read()
 
 
+def post_batch(
+    server: DaphneServer, body: dict[str, Any], content_type: str = "application/json"
+) -> dict[str, Any]:
+    """Posts `body` to the batch endpoint from the shop's origin, as msgpack or JSON (by
+    `content_type`); the answer, once it says the batch is stored (200, and readable by
+    the page)."""
+    data = msgpack.packb(body) if "msgpack" in content_type else json.dumps(body).encode()
+    status, headers, answer = http(
+        server,
+        "/ingest/batch",
+        data=data,
+        headers={"Content-Type": content_type, "Origin": ORIGIN},
+    )
+    assert status == 200, answer
+    assert headers["access-control-allow-origin"] == ORIGIN
+    return dict(json.loads(answer))
+
+
 def _lower(headers: Any) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
@@ -238,16 +256,7 @@ def test_batches_over_http_are_stored_once_and_acknowledged(daphne, alice, alice
             "events": parts[seq],
             "page": {"url": ORIGIN + "/"},
         }
-        data = json.dumps(body).encode() if "msgpack" not in content_type else msgpack.packb(body)
-        status, headers, answer = http(
-            daphne,
-            "/ingest/batch",
-            data=data,
-            headers={"Content-Type": content_type, "Origin": ORIGIN},
-        )
-        assert status == 200, answer
-        assert headers["access-control-allow-origin"] == ORIGIN
-        return dict(json.loads(answer))
+        return post_batch(daphne, body, content_type)
 
     # The first batch starts a session: the answer names it and gives its secret.
     first = post(0, "text/plain;charset=UTF-8")

@@ -19,7 +19,7 @@ from replay.records import track_session
 from replay.storage import get_storage
 from replay.tracking import Extractor
 from tests.support import load_recording, record
-from tests.test_daphne import ORIGIN, exported, http
+from tests.test_daphne import ORIGIN, exported, post_batch
 
 T = 1_795_000_000_000
 SECRETS = ("Bearer SECRET-TOKEN-123", "session=SECRET-COOKIE-456", "SECRET-SET-789")
@@ -254,14 +254,7 @@ def test_the_http_batch_endpoint_stores_no_credentials(daphne, alice, alices_sho
             "events": events,
             "page": {"url": ORIGIN + "/"},
         }
-        status, _, answer = http(
-            daphne,
-            "/ingest/batch",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Origin": ORIGIN},
-        )
-        assert status == 200, answer
-        return dict(json.loads(answer))
+        return post_batch(daphne, body)
 
     events = load_recording("checkout")[:40]
     first = post(0, "new-session-1", "", events)

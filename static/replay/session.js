@@ -39,21 +39,18 @@
     return inStorage.get(key);
   }
 
-  /** A kept batch read back, or null if its item is not what was written (the page's
-   *  own script wrote over it or removed it). */
+  /** A kept batch read back, marked `unreadable` if its item is not what was written
+   *  (the page's own script wrote over it or removed it). */
   function readItem(name, seq) {
     const text = sessionStorage.getItem(name);
-    if (typeof text !== 'string') return null;
+    if (typeof text === 'string' && text[0] === 'F') return readFrame({ seq: seq, frame: text.slice(1) });
     try {
-      if (text[0] === 'F') {
-        const frame = text.slice(1);
-        return { seq: seq, frame: frame, bytes: window.ReplayInternals.BatchFrames.fromText(frame) };
-      }
-      const events = text[0] === 'E' ? JSON.parse(text.slice(1)) : null;
-      return Array.isArray(events) ? { seq: seq, events: events } : null;
+      const events = typeof text === 'string' && text[0] === 'E' ? JSON.parse(text.slice(1)) : null;
+      if (Array.isArray(events)) return { seq: seq, events: events };
     } catch (err) {
-      return null;
+      // not JSON: unreadable
     }
+    return { seq: seq, unreadable: true };
   }
 
   /** The items under `key` that `known` does not name: left by a page that went while
@@ -88,8 +85,8 @@
       for (const seq of state.kept) {
         const name = key + ITEM + state.batches + ':' + seq;
         const batch = readItem(name, seq);
-        kept.push(batch || { seq: seq, unreadable: true });
-        if (batch) items.set(name, batch.frame ? 'F' : 'E');
+        kept.push(batch);
+        if (!batch.unreadable) items.set(name, batch.frame ? 'F' : 'E');
       }
     } else {
       state.batches = randomId();
@@ -109,7 +106,8 @@
     return state;
   }
 
-  /** A batch kept inline by an older recorder as its frame's text, read back. */
+  /** A batch kept as its frame's text (inline by an older recorder, or as an item),
+   *  read back. */
   function readFrame(batch) {
     try {
       batch.bytes = window.ReplayInternals.BatchFrames.fromText(batch.frame);
