@@ -108,14 +108,21 @@ def test_a_flood_keeps_a_hundred_messages_a_minute_and_counts_the_rest(
 ) -> None:
     tab, _ = recorded(daphne)
     tab.recording()
-    tab.page.evaluate("() => { for (let i = 0; i < 250; i++) console.log('message', i); }")
+    tab.page.evaluate("""() => {
+      for (let i = 0; i < 250; i++) console.log('message', i);
+      // Past the budget too, only the page's messages count.
+      console.assert(true, 'holds');
+      console.warn('[replay] the recorder speaks');
+      console.assert(false, '[replay] so does this');
+      console.assert(false, 'broke');
+    }""")
     tab.page.evaluate("async () => { await replay.stop(); await replay.flush(); }")
     events = export(daphne, alice, tab.page.evaluate("replay.sessionId()"))
 
     messages = console_of(events)
     assert [m["payload"] for m in messages] == [['"message"', str(i)] for i in range(100)]
     dropped = [e["data"] for e in events if e["type"] == 5 and "console" in e["data"]["tag"]]
-    assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 150}}]
+    assert dropped == [{"tag": "replay/console-dropped", "payload": {"count": 151}}]
     assert len([text for kind, text in tab.console if text.startswith("message")]) == 250
 
 

@@ -75,6 +75,45 @@
     return null;
   }
 
+  /** A value of a flat object or array as JSON text: a string, finite number, boolean or
+   *  null; otherwise null. */
+  function flatItem(item) {
+    const type = typeof item;
+    if (type === 'string') return JSON.stringify(item);
+    if (type === 'boolean' || (type === 'number' && Number.isFinite(item))) return String(item);
+    return item === null ? 'null' : null;
+  }
+
+  /** The JSON text of a plain object or array whose values are all strings, finite
+   *  numbers, booleans or null, if it is at most `budget` long: what `serialize`'s walk
+   *  writes for it, at a fraction of the cost (the common argument, as in
+   *  `console.log('saved', item)`). Null for anything else, which the walk writes. */
+  function flatJSON(value, budget) {
+    const array = Array.isArray(value);
+    const proto = Object.getPrototypeOf(value);
+    if (array ? proto !== Array.prototype : proto !== Object.prototype && proto !== null) return null;
+    // What `described` would write instead: a node-like object, a tagged one.
+    if (typeof value.nodeType === 'number' || value[Symbol.toStringTag] !== undefined) return null;
+    let json = array ? '[' : '{';
+    if (array) {
+      for (let i = 0; i < value.length && json.length <= budget; i++) {
+        const text = flatItem(value[i]);
+        if (text === null) return null;
+        json += (i ? ',' : '') + text;
+      }
+    } else {
+      for (const key in value) {
+        if (!hasOwn.call(value, key)) return null;
+        const text = flatItem(value[key]);
+        if (text === null) return null;
+        json += (json.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + text;
+        if (json.length > budget) return null;
+      }
+    }
+    json += array ? ']' : '}';
+    return json.length <= budget ? json : null;
+  }
+
   /** The JSON text of one argument, at most ARGUMENT_CHARS long and valid JSON. */
   function serialize(value) {
     const budget = ARGUMENT_CHARS - CLOSING_CHARS;
@@ -87,6 +126,14 @@
       if (json.length <= budget) return json;
     } else if ((type === 'number' && Number.isFinite(value)) || type === 'boolean') {
       return String(value);
+    } else if (type === 'object' && value !== null) {
+      let flat = null;
+      try {
+        flat = flatJSON(value, budget);
+      } catch (err) {
+        // a getter that throws, a revoked proxy...: the walk tells them
+      }
+      if (flat !== null) return flat;
     }
     const parts = [];
     const ancestors = [];
@@ -239,6 +286,14 @@
     reportDropped();
   }
 
+  /** Whether a call to console[level] with these first two arguments is a message of
+   *  the page's: not a console.assert whose condition holds, nor the recorder's own. */
+  function isMessage(level, first, second) {
+    if (level === 'assert' && first) return false; // its condition holds
+    const head = level === 'assert' ? second : first;
+    return !(typeof head === 'string' && head.startsWith(RECORDER_PREFIX));
+  }
+
   function admitted() {
     if (minute.used < PER_MINUTE) {
       if (minute.timer === null) minute.timer = setTimeout(endMinute, MINUTE_MS);
@@ -262,14 +317,10 @@
       }
     };
 
-    // Nothing is allocated before a message is admitted: past the budget, a call costs
-    // the page next to nothing.
+    // Nothing is allocated before a message is admitted.
     const noteCall = (level, args, wrapper) => {
+      if (!isMessage(level, args[0], args[1]) || !admitted()) return;
       const first = level === 'assert' ? 1 : 0;
-      if (first && args[0]) return;
-      const head = args[first];
-      if (typeof head === 'string' && head.startsWith(RECORDER_PREFIX)) return;
-      if (!admitted()) return;
       let shown = Array.prototype.slice.call(args, first, first + ARGUMENTS);
       if (first && !shown.length) shown = ['Assertion failed'];
       const error = shown.find(isError);
@@ -316,13 +367,18 @@
       let on = true;
       const wrapper = function () {
         if (on && !busy) {
-          busy = true;
-          try {
-            noteCall(level, arguments, wrapper);
-          } catch (err) {
-            // The page's console must work whatever fails here.
+          if (minute.used < PER_MINUTE) {
+            busy = true;
+            try {
+              noteCall(level, arguments, wrapper);
+            } catch (err) {
+              // The page's console must work whatever fails here.
+            }
+            busy = false;
+          } else if (isMessage(level, arguments[0], arguments[1])) {
+            // Past the budget a call only counts, and costs the page next to nothing.
+            minute.dropped += 1;
           }
-          busy = false;
         }
         return original.apply(this, arguments);
       };
