@@ -103,6 +103,38 @@ def test_console_messages_are_recorded_with_their_arguments_and_traces(
     assert tab.console[-1] == ("warning", "[replay] the recorder speaks")
 
 
+FLAT_AND_NEARLY = """() => {
+  console.log(Object.assign(Object.create(null), {b: 'say "hi"\\n'}), [1, , 3],
+              {n: -0, big: 1e21, t: true, z: null}, ['\u00fc', 2.5]);
+  console.log(Object.create({inherited: 1}), {toJSON() { return 1; }},
+              {long: 'y'.repeat(3000)}, Array.from({length: 800}, (_, i) => i));
+}"""
+
+
+def test_flat_objects_and_arrays_are_written_as_json_and_the_rest_as_described(
+    daphne: DaphneServer, alice: Any, recorded: Recorded
+) -> None:
+    tab, _ = recorded(daphne)
+    tab.recording()
+    tab.page.evaluate(FLAT_AND_NEARLY)
+    flat, nearly = (m["payload"] for m in console_of(stored(daphne, alice, tab)))
+
+    assert flat == [
+        '{"b":"say \\"hi\\"\\n"}',
+        '[1,"undefined",3]',  # a hole is read as what it holds
+        '{"n":0,"big":1e+21,"t":true,"z":null}',
+        '["\u00fc",2.5]',
+    ]
+    inherited, own_to_json, long, many = nearly
+    assert inherited == "{}"  # only own properties
+    assert own_to_json == '{"toJSON":"[Function toJSON]"}'  # described, not called
+    for cut in (long, many):  # cut within 2,000 characters, still JSON
+        assert len(cut) <= 2000
+        json.loads(cut)
+    assert json.loads(long)["long"].endswith("…")
+    assert json.loads(many)[-1] == "…"
+
+
 def test_a_flood_keeps_a_hundred_messages_a_minute_and_counts_the_rest(
     daphne: DaphneServer, alice: Any, recorded: Recorded
 ) -> None:
