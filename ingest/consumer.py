@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ingest import protocol
+from ingest.arrival import after_what_precedes
 from ingest.cleaning import (
     STRICT,
     clean_packed,
@@ -84,6 +85,9 @@ class IngestConsumer(AsyncWebsocketConsumer):
     writer: SessionWriter | None = None
     scrubber: Scrubber | None = None  # the project's, when it scrubs recordings
     policy = STRICT  # what of requests the project records
+    # The session was recording before this connection: batches it skips may be on their
+    # way by another path (`ingest.arrival`).
+    resumed = False
     closing = False
     group: str | None = None
     _watchdog: asyncio.Task[None] | None = None
@@ -167,6 +171,10 @@ class IngestConsumer(AsyncWebsocketConsumer):
             metrics.BYTES_RECEIVED.inc(size)
             metrics.EVENTS_RECEIVED.inc(frame["scan"].count)
             received = Received.scanned(frame["seq"], frame["packed"], frame["scan"], size)
+            if self.resumed and frame["seq"] > self.writer.received + 1:
+                # Skips ahead: the batches between may come by another path (the
+                # previous page's beacons) and are waited for a while.
+                await after_what_precedes(self.writer.session_id, self.writer.acked, frame["seq"])
             received = await self._clean(received, self.scrubber, self.policy)
             await self.writer.add(received)
         elif frame["type"] == "gap":
@@ -197,6 +205,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
             )
         self.scrubber = opened.scrubber
         self.policy = devtools.Policy.of(opened.config)
+        self.resumed = not opened.created
         await self._announce(group_name(opened.session_id))
         self.writer = SessionWriter(
             opened.session_id,

@@ -19,10 +19,8 @@ enforce.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,6 +30,7 @@ from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
 from ingest import protocol
+from ingest.arrival import after_what_precedes
 from ingest.cleaning import clean_received
 from ingest.commit import CommitRequest, SessionCut, commit
 from ingest.failures import refusal
@@ -40,15 +39,11 @@ from ingest.protocol import CloseCode, HttpBatch, ProtocolError
 from ingest.sessions import Opened, authorize, open_session, scope_header
 from ingest.threads import run_blocking
 from replay import devtools, metrics
-from replay.models import Project, Session
+from replay.models import Project
 from replay.privacy import RecordingConfig
 from replay.storage import get_storage
 
 log = logging.getLogger(__name__)
-
-# How long a batch that arrives before the ones it follows waits for them at least (see
-# `after_what_precedes`); at least two group commit rounds (REPLAY_FLUSH_SECONDS).
-HOLE_WAIT_SECONDS = 3.0
 
 JSON_TYPES = {"application/json", "text/plain"}
 MSGPACK_TYPES = {"application/msgpack", "application/x-msgpack", "application/vnd.msgpack"}
@@ -112,35 +107,6 @@ def opened_for(project: Project, batch: HttpBatch, user_agent: str) -> Opened:
     if opened.cut_reason:
         raise SessionCut(opened.cut_reason)
     return opened
-
-
-def acked_of(session_id: str) -> int | None:
-    """The session's `acked_seq`, or None once it is deleted."""
-    acked: int | None = (
-        Session.objects.filter(pk=session_id).values_list("acked_seq", flat=True).first()
-    )
-    return acked
-
-
-async def after_what_precedes(opened: Opened, seq: int) -> None:
-    """A batch past the one its session needs next waits, up to `HOLE_WAIT_SECONDS` or
-    two group commit rounds, for those before it: they may be on their way by another
-    path (another beacon of the same page, sent over another connection; the batch its
-    WebSocket sent just before, held by the group commit; the next page's resend).
-    Whatever has not come by then is recorded as a sequence hole as this batch commits
-    (`ingest.plan`). A batch that starts its session has nothing before it to wait for,
-    and one whose session is deleted meanwhile stops waiting (its commit says what
-    happened to it)."""
-    if opened.created:
-        return
-    acked: int | None = opened.acked
-    wait = max(HOLE_WAIT_SECONDS, 2 * settings.REPLAY_FLUSH_SECONDS)
-    deadline = time.monotonic() + wait
-    pause = 0.02
-    while acked is not None and acked < seq - 1 and time.monotonic() < deadline:
-        await asyncio.sleep(pause)
-        pause = min(pause * 1.5, 0.25)
-        acked = await run_blocking(acked_of, opened.session_id)
 
 
 def store(opened: Opened, batch: HttpBatch, size: int) -> Stored:
@@ -233,7 +199,8 @@ class BatchConsumer(AsyncHttpConsumer):
             batch = parse_http_batch(fields, events)
             user_agent = scope_header(self.scope, b"user-agent") or ""
             opened = await run_blocking(opened_for, project, batch, user_agent)
-            await after_what_precedes(opened, batch["seq"])
+            if not opened.created:  # a batch that starts its session follows nothing
+                await after_what_precedes(opened.session_id, opened.acked, batch["seq"])
             stored = await run_blocking(store, opened, batch, len(body))
         except Exception as exc:  # every request gets an answer, whatever went wrong
             await self._refuse(exc)

@@ -31,8 +31,8 @@ def connect(origin: bytes = ALICE_ORIGIN) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, "/ingest/ws", headers=[(b"origin", origin)])
 
 
-async def receive(comm: WebsocketCommunicator) -> dict[str, Any]:
-    return unpack(await comm.receive_from(timeout=3))
+async def receive(comm: WebsocketCommunicator, seconds: float = 3) -> dict[str, Any]:
+    return unpack(await comm.receive_from(timeout=seconds))
 
 
 async def open_session(
@@ -49,9 +49,9 @@ async def open_session(
     return welcome
 
 
-async def wait_for_ack(comm: WebsocketCommunicator, seq: int) -> None:
+async def wait_for_ack(comm: WebsocketCommunicator, seq: int, seconds: float = 3) -> None:
     while True:
-        frame = await receive(comm)
+        frame = await receive(comm, seconds)
         assert frame["type"] == "ack", frame
         if frame["seq"] >= seq:
             return
@@ -179,8 +179,9 @@ async def test_gaps_are_recorded_with_their_reason(alices_shop):
         bytes_data=pack({"type": "gap", "from": 1, "to": 2, "reason": "buffer full"})
     )
     await comm.send_to(bytes_data=batch(3, events[5:10]))
-    await comm.send_to(bytes_data=batch(6, events[10:15]))  # 4 and 5 never came
-    await wait_for_ack(comm, 6)
+    # 4 and 5 never come: a hole once the wait for them is over (ingest.arrival).
+    await comm.send_to(bytes_data=batch(6, events[10:15]))
+    await wait_for_ack(comm, 6, seconds=10)
     gaps = await sync_to_async(
         lambda: list(
             Gap.objects.filter(session_id="session-gaps-001").values_list(
