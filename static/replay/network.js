@@ -243,9 +243,10 @@
     return {
       undo: unpatch,
       settle() {
-        for (const call of ended.splice(0)) {
+        const calls = ended.splice(0);
+        for (let i = 0; i < calls.length; i++) {
           try {
-            finish(call);
+            finish(calls[i]);
           } catch (err) {
             // one we cannot read: the others are reported all the same
           }
@@ -268,8 +269,8 @@
     const since = earlier ? 0 : patchedAt;
 
     const take = (entries) => {
-      for (const found of entries) {
-        const entry = Outbox.timing(found);
+      for (let i = 0; i < entries.length; i++) {
+        const entry = Outbox.timing(entries[i]);
         if (entry.startTime < since || !settings.records(entry.name)) continue;
         if (Outbox.WRAPPED.includes(entry.initiatorType) && entry.startTime >= patchedAt) {
           out.entry(entry);

@@ -53,7 +53,10 @@
       const entries = perf.getEntriesByType('resource');
       const held = taken.size;
       const fresh = [];
-      for (const entry of entries) {
+      // An indexed loop: this runs over the whole buffer at every reading, in code run too
+      // seldom to be optimized, where for-of allocates at each step.
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
         if (taken.has(entry)) continue;
         taken.add(entry);
         fresh.push(entry);
