@@ -120,14 +120,23 @@
     const belong = (request, entry) =>
       request.initiatorType === entry.initiatorType && entry.startTime >= request.startTime - 1;
 
-    /** Where in `list` (items with a `key`) the first item under `key` that `matches` is. */
-    function indexOf(list, key, matches) {
-      for (let i = 0; i < list.length; i++) if (list[i].key === key && matches(list[i])) return i;
+    // Plain loops, no closure made for each search: they run for every request.
+
+    /** Where in `list` ({request, key} items) the request that `entry` belongs to is. */
+    function find(list, key, entry) {
+      for (let i = 0; i < list.length; i++) {
+        if (list[i].key === key && belong(list[i].request, entry)) return i;
+      }
       return -1;
     }
 
-    const find = (list, key, entry) => indexOf(list, key, (item) => belong(item.request, entry));
-    const findEntry = (key, request) => indexOf(unclaimed, key, (item) => belong(request, item.entry));
+    /** Where in `unclaimed` the entry that belongs to `request` is. */
+    function findEntry(key, request) {
+      for (let i = 0; i < unclaimed.length; i++) {
+        if (unclaimed[i].key === key && belong(request, unclaimed[i].entry)) return i;
+      }
+      return -1;
+    }
 
     /** The request with what its entry tells; its declared size (`declared()`, or
      *  null) only if the entry has none. */
