@@ -41,6 +41,7 @@ PLUGINS_ONLY = """<!doctype html>
 <html><head><title>Plugins</title></head>
 <body>
   <script src="SERVER/static/replay/errors.js"></script>
+  <script src="SERVER/static/replay/arguments.js"></script>
   <script src="SERVER/static/replay/console.js"></script>
   <script src="SERVER/static/replay/outbox.js"></script>
   <script src="SERVER/static/replay/timings.js"></script>
