@@ -35,6 +35,17 @@ def recorded(browser: Any, shop: Any) -> Iterator[Recorded]:
 
 # -- the console --
 
+
+def logged(
+    daphne: DaphneServer, alice: Any, recorded: Recorded, script: str
+) -> tuple[Any, list[dict[str, Any]]]:
+    """A recording tab that ran `script`, and the console messages the server stored."""
+    tab, _ = recorded(daphne)
+    tab.recording()
+    tab.page.evaluate(script)
+    return tab, console_of(stored(daphne, alice, tab))
+
+
 SAY_EVERYTHING = """async () => {
   console.log('hi', 42, {a: 1});
   console.info('info', true);
@@ -62,10 +73,7 @@ SAY_EVERYTHING = """async () => {
 def test_console_messages_are_recorded_with_their_arguments_and_traces(
     daphne: DaphneServer, alice: Any, recorded: Recorded
 ) -> None:
-    tab, _ = recorded(daphne)
-    tab.recording()
-    tab.page.evaluate(SAY_EVERYTHING)
-    messages = console_of(stored(daphne, alice, tab))
+    tab, messages = logged(daphne, alice, recorded, SAY_EVERYTHING)
 
     assert [(m["level"], m["payload"]) for m in messages[:6]] == [
         ("log", ['"hi"', "42", '{"a":1}']),
@@ -114,10 +122,8 @@ FLAT_AND_NEARLY = """() => {
 def test_flat_objects_and_arrays_are_written_as_json_and_the_rest_as_described(
     daphne: DaphneServer, alice: Any, recorded: Recorded
 ) -> None:
-    tab, _ = recorded(daphne)
-    tab.recording()
-    tab.page.evaluate(FLAT_AND_NEARLY)
-    flat, nearly = (m["payload"] for m in console_of(stored(daphne, alice, tab)))
+    _, messages = logged(daphne, alice, recorded, FLAT_AND_NEARLY)
+    flat, nearly = (m["payload"] for m in messages)
 
     assert flat == [
         '{"b":"say \\"hi\\"\\n"}',

@@ -237,24 +237,32 @@ def stored_text(session_id: str) -> str:
     return json.dumps(events) + json.dumps(session.urls)
 
 
+async def recorded_text(
+    key: str, events: list[dict[str, Any]], url: str = "https://shop.alice.example/"
+) -> str:
+    """Records `events` into a new session of the project with `key`, in one batch over
+    the real WebSocket ingest path, first page `url`: the text the session stored."""
+    comm = connect()
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(bytes_data=hello(key, url=url))
+    welcome = await receive(comm)
+    assert welcome["type"] == "welcome"
+    await comm.send_to(bytes_data=batch(0, events))
+    await wait_for_ack(comm, 0)
+    await comm.disconnect()
+    text: str = await sync_to_async(stored_text)(welcome["session"])
+    return text
+
+
 async def test_no_personal_data_reaches_storage_or_the_database(alices_shop):
     shop = await sync_to_async(Project.objects.create)(
         name="Scrubbed shop",
         allowed_origins=["https://shop.alice.example"],
         scrub_patterns=[r"ORD-\d{6}"],
     )
-    comm = connect()
-    connected, _ = await comm.connect()
-    assert connected
     page = "https://shop.alice.example/?email=jane%40example.com"
-    await comm.send_to(bytes_data=hello(shop.key, url=page))
-    welcome = await receive(comm)
-    assert welcome["type"] == "welcome"
-    await comm.send_to(bytes_data=batch(0, pii_recording()))
-    await wait_for_ack(comm, 0)
-    await comm.disconnect()
-
-    stored = await sync_to_async(stored_text)(welcome["session"])
+    stored = await recorded_text(shop.key, pii_recording(), page)
     for value, where in PII.items():
         assert value not in stored, f"{where} was stored: {value}"
     for value in NOT_PII:
@@ -265,16 +273,7 @@ async def test_no_personal_data_reaches_storage_or_the_database(alices_shop):
 
 async def test_a_project_that_does_not_scrub_stores_what_was_sent(alices_shop):
     # The same path with scrubbing off (as the exactness tests run): everything arrives.
-    comm = connect()
-    connected, _ = await comm.connect()
-    assert connected
-    await comm.send_to(bytes_data=hello(alices_shop.key))
-    welcome = await receive(comm)
-    assert welcome["type"] == "welcome"
-    await comm.send_to(bytes_data=batch(0, pii_recording()))
-    await wait_for_ack(comm, 0)
-    await comm.disconnect()
-    stored = await sync_to_async(stored_text)(welcome["session"])
+    stored = await recorded_text(alices_shop.key, pii_recording())
     assert all(value in stored for value in PII if value != "ORD-123456")
 
 
