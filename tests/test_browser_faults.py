@@ -24,7 +24,7 @@ from tests.recording import (
     record_while_the_server_is_down,
     shop_and_buy,
 )
-from tests.support import TcpProxy
+from tests.relay import TcpProxy
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.scaleout]
 

@@ -19,9 +19,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
+from tests.relay import TcpProxy
 from tests.support import (
     ResendingClient,
-    TcpProxy,
     batch,
     batches_of,
     flood,
