@@ -1,8 +1,8 @@
 """Scrubbing personal data out of recordings before anything is stored: email addresses,
 payment card numbers (Luhn checked), phone numbers (also written compactly, `+14155550142`
 or in a `tel:` link), national ids (US SSN, IBAN), token-like strings (JWTs, API keys),
-sensitive URL query values, and whatever patterns a project adds. Matches become
-`[email]`, `[card]` and so on. Pure.
+the values of sensitive URL parameters (in the query or the fragment), and whatever
+patterns a project adds. Matches become `[email]`, `[card]` and so on. Pure.
 
 Every string and every map key of every event is scrubbed, wherever rrweb put it: text
 nodes, attributes, input values, style rules, console traces, custom event properties,
@@ -58,7 +58,8 @@ _EMAILS = re.compile(_EMAIL)
 _IBANS = re.compile(_IBAN)
 _IBAN_HINT = re.compile(r"[A-Z]{2}\d{2}")
 # Most strings (tag and class names, words) hold none of the characters any kind needs.
-_QUICK = re.compile(r"[@?\d]|eyJ|_live_|_test_|AKIA|gh[pousr]_")
+# A URL with a fragment is one too: sign-in flows put tokens there (`#access_token=`).
+_QUICK = re.compile(r"[@?\d]|eyJ|_live_|_test_|AKIA|gh[pousr]_|(?i:^[a-z][a-z0-9+.-]*://[^\s#]*#)")
 # A URL's pieces lie between its delimiters (and a text's words between spaces and
 # quotes); a piece with a percent escape or a plus may hide personal data.
 _PIECES = re.compile(r"([\s\"'()<>/?&=#;,\\]+)")
@@ -75,7 +76,8 @@ _PAYLOAD_EVENTS = (5, 6)
 _SENSITIVE_PARAMS = re.compile(
     r"(?i:token|secret|password|passwd|pwd|auth|session|key|code|email|mail|phone|ssn|card)"
 )
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s]*\?", re.IGNORECASE)
+# A URL with a query or a fragment, whose parameters are checked by name.
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s]*[?#]", re.IGNORECASE)
 
 
 _SEPARATORS = b" ().-+"
@@ -107,6 +109,7 @@ _HINTS = [
         r"AKIA[0-9A-Z]{16}",
         r"_[A-Za-z0-9]{30,}",  # GitHub tokens (gh?_...)
         r"://[^\s\"'<>]{0,200}?\?",  # a URL with a query (its values are checked)
+        r"://[^\s\"'<>#]{0,200}#[^\s\"'<>]{0,200}?=",  # or parameters in its fragment
     )
 ]
 
@@ -285,8 +288,8 @@ class Scrubber:
         return value
 
     def _builtin(self, value: str) -> str:
-        if "?" in value and _URL.match(value):
-            value = self._query(value)
+        if ("?" in value or "#" in value) and _URL.match(value):
+            value = self._parameters(value)
         if "@" in value:
             value = _EMAILS.sub("[email]", value)
         if ":" in value:
@@ -363,16 +366,32 @@ class Scrubber:
             return match.group()
         return f"[{kind}]"
 
-    def _query(self, url: str) -> str:
+    def _parameters(self, url: str) -> str:
+        """The URL with the values of its sensitive parameters redacted: those of its
+        query, and those of its fragment (`#access_token=...`, or after a hash route's
+        own `?`: `#/reset?token=...`)."""
         try:
             parts = urlsplit(url)
-            pairs = parse_qsl(parts.query, keep_blank_values=True)
         except ValueError:
             return url
-        if not any(_SENSITIVE_PARAMS.search(name) for name, _ in pairs):
+        query = _redacted_pairs(parts.query)
+        route, mark, tail = parts.fragment.rpartition("?")
+        fragment = route + mark + _redacted_pairs(tail) if "=" in tail else parts.fragment
+        if query == parts.query and fragment == parts.fragment:
             return url
-        cleaned = [
-            (name, "[redacted]" if _SENSITIVE_PARAMS.search(name) else value)
-            for name, value in pairs
-        ]
-        return urlunsplit(parts._replace(query=urlencode(cleaned, safe="[]")))
+        return urlunsplit(parts._replace(query=query, fragment=fragment))
+
+
+def _redacted_pairs(text: str) -> str:
+    """`name=value&...` with the values of sensitive names redacted (the text as it was
+    when none is)."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True)
+    except ValueError:
+        return text
+    if not any(_SENSITIVE_PARAMS.search(name) for name, _ in pairs):
+        return text
+    cleaned = [
+        (name, "[redacted]" if _SENSITIVE_PARAMS.search(name) else value) for name, value in pairs
+    ]
+    return urlencode(cleaned, safe="[]")

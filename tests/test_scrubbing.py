@@ -33,6 +33,8 @@ PII = {
     "sk_live_abcdefghij1234": "token",
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_Xg": "token",
     "s3cr3t-session": "sensitive query value",
+    "fr4gment-t0ken": "sensitive value in a URL's fragment",
+    "h4sh-r0ute-t0ken": "sensitive value in a hash route's query",
     "ORD-123456": "project pattern",
     "carol@example.net": "email in a custom event",
     "bob@example.org": "email in a mutation",
@@ -46,6 +48,8 @@ PII = {
     "4111 1111 1111 1111": "card in a shadow root",
     "judy@example.com": "email in a custom event's name",
 }
+# The first page's URL, stored as the session's too.
+PAGE = "https://shop.alice.example/?email=jane%40example.com#/reset?token=h4sh-r0ute-t0ken"
 NOT_PII = ["Contact us", "Order total 91.40", "2026-11-29", "version 2.2.2", "1700000000000"]
 
 
@@ -73,6 +77,13 @@ def pii_recording(start: int = 1_700_000_000_000) -> list[dict[str, Any]]:
                 "childNodes": [{"type": 3, "textContent": "Order total 91.40", "id": 7}],
             },
             {"type": 3, "textContent": "2026-11-29 version 2.2.2 1700000000000", "id": 8},
+            {
+                "type": 2,
+                "tagName": "a",
+                "id": 9,
+                "attributes": {"href": "https://shop.example/in#access_token=fr4gment-t0ken&x=1"},
+                "childNodes": [],
+            },
         ],
     }
     document = {
@@ -261,8 +272,7 @@ async def test_no_personal_data_reaches_storage_or_the_database(alices_shop):
         allowed_origins=["https://shop.alice.example"],
         scrub_patterns=[r"ORD-\d{6}"],
     )
-    page = "https://shop.alice.example/?email=jane%40example.com"
-    stored = await recorded_text(shop.key, pii_recording(), page)
+    stored = await recorded_text(shop.key, pii_recording(), PAGE)
     for value, where in PII.items():
         assert value not in stored, f"{where} was stored: {value}"
     for value in NOT_PII:
@@ -273,8 +283,28 @@ async def test_no_personal_data_reaches_storage_or_the_database(alices_shop):
 
 async def test_a_project_that_does_not_scrub_stores_what_was_sent(alices_shop):
     # The same path with scrubbing off (as the exactness tests run): everything arrives.
-    stored = await recorded_text(alices_shop.key, pii_recording())
+    stored = await recorded_text(alices_shop.key, pii_recording(), PAGE)
     assert all(value in stored for value in PII if value != "ORD-123456")
+
+
+def test_sensitive_parameters_in_a_fragment_are_scrubbed_as_in_a_query():
+    """Sign-in flows hand tokens to the page in its URL's fragment (OAuth's implicit flow,
+    magic links), and hash routers keep a query there."""
+    scrubber = Scrubber()
+    signed_in = "https://app.example/callback#access_token=ya29.opaque&expires_in=3600&state=s1"
+    assert scrubber.text(signed_in) == (
+        "https://app.example/callback#access_token=[redacted]&expires_in=3600&state=s1"
+    )
+    routed = "https://app.example/?lang=en#/reset?password_token=opaque&step=2"
+    assert (
+        scrubber.text(routed)
+        == "https://app.example/?lang=en#/reset?password_token=[redacted]&step=2"
+    )
+    assert scrubber.needed(msgpack.packb(["https://app.example/cb#refresh_token=opaque"]))
+    # Fragments that are places, not parameters, and colours, are left alone.
+    for kept in ["https://app.example/docs#install", "https://app.example/#/cart?item=3", "#fff"]:
+        assert scrubber.text(kept) == kept
+    assert not scrubber.needed(msgpack.packb(["https://app.example/docs#install", "a{color:#fff}"]))
 
 
 def test_batches_with_nothing_personal_are_left_alone():
