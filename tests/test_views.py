@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from replay import csp
-from replay.models import Project
+from replay.models import Project, Session
 from tests.support import record
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,19 @@ def test_session_list_shows_duration_pages_user_and_events(client, alice, alices
     assert f">{len(events)}<" in html
     assert "/cart" in html
     assert "+1" in html
+
+
+def test_pages_are_listed_with_their_hash_routes(client, alice, alices_shop):
+    """A hash router's pages differ only in their fragments: each is listed as itself."""
+    record(alices_shop, "session-view-005", "routes")
+    app = "http://127.0.0.1:41731/app/"
+    urls = [app + "#/cart", app + "#/checkout?step=2", "http://127.0.0.1:41731/article.html"]
+    Session.objects.filter(pk="session-view-005").update(urls=urls)
+    client.force_login(alice)
+    player = client.get("/sessions/session-view-005").content.decode()
+    for shown in ["/app/#/cart", "/app/#/checkout?step=2", "/article.html"]:
+        assert f">{shown}</li>" in player
+    assert ">/app/#/cart <span" in client.get("/sessions").content.decode()
 
 
 def test_outsiders_do_not_see_the_session(client, mallory, alices_shop):

@@ -27,10 +27,13 @@ def percent(share: float) -> str:
 
 
 @register.filter
-def path_only(url: str) -> str:
+def page_address(url: str) -> str:
+    """A page's URL without its origin: path, query, and fragment (a hash router's
+    route: `/app/#/settings`), as the lists of pages show it."""
     parts = urlsplit(url or "")
     shown = parts.path or "/"
-    return shown + ("?" + parts.query if parts.query else "")
+    shown += "?" + parts.query if parts.query else ""
+    return shown + ("#" + parts.fragment if parts.fragment else "")
 
 
 @register.filter
