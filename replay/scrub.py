@@ -57,9 +57,9 @@ _TOKEN_HINTS = ("eyJ", "_live_", "_test_", "AKIA", "gh")
 _EMAILS = re.compile(_EMAIL)
 _IBANS = re.compile(_IBAN)
 _IBAN_HINT = re.compile(r"[A-Z]{2}\d{2}")
-# Most strings (tag and class names, words) hold none of the characters any kind needs.
-# A URL with a fragment is one too: sign-in flows put tokens there (`#access_token=`).
-_QUICK = re.compile(r"[@?\d]|eyJ|_live_|_test_|AKIA|gh[pousr]_|(?i:^[a-z][a-z0-9+.-]*://[^\s#]*#)")
+# Most strings (tag and class names, words) hold none of the characters any kind needs;
+# a URL with a fragment (where sign-in flows put tokens: `#access_token=`) may hold no other.
+_QUICK = re.compile(r"[@?\d]|eyJ|_live_|_test_|AKIA|gh[pousr]_|://[^\s#]*#")
 # A URL's pieces lie between its delimiters (and a text's words between spaces and
 # quotes); a piece with a percent escape or a plus may hide personal data.
 _PIECES = re.compile(r"([\s\"'()<>/?&=#;,\\]+)")
@@ -76,8 +76,11 @@ _PAYLOAD_EVENTS = (5, 6)
 _SENSITIVE_PARAMS = re.compile(
     r"(?i:token|secret|password|passwd|pwd|auth|session|key|code|email|mail|phone|ssn|card)"
 )
-# A URL with a query or a fragment, whose parameters are checked by name.
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s]*[?#]", re.IGNORECASE)
+# URLs in a text (the whole text, or part of a message, a JSON string, a style rule):
+# found by their "://", the scheme before it and the rest up to a space, a quote or an
+# angle bracket after it. Their query and fragment parameters are checked by name.
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_URL_REST = re.compile(r"[^\s\"'<>`]*")
 
 
 _SEPARATORS = b" ().-+"
@@ -288,8 +291,8 @@ class Scrubber:
         return value
 
     def _builtin(self, value: str) -> str:
-        if ("?" in value or "#" in value) and _URL.match(value):
-            value = self._parameters(value)
+        if ("?" in value or "#" in value) and "://" in value:
+            value = self._urls(value)
         if "@" in value:
             value = _EMAILS.sub("[email]", value)
         if ":" in value:
@@ -365,6 +368,29 @@ class Scrubber:
         if kind == "phone" and not 9 <= len(digits) <= 15:  # not a date or a price
             return match.group()
         return f"[{kind}]"
+
+    def _urls(self, value: str) -> str:
+        """The text with the sensitive parameters of each URL in it redacted."""
+        pieces: list[str] = []
+        done = 0  # the text up to here is in `pieces`
+        at = value.find("://")
+        while at >= 0:
+            start = at
+            while start > done and value[start - 1] in _SCHEME_CHARS:
+                start -= 1
+            match = _URL_REST.match(value, at + 3)
+            end = match.end() if match else at + 3
+            url = value[start:end]
+            if "?" in url or "#" in url:
+                scrubbed = self._parameters(url)
+                if scrubbed != url:
+                    pieces += [value[done:start], scrubbed]
+                    done = end
+            at = value.find("://", end)
+        if not pieces:
+            return value
+        pieces.append(value[done:])
+        return "".join(pieces)
 
     def _parameters(self, url: str) -> str:
         """The URL with the values of its sensitive parameters redacted: those of its

@@ -43,6 +43,7 @@ PII = {
     "frank@example.com": "email in a style declaration",
     "+44 20 7946 0000": "phone in an adopted style sheet",
     "grace@example.com": "email in a console message",
+    "l0gged": "sensitive value of a URL in a console message",
     "heidi@example.com": "email drawn on a canvas",
     "ivan@example.com": "email in an iframe's document",
     "4111 1111 1111 1111": "card in a shadow root",
@@ -222,7 +223,13 @@ def elsewhere(start: int) -> list[dict[str, Any]]:
             "timestamp": start + 800,
             "data": {
                 "plugin": "rrweb/console@1",
-                "payload": {"level": "log", "payload": ['"grace@example.com"']},
+                "payload": {
+                    "level": "log",
+                    "payload": [
+                        '"grace@example.com"',
+                        '"back to https://shop.example/r#token=l0gged"',
+                    ],
+                },
             },
         },
         incremental(
@@ -287,9 +294,9 @@ async def test_a_project_that_does_not_scrub_stores_what_was_sent(alices_shop):
     assert all(value in stored for value in PII if value != "ORD-123456")
 
 
-def test_sensitive_parameters_in_a_fragment_are_scrubbed_as_in_a_query():
+def test_sensitive_parameters_are_scrubbed_in_fragments_and_in_urls_within_text():
     """Sign-in flows hand tokens to the page in its URL's fragment (OAuth's implicit flow,
-    magic links), and hash routers keep a query there."""
+    magic links), hash routers keep a query there, and pages log their URLs."""
     scrubber = Scrubber()
     signed_in = "https://app.example/callback#access_token=ya29.opaque&expires_in=3600&state=s1"
     assert scrubber.text(signed_in) == (
@@ -301,6 +308,13 @@ def test_sensitive_parameters_in_a_fragment_are_scrubbed_as_in_a_query():
         == "https://app.example/?lang=en#/reset?password_token=[redacted]&step=2"
     )
     assert scrubber.needed(msgpack.packb(["https://app.example/cb#refresh_token=opaque"]))
+    # A URL within a text: a message, a JSON string.
+    logged = '"Signed in, back to https://app.example/?session=opaque&tab=2 (200)"'
+    assert (
+        scrubber.text(logged)
+        == '"Signed in, back to https://app.example/?session=[redacted]&tab=2 (200)"'
+    )
+    assert scrubber.needed(msgpack.packb([logged]))
     # Fragments that are places, not parameters, and colours, are left alone.
     for kept in ["https://app.example/docs#install", "https://app.example/#/cart?item=3", "#fff"]:
         assert scrubber.text(kept) == kept
