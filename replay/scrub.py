@@ -72,9 +72,12 @@ _CARD_ISSUER = re.compile(r"2[2-7]|[3-6]")
 _PHONE_DIGITS = re.compile(r"1?[2-9]\d{2}[2-9]\d{6}|[2-9]\d{10,14}")
 # rrweb's custom (5) and plugin (6) events: payloads that a page fills as it likes.
 _PAYLOAD_EVENTS = (5, 6)
-# Query parameters whose values are secrets or personal, whatever they look like.
+# URL parameters whose values are secrets or personal, whatever they look like; among
+# them the signatures of signed URLs (S3's X-Amz-Signature and -Credential, CloudFront's
+# Signature, Azure's sig), which let whoever holds one fetch a private file.
 _SENSITIVE_PARAMS = re.compile(
-    r"(?i:token|secret|password|passwd|pwd|auth|session|key|code|email|mail|phone|ssn|card)"
+    r"(?i:token|secret|password|passwd|pwd|auth|session|key|code|email|mail|phone|ssn|card"
+    r"|signature|credential|ticket|^sig$|^otp$)"
 )
 # URLs in a text (the whole text, or part of a message, a JSON string, a style rule):
 # found by their "://", the scheme before it and the rest up to a space, a quote or an

@@ -308,6 +308,20 @@ def test_sensitive_parameters_are_scrubbed_in_fragments_and_in_urls_within_text(
         == "https://app.example/?lang=en#/reset?password_token=[redacted]&step=2"
     )
     assert scrubber.needed(msgpack.packb(["https://app.example/cb#refresh_token=opaque"]))
+    # Signed URLs: whoever has the signature can fetch the private file.
+    signed = (
+        "https://files.example/a.pdf?X-Amz-Credential=AKIDEXAMPLE%2F20261207&X-Amz-Expires=300"
+        "&X-Amz-Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+    )
+    assert scrubber.text(signed) == (
+        "https://files.example/a.pdf?X-Amz-Credential=[redacted]&X-Amz-Expires=300"
+        "&X-Amz-Signature=[redacted]"
+    )
+    sas = "https://acct.blob.example/c/a.png?sv=2024-05-04&sig=opaque&design=blue"
+    assert (
+        scrubber.text(sas)
+        == "https://acct.blob.example/c/a.png?sv=2024-05-04&sig=[redacted]&design=blue"
+    )
     # A URL within a text: a message, a JSON string.
     logged = '"Signed in, back to https://app.example/?session=opaque&tab=2 (200)"'
     assert (
