@@ -1,8 +1,9 @@
 """Scrubbing personal data out of recordings before anything is stored: email addresses,
 payment card numbers (Luhn checked), phone numbers (also written compactly, `+14155550142`
 or in a `tel:` link), national ids (US SSN, IBAN), token-like strings (JWTs, API keys),
-the values of sensitive URL parameters (in the query or the fragment), and whatever
-patterns a project adds. Matches become `[email]`, `[card]` and so on. Pure.
+the values of sensitive URL parameters (in the query or the fragment, in any URL within
+a text: `replay.url_parameters`), and whatever patterns a project adds. Matches become
+`[email]`, `[card]` and so on. Pure.
 
 Every string and every map key of every event is scrubbed, wherever rrweb put it: text
 nodes, attributes, input values, style rules, console traces, custom event properties,
@@ -22,7 +23,9 @@ import re
 import struct
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus
+
+from replay.url_parameters import redact_urls
 
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 _CARD = (  # as cards are written: one run of digits, or groups of four (Amex 4-6-5)
@@ -72,18 +75,6 @@ _CARD_ISSUER = re.compile(r"2[2-7]|[3-6]")
 _PHONE_DIGITS = re.compile(r"1?[2-9]\d{2}[2-9]\d{6}|[2-9]\d{10,14}")
 # rrweb's custom (5) and plugin (6) events: payloads that a page fills as it likes.
 _PAYLOAD_EVENTS = (5, 6)
-# URL parameters whose values are secrets or personal, whatever they look like; among
-# them the signatures of signed URLs (S3's X-Amz-Signature and -Credential, CloudFront's
-# Signature, Azure's sig), which let whoever holds one fetch a private file.
-_SENSITIVE_PARAMS = re.compile(
-    r"(?i:token|secret|password|passwd|pwd|auth|session|key|code|email|mail|phone|ssn|card"
-    r"|signature|credential|ticket|^sig$|^otp$)"
-)
-# URLs in a text (the whole text, or part of a message, a JSON string, a style rule):
-# found by their "://", the scheme before it and the rest up to a space, a quote or an
-# angle bracket after it. Their query and fragment parameters are checked by name.
-_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
-_URL_REST = re.compile(r"[^\s\"'<>`]*")
 
 
 _SEPARATORS = b" ().-+"
@@ -295,7 +286,7 @@ class Scrubber:
 
     def _builtin(self, value: str) -> str:
         if ("?" in value or "#" in value) and "://" in value:
-            value = self._urls(value)
+            value = redact_urls(value)
         if "@" in value:
             value = _EMAILS.sub("[email]", value)
         if ":" in value:
@@ -371,56 +362,3 @@ class Scrubber:
         if kind == "phone" and not 9 <= len(digits) <= 15:  # not a date or a price
             return match.group()
         return f"[{kind}]"
-
-    def _urls(self, value: str) -> str:
-        """The text with the sensitive parameters of each URL in it redacted."""
-        pieces: list[str] = []
-        done = 0  # the text up to here is in `pieces`
-        at = value.find("://")
-        while at >= 0:
-            start = at
-            while start > done and value[start - 1] in _SCHEME_CHARS:
-                start -= 1
-            match = _URL_REST.match(value, at + 3)
-            end = match.end() if match else at + 3
-            url = value[start:end]
-            if "?" in url or "#" in url:
-                scrubbed = self._parameters(url)
-                if scrubbed != url:
-                    pieces += [value[done:start], scrubbed]
-                    done = end
-            at = value.find("://", end)
-        if not pieces:
-            return value
-        pieces.append(value[done:])
-        return "".join(pieces)
-
-    def _parameters(self, url: str) -> str:
-        """The URL with the values of its sensitive parameters redacted: those of its
-        query, and those of its fragment (`#access_token=...`, or after a hash route's
-        own `?`: `#/reset?token=...`)."""
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return url
-        query = _redacted_pairs(parts.query)
-        route, mark, tail = parts.fragment.rpartition("?")
-        fragment = route + mark + _redacted_pairs(tail) if "=" in tail else parts.fragment
-        if query == parts.query and fragment == parts.fragment:
-            return url
-        return urlunsplit(parts._replace(query=query, fragment=fragment))
-
-
-def _redacted_pairs(text: str) -> str:
-    """`name=value&...` with the values of sensitive names redacted (the text as it was
-    when none is)."""
-    try:
-        pairs = parse_qsl(text, keep_blank_values=True)
-    except ValueError:
-        return text
-    if not any(_SENSITIVE_PARAMS.search(name) for name, _ in pairs):
-        return text
-    cleaned = [
-        (name, "[redacted]" if _SENSITIVE_PARAMS.search(name) else value) for name, value in pairs
-    ]
-    return urlencode(cleaned, safe="[]")
