@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from replay.credentials import redact_body
 from replay.privacy import SECRET_HEADERS, allowed_headers
 
 CONSOLE_PLUGIN = "rrweb/console@1"
@@ -203,8 +204,9 @@ def needed(packed: bytes) -> bool:
 
 def clean(event: dict[str, Any], policy: Policy) -> dict[str, Any]:
     """A network plugin event with only the headers the project records (never the
-    credential ones) and, unless it records bodies, none: enforced here whatever the
-    client sent. Other events are returned as they are."""
+    credential ones) and, unless it records bodies, none (in those it records, the
+    values of credential fields redacted: `replay.credentials`): enforced here whatever
+    the client sent. Other events are returned as they are."""
     data = event.get("data")
     if event.get("type") != PLUGIN_EVENT or not isinstance(data, dict):
         return event
@@ -225,10 +227,9 @@ def clean(event: dict[str, Any], policy: Policy) -> dict[str, Any]:
                 }
             elif value is not None:
                 request[name] = {}
-        if not policy.bodies:
-            for name in _BODY_FIELDS:
-                if request.get(name) is not None:
-                    request[name] = None
+        for name in _BODY_FIELDS:
+            if request.get(name) is not None:
+                request[name] = redact_body(request[name]) if policy.bodies else None
     return event
 
 

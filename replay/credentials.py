@@ -1,0 +1,72 @@
+"""Credentials in the bodies of recorded requests, redacted whatever the project's other
+options say, as credential headers are never kept: the values of fields named like a
+password, a secret, a token, an API key, a one-time code or a card's security code, in
+JSON (a whole body or one cut at its size limit) and in form-encoded bodies
+(`user=jane&password=...`), and in bodies other rrweb clients send as objects. Each such
+value becomes `"[redacted]"`; the rest of the body is kept as it was written. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+REDACTED = "[redacted]"
+# Field names, matched anywhere in the name and in any case (`newPassword`, `api_key`,
+# `X-Auth-Token`), but for the short ones, which must be the whole name (`pin`, not
+# `shipping`).
+CREDENTIAL_NAMES = re.compile(
+    r"(?i:password|passwd|passphrase|passcode|secret|token|credential|api[_-]?key"
+    r"|private[_-]?key|authorization|signature|^pwd$|^pass$|^otp$|^cvv$|^cvc$|^pin$)"
+)
+# A JSON member whose value is a string, a number or a literal: the name (escapes and
+# all) and the value. A body cut at its size limit is no longer JSON, but its members
+# before the cut still read so.
+_MEMBER = re.compile(
+    r'"((?:[^"\\]|\\.){1,200})"(\s*:\s*)("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)'
+)
+# A form-encoded body: name=value pairs and nothing else.
+_FORM = re.compile(r"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
+
+
+def redact_body(body: Any) -> Any:
+    """The body with the values of credential fields redacted (the very object when
+    there are none)."""
+    if isinstance(body, str):
+        return _redact_text(body)
+    if isinstance(body, dict | list):
+        return _redact_value(body)
+    return body
+
+
+def _redact_text(text: str) -> str:
+    if _FORM.fullmatch(text):
+        pairs = parse_qsl(text, keep_blank_values=True)
+        if not any(CREDENTIAL_NAMES.search(name) for name, _ in pairs):
+            return text
+        cleaned = [(n, REDACTED if CREDENTIAL_NAMES.search(n) else v) for n, v in pairs]
+        return urlencode(cleaned, safe="[]")
+    if '"' not in text:
+        return text
+    return _MEMBER.sub(_member, text)
+
+
+def _member(match: re.Match[str]) -> str:
+    if not CREDENTIAL_NAMES.search(match.group(1)):
+        return match.group()
+    return f'"{match.group(1)}"{match.group(2)}"{REDACTED}"'
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if isinstance(key, str) and CREDENTIAL_NAMES.search(key)
+            else _redact_value(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_value(item) for item in value]
+    if isinstance(value, str):
+        return _redact_text(value)
+    return value

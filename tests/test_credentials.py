@@ -1,0 +1,74 @@
+"""Credentials in recorded request bodies (replay/credentials.py): a project that records
+bodies keeps them, but never the values of password, token, secret, API key or one-time
+code fields, whatever its scrubbing says; checked on every shape a body comes in, and
+over the real HTTP batch endpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from replay.credentials import redact_body
+from tests.support import load_recording
+from tests.test_daphne import ORIGIN, exported, post_batch
+from tests.test_devtools import network, request
+
+PASSWORD = "hunter2-Pa55"
+TOKEN = "opaque-refresh-0f9e"
+
+
+def test_credential_fields_are_redacted_in_every_shape_of_body():
+    login = json.dumps({"username": "jane", "password": PASSWORD, "remember": True})
+    assert json.loads(redact_body(login)) == {
+        "username": "jane",
+        "password": "[redacted]",
+        "remember": True,
+    }
+    # Nested, escaped, numeric, and named as apps name them.
+    nested = '{"user": {"name": "a", "newPassword": "p\\"q", "pin": 1234}, "shipping": 3}'
+    assert json.loads(redact_body(nested)) == {
+        "user": {"name": "a", "newPassword": "[redacted]", "pin": "[redacted]"},
+        "shipping": 3,
+    }
+    # A body cut at its size limit is no longer JSON: what came before the cut still is.
+    cut = '{"access_token": "' + TOKEN + '", "expires_in": 3600, "refresh_tok'
+    assert redact_body(cut) == '{"access_token": "[redacted]", "expires_in": 3600, "refresh_tok'
+    # A form, as a sign-in page posts it.
+    assert redact_body(f"user=jane&password={PASSWORD}&next=%2Fhome") == (
+        "user=jane&password=[redacted]&next=%2Fhome"
+    )
+    # Other rrweb clients may send a body as an object.
+    sent = {"password": PASSWORD, "items": [{"apiKey": TOKEN, "sku": 7}]}
+    assert redact_body(sent) == {
+        "password": "[redacted]",
+        "items": [{"apiKey": "[redacted]", "sku": 7}],
+    }
+    # What holds no credential is kept exactly as it was written.
+    for kept in ['{"author":"Jane","passport":"X1","shipping":"ups"}', "plain text", "a=1&b=2"]:
+        assert redact_body(kept) == kept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_project_that_records_bodies_stores_no_credentials(daphne, alice, alices_shop):
+    alices_shop.capture_network_bodies = True
+    alices_shop.scrub = False  # what is redacted here is, scrubbing or not
+    alices_shop.save()
+    events = load_recording("checkout")[:40]
+    end = events[-1]["timestamp"]
+    signed_in = request(
+        ORIGIN + "/api/login",
+        end - 80,
+        80,
+        method="POST",
+        requestBody=json.dumps({"username": "jane", "password": PASSWORD}),
+        responseBody=json.dumps({"ok": True, "refresh_token": TOKEN}),
+    )
+    body = {"key": alices_shop.key, "session": "new-session-1", "tab": "tab-0001", "seq": 0}
+    body.update(events=[*events, network(end + 10, signed_in)], page={"url": ORIGIN + "/"})
+    session = post_batch(daphne, body)["session"]
+    stored = json.dumps(exported(daphne, alice, session))
+    assert PASSWORD not in stored
+    assert TOKEN not in stored
+    assert '\\"username\\": \\"jane\\"' in stored  # the rest of the body is kept
+    assert '\\"ok\\": true' in stored
