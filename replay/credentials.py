@@ -1,9 +1,10 @@
-"""Credentials in the bodies of recorded requests, redacted whatever the project's other
-options say, as credential headers are never kept: the values of fields named like a
-password, a secret, a token, an API key, a one-time code or a card's security code, in
-JSON (a whole body or one cut at its size limit) and in form-encoded bodies
+"""Credentials in the bodies of recorded requests and in the objects a page logs, redacted
+whatever the project's other options say, as credential headers are never kept: the
+values of fields named like a password, a secret, a token, an API key, a one-time code
+or a card's security code, in JSON (a whole body or one cut at its size limit, a logged
+object as the console plugin writes it) and in form-encoded bodies
 (`user=jane&password=...`), and in bodies other rrweb clients send as objects. Each such
-value becomes `"[redacted]"`; the rest of the body is kept as it was written. Pure."""
+value becomes `"[redacted]"`; the rest is kept as it was written. Pure."""
 
 from __future__ import annotations
 
@@ -25,8 +26,19 @@ CREDENTIAL_NAMES = re.compile(
 _MEMBER = re.compile(
     r'"((?:[^"\\]|\\.){1,200})"(\s*:\s*)("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)'
 )
+# Bytes that may hold a credential field's name (the pre-check of a packed event; the
+# short names are found as JSON writes them, quoted, escaped or not).
+_MENTIONED = re.compile(
+    rb"(?i:password|passwd|passphrase|passcode|secret|token|credential|api[_-]?key"
+    rb"|private[_-]?key|authorization|signature|\\?\"(?:pwd|pass|otp|cvv|cvc|pin)\\?\")"
+)
 # A form-encoded body: name=value pairs and nothing else.
 _FORM = re.compile(r"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
+
+
+def mentioned(packed: bytes) -> bool:
+    """Whether packed bytes may hold a credential field (a cheap pre-check)."""
+    return _MENTIONED.search(packed) is not None
 
 
 def redact_body(body: Any) -> Any:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from replay.credentials import redact_body
+from replay import credentials
 from replay.privacy import SECRET_HEADERS, allowed_headers
 
 CONSOLE_PLUGIN = "rrweb/console@1"
@@ -33,6 +33,8 @@ MAX_BODY = 10_240
 MAX_REQUESTS = 200  # in one plugin event
 _HEADER_FIELDS = ("requestHeaders", "responseHeaders")
 _BODY_FIELDS = ("requestBody", "responseBody")
+_NETWORK_BYTES = NETWORK_PLUGIN.encode()
+_CONSOLE_BYTES = CONSOLE_PLUGIN.encode()
 
 
 def argument_text(argument: object) -> str:
@@ -198,17 +200,26 @@ class Policy:
 
 def needed(packed: bytes) -> bool:
     """Whether a batch's bytes may hold a network plugin event with headers or bodies
-    to clean (looked for case by case: header names are any case)."""
-    return NETWORK_PLUGIN.encode() in packed
+    to clean (looked for case by case: header names are any case), or a console plugin
+    event that may log a credential."""
+    if _NETWORK_BYTES in packed:
+        return True
+    return _CONSOLE_BYTES in packed and credentials.mentioned(packed)
 
 
 def clean(event: dict[str, Any], policy: Policy) -> dict[str, Any]:
     """A network plugin event with only the headers the project records (never the
     credential ones) and, unless it records bodies, none (in those it records, the
-    values of credential fields redacted: `replay.credentials`): enforced here whatever
+    values of credential fields redacted: `replay.credentials`), and a console plugin
+    event with those values redacted from the objects it logged: enforced here whatever
     the client sent. Other events are returned as they are."""
     data = event.get("data")
     if event.get("type") != PLUGIN_EVENT or not isinstance(data, dict):
+        return event
+    if data.get("plugin") == CONSOLE_PLUGIN and isinstance(data.get("payload"), dict):
+        arguments = data["payload"].get("payload")
+        if isinstance(arguments, list):
+            data["payload"]["payload"] = [credentials.redact_body(a) for a in arguments]
         return event
     if data.get("plugin") != NETWORK_PLUGIN or not isinstance(data.get("payload"), dict):
         return event
@@ -229,7 +240,7 @@ def clean(event: dict[str, Any], policy: Policy) -> dict[str, Any]:
                 request[name] = {}
         for name in _BODY_FIELDS:
             if request.get(name) is not None:
-                request[name] = redact_body(request[name]) if policy.bodies else None
+                request[name] = credentials.redact_body(request[name]) if policy.bodies else None
     return event
 
 

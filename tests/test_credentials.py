@@ -1,21 +1,25 @@
-"""Credentials in recorded request bodies (replay/credentials.py): a project that records
-bodies keeps them, but never the values of password, token, secret, API key or one-time
-code fields, whatever its scrubbing says; checked on every shape a body comes in, and
-over the real HTTP batch endpoint."""
+"""Credentials in recorded request bodies and logged objects (replay/credentials.py): a
+project that records bodies keeps them, and the console what the page logs, but never
+the values of password, token, secret, API key or one-time code fields, whatever its
+scrubbing says; checked on every shape a body comes in, and over the real HTTP batch
+endpoint."""
 
 from __future__ import annotations
 
 import json
 
+import msgpack
 import pytest
 
+from replay import devtools
 from replay.credentials import redact_body
 from tests.support import load_recording
 from tests.test_daphne import ORIGIN, exported, post_batch
-from tests.test_devtools import network, request
+from tests.test_devtools import console, network, request
 
 PASSWORD = "hunter2-Pa55"
 TOKEN = "opaque-refresh-0f9e"
+T0 = 1_795_000_000_000
 
 
 def test_credential_fields_are_redacted_in_every_shape_of_body():
@@ -65,10 +69,25 @@ def test_a_project_that_records_bodies_stores_no_credentials(daphne, alice, alic
         responseBody=json.dumps({"ok": True, "refresh_token": TOKEN}),
     )
     body = {"key": alices_shop.key, "session": "new-session-1", "tab": "tab-0001", "seq": 0}
-    body.update(events=[*events, network(end + 10, signed_in)], page={"url": ORIGIN + "/"})
+    logged = console(end + 20, "log", "signed in", {"user": "jane", "refreshToken": TOKEN})
+    added = [network(end + 10, signed_in), logged]
+    body.update(events=[*events, *added], page={"url": ORIGIN + "/"})
     session = post_batch(daphne, body)["session"]
     stored = json.dumps(exported(daphne, alice, session))
     assert PASSWORD not in stored
     assert TOKEN not in stored
     assert '\\"username\\": \\"jane\\"' in stored  # the rest of the body is kept
     assert '\\"ok\\": true' in stored
+    assert '\\"user\\": \\"jane\\"' in stored  # the logged object too
+
+
+def test_console_events_are_decoded_only_when_they_may_log_a_credential():
+    quiet = msgpack.packb([console(T0, "log", "cart", {"sku": 7, "spinner": "on"})])
+    assert not devtools.needed(quiet)  # stored as it came
+    loud = console(T0, "log", {"user": "jane", "password": PASSWORD})
+    assert devtools.needed(msgpack.packb([loud]))
+    cleaned = devtools.clean(loud, devtools.Policy())
+    assert json.loads(cleaned["data"]["payload"]["payload"][0]) == {
+        "user": "jane",
+        "password": "[redacted]",
+    }
