@@ -135,6 +135,33 @@ def test_unstorable_batches_are_refused_and_cost_no_one_else(server, alices_shop
     assert not Session.objects.filter(project=alices_shop, acked_seq__gte=0).exists()
 
 
+def test_text_made_to_slow_scrubbing_down_costs_no_one_else(
+    server, alice, alices_shop, bobs_blog, bob
+):
+    """Text shaped so that a pattern tried at every position would take minutes (letters
+    an email address could start with, ending in an "@"; URL markers over and over): the
+    worker that scrubs every project's batches stays quick, and the text is scrubbed."""
+    hostile = [
+        event(T0, {"tag": "jane@example.com " + "a" * 300_000 + "@", "payload": {}}),
+        event(T0 + 1, {"tag": "a://" * 100_000, "payload": {}}),
+    ]
+    for project in (alices_shop, bobs_blog):  # both scrubbed, by the one worker
+        project.scrub = True
+        project.save()
+    with (
+        Innocent(server.ws_url, bobs_blog.key, BOB) as innocent,
+        connect(server.ws_url, origin=Origin(ALICE)) as ws,
+    ):
+        ws.send(hello(alices_shop.key))
+        welcome = unpack(ws.recv(timeout=10))
+        ws.send(batch(0, hostile))
+        assert unpack(ws.recv(timeout=10)) == {"type": "ack", "seq": 0}
+    innocent.assert_untouched(exported(server, bob, innocent.session))
+    stored = json.dumps(exported(server, alice, welcome["session"]))
+    assert "jane@example.com" not in stored
+    assert "[email]" in stored
+
+
 def test_a_takeover_storing_the_same_batches_in_one_round_is_absorbed(
     server, alice, alices_shop, bobs_blog, bob
 ):
