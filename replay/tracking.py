@@ -50,6 +50,7 @@ FRICTION = "friction"  # the kind of the friction detectors' records (replay.fri
 # Console messages kept as records (all of them are shown in the player's drawer).
 RECORDED_LEVELS = ("warn", "error", "assert")
 SLOW_REQUEST_MS = 3000
+ERROR_TEXT_CHARS = 4000  # an error record's message and stack at most, whatever was sent
 # Custom events the recorder adds, and what they mean here.
 NAVIGATION, PAGE, IDENTIFY_TAG, ERROR_TAG, CLICKABLE, CLICK_PLACE, SCROLLER = (
     "replay/navigation",
@@ -258,7 +259,8 @@ class Extractor:
             return []
         if tag == ERROR_TAG:
             keep = ("message", "kind", "source", "line", "column", "stack")
-            return [Record(ERROR, ts, self.url, {k: payload[k] for k in keep if k in payload})]
+            error = {k: _capped(payload[k]) for k in keep if k in payload}
+            return [Record(ERROR, ts, self.url, error)]
         if tag.startswith("replay/"):
             return []
         return [Record(CUSTOM, ts, self.url, {"name": tag[:200], "props": payload})]
@@ -285,7 +287,7 @@ class Extractor:
         entry = devtools.console_entry(ts, payload)
         if entry is None or entry["level"] not in RECORDED_LEVELS:
             return []
-        stack = "\n".join(entry["trace"])[:4000]
+        stack = "\n".join(entry["trace"])[:ERROR_TEXT_CHARS]
         message = {"level": entry["level"], "message": entry["message"], "stack": stack}
         records = [Record(CONSOLE, ts, self.url, message)]
         if entry["level"] != "warn" and not self.ours:
@@ -381,6 +383,10 @@ class Extractor:
         if "isChecked" in data and described["type"] in {"checkbox", "radio"}:
             described["checked"] = bool(data["isChecked"])
         return [Record(INPUT, ts, self.url, described)]
+
+
+def _capped(value: Any) -> Any:
+    return value[:ERROR_TEXT_CHARS] if isinstance(value, str) else value
 
 
 def _height(payload: dict[str, Any]) -> int:

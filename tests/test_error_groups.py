@@ -47,6 +47,16 @@ def test_what_varies_between_occurrences_is_normalized():
         "pay app.js",
         "? b.js",
     ]
+    # Frames in every browser's shape, and hostile ones (read in one pass, not one per
+    # position: a line of a hundred thousand ":1" took a minute on patterns).
+    assert frames(
+        "    at https://a.example/app.js:1:2\n    at new Cart (https://a.example/cart.js:9:5)\n"
+        "global code@https://a.example/main.js:5:10"
+    ) == ["? app.js", "new Cart cart.js", "global code main.js"]
+    assert frames("f@https://a.example/x.js" + ":1" * 100_000 + "x") == [
+        "f x.js" + ":1" * 100_000 + "x"
+    ]
+    assert frames("    at f (x.js" + ":1" * 100_000) == ["f x.js"]
     same = fingerprint("Order 7 failed", PAY_STACK.format(line=3))
     assert same == fingerprint("Order 912 failed", PAY_STACK.format(line=40))
     assert same != fingerprint("Order 7 failed", PAY_STACK.replace("pay", "refund").format(line=3))

@@ -171,6 +171,7 @@ def test_page_views_loads_reloads_navigations_and_resynchronizing():
         ),
         custom(4500, "replay/identify", {"id": "customer-17", "traits": {}}),
         custom(4600, "replay/error", {"kind": "error", "message": "x is undefined", "line": 3}),
+        custom(4650, "replay/error", {"message": "y" * 9000, "stack": "at f\n" * 5000}),
         custom(4700, "coupon-tried", {"code": "SPRING"}),
         custom(4800, "replay/paused", {"reason": "excluded page"}),
     ]
@@ -187,19 +188,27 @@ def test_page_views_loads_reloads_navigations_and_resynchronizing():
     assert click.data["text"] is None  # masked by the recorder: not guessed at
     assert click.data["selector"] == "body > button.pay"
     rest = [(r.kind, r.url, r.data) for r in records if r.kind in {"identify", "error", "custom"}]
-    assert rest == [
-        ("identify", "https://shop.example/cart", {"user": "customer-17"}),
-        (
-            "error",
-            "https://shop.example/cart",
-            {"message": "x is undefined", "kind": "error", "line": 3},
-        ),
-        (
-            "custom",
-            "https://shop.example/cart",
-            {"name": "coupon-tried", "props": {"code": "SPRING"}},
-        ),
-    ]
+    assert (
+        rest
+        == [
+            ("identify", "https://shop.example/cart", {"user": "customer-17"}),
+            (
+                "error",
+                "https://shop.example/cart",
+                {"message": "x is undefined", "kind": "error", "line": 3},
+            ),
+            (  # what a page sends is kept up to a size, however long
+                "error",
+                "https://shop.example/cart",
+                {"message": "y" * 4000, "stack": ("at f\n" * 5000)[:4000]},
+            ),
+            (
+                "custom",
+                "https://shop.example/cart",
+                {"name": "coupon-tried", "props": {"code": "SPRING"}},
+            ),
+        ]
+    )
 
 
 def test_malformed_events_produce_no_records_and_no_errors():
