@@ -164,6 +164,31 @@ def test_a_flood_keeps_a_hundred_messages_a_minute_and_counts_the_rest(
     assert len([text for kind, text in tab.console if text.startswith("message")]) == 250
 
 
+def test_console_errors_past_the_error_budget_cost_the_page_nothing_and_never_throw(
+    daphne: DaphneServer, alice: Any, recorded: Recorded
+) -> None:
+    """The recorder reports at most 60 errors a minute (`replay/error`): the arguments of
+    the calls past that are not even written as text, and an argument that cannot be
+    does not make the page's own console.error throw."""
+    tab, _ = recorded(daphne, capture_console=False)  # errors are reported all the same
+    tab.recording()
+    answer = tab.page.evaluate("""() => {
+      let written = 0;
+      const counted = {toJSON() { written += 1; return 'cart'; }};
+      for (let i = 0; i < 300; i++) console.error('failed', counted);
+      const hostile = {toJSON() { throw new Error('no'); }, toString() { throw new Error('no'); }};
+      let threw = false;
+      try { console.error(hostile); } catch (err) { threw = true; }
+      return {written, threw};
+    }""")
+    assert answer == {"written": 60, "threw": False}
+    assert len([text for kind, text in tab.console if kind == "error"]) >= 300
+    errors = [e for e in stored(daphne, alice, tab) if e["type"] == 5]
+    reported = [e["data"]["payload"] for e in errors if e["data"]["tag"] == "replay/error"]
+    assert len(reported) == 60
+    assert reported[0]["message"] == 'failed "cart"'
+
+
 def test_nothing_of_the_kind_is_recorded_when_the_project_says_so(
     daphne: DaphneServer, alice: Any, recorded: Recorded
 ) -> None:

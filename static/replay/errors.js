@@ -26,14 +26,13 @@
       budget = PER_MINUTE;
     }, 60000);
     const send = (payload) => {
-      if (budget <= 0) return;
       budget -= 1;
       payload.message = String(payload.message || '').slice(0, MESSAGE_CHARS);
       if (payload.stack) payload.stack = String(payload.stack).slice(0, STACK_CHARS);
       report(payload);
     };
     window.addEventListener('error', (event) => {
-      if (!event.message && !event.error) return; // a resource that failed to load
+      if (budget <= 0 || (!event.message && !event.error)) return; // or a resource that failed to load
       send({
         kind: 'error',
         message: event.message || text(event.error),
@@ -44,14 +43,23 @@
       });
     });
     window.addEventListener('unhandledrejection', (event) => {
+      if (budget <= 0) return;
       const reason = event.reason;
       send({ kind: 'rejection', message: text(reason), stack: reason && reason.stack });
     });
+    // Past the budget a call costs the page one comparison; within it, whatever its
+    // arguments do when written as text, the page's console.error works as before.
     const original = console.error;
     console.error = function () {
-      const args = Array.prototype.slice.call(arguments);
-      const error = args.find((arg) => arg instanceof Error);
-      send({ kind: 'console', message: args.map(text).join(' '), stack: error && error.stack });
+      if (budget > 0) {
+        try {
+          const args = Array.prototype.slice.call(arguments);
+          const error = args.find((arg) => arg instanceof Error);
+          send({ kind: 'console', message: args.map(text).join(' '), stack: error && error.stack });
+        } catch (err) {
+          // not reported: an argument that cannot be written as text
+        }
+      }
       return original.apply(this, arguments);
     };
   }
