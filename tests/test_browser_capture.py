@@ -171,18 +171,24 @@ def test_console_errors_past_the_error_budget_cost_the_page_nothing_and_never_th
     the calls past that are not even written as text, and an argument that cannot be
     does not make the page's own console.error throw."""
     tab, _ = recorded(daphne, capture_console=False)  # errors are reported all the same
+    uncaught: list[str] = []
+    tab.page.on("pageerror", lambda error: uncaught.append(str(error)))
     tab.recording()
     answer = tab.page.evaluate("""() => {
-      let written = 0;
-      const counted = {toJSON() { written += 1; return 'cart'; }};
-      for (let i = 0; i < 300; i++) console.error('failed', counted);
       const hostile = {toJSON() { throw new Error('no'); }, toString() { throw new Error('no'); }};
+      Promise.reject(hostile);  // unhandled, within the budget: not reported, and no error of ours
       let threw = false;
       try { console.error(hostile); } catch (err) { threw = true; }
-      return {written, threw};
+      return new Promise((resolve) => setTimeout(() => {
+        let written = 0;
+        const counted = {toJSON() { written += 1; return 'cart'; }};
+        for (let i = 0; i < 300; i++) console.error('failed', counted);
+        resolve({written, threw});
+      }, 200));
     }""")
     assert answer == {"written": 60, "threw": False}
-    assert len([text for kind, text in tab.console if kind == "error"]) >= 300
+    assert len([text for kind, text in tab.console if kind == "error"]) == 301
+    assert len(uncaught) == 1  # the page's own rejection, and no error of ours after it
     errors = [e for e in stored(daphne, alice, tab) if e["type"] == 5]
     reported = [e["data"]["payload"] for e in errors if e["data"]["tag"] == "replay/error"]
     assert len(reported) == 60

@@ -31,7 +31,16 @@
       if (payload.stack) payload.stack = String(payload.stack).slice(0, STACK_CHARS);
       report(payload);
     };
-    window.addEventListener('error', (event) => {
+    // Never an error in the page's console for the recording's sake: what cannot be
+    // written as text (a value whose toString throws) is not reported.
+    const safely = (listener) => (event) => {
+      try {
+        listener(event);
+      } catch (err) {
+        // not reported
+      }
+    };
+    window.addEventListener('error', safely((event) => {
       if (budget <= 0 || (!event.message && !event.error)) return; // or a resource that failed to load
       send({
         kind: 'error',
@@ -41,12 +50,12 @@
         column: event.colno || 0,
         stack: event.error && event.error.stack,
       });
-    });
-    window.addEventListener('unhandledrejection', (event) => {
+    }));
+    window.addEventListener('unhandledrejection', safely((event) => {
       if (budget <= 0) return;
       const reason = event.reason;
       send({ kind: 'rejection', message: text(reason), stack: reason && reason.stack });
-    });
+    }));
     // Past the budget a call costs the page one comparison; within it, whatever its
     // arguments do when written as text, the page's console.error works as before.
     const original = console.error;
