@@ -18,9 +18,10 @@ SENSITIVE_NAMES = re.compile(
     r"|signature|credential|ticket|^sig$|^otp$)"
 )
 # A URL in a text is found by its "://": the scheme before it, and after it the rest up
-# to a space, a quote or an angle bracket.
+# to a space, a quote, an angle bracket or a backslash (the escape of a quote in JSON
+# text within a text: `"{\"u\": \"https://...\"}"`).
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
-_URL_REST = re.compile(r"[^\s\"'<>`]*")
+_URL_REST = re.compile(r"[^\s\"'<>`\\]*")
 
 
 def redact_urls(text: str) -> str:

@@ -329,6 +329,11 @@ def test_sensitive_parameters_are_scrubbed_in_fragments_and_in_urls_within_text(
         == '"Signed in, back to https://app.example/?session=[redacted]&tab=2 (200)"'
     )
     assert scrubber.needed(msgpack.packb([logged]))
+    # JSON text within a JSON text (a logged string holding JSON) stays readable.
+    nested = json.dumps(json.dumps({"u": "https://app.example/?token=opaque&a=1"}))
+    assert json.loads(json.loads(scrubber.text(nested))) == {
+        "u": "https://app.example/?token=[redacted]&a=1"
+    }
     # Fragments that are places, not parameters, and colours, are left alone.
     for kept in ["https://app.example/docs#install", "https://app.example/#/cart?item=3", "#fff"]:
         assert scrubber.text(kept) == kept
