@@ -16,10 +16,12 @@ REDACTED = "[redacted]"
 # Field names, matched anywhere in the name and in any case (`newPassword`, `api_key`,
 # `X-Auth-Token`), but for the short ones, which must be the whole name (`pin`, not
 # `shipping`).
-CREDENTIAL_NAMES = re.compile(
-    r"(?i:password|passwd|passphrase|passcode|secret|token|credential|api[_-]?key"
-    r"|private[_-]?key|authorization|signature|^pwd$|^pass$|^otp$|^cvv$|^cvc$|^pin$)"
+_NAMES = (
+    "password|passwd|passphrase|passcode|secret|token|credential|api[_-]?key|private[_-]?key"
+    "|authorization|signature"
 )
+_SHORT_NAMES = "pwd|pass|otp|cvv|cvc|pin"
+CREDENTIAL_NAMES = re.compile(f"(?i:{_NAMES}|^(?:{_SHORT_NAMES})$)")
 # A JSON member whose value is a string, a number or a literal: the name (escapes and
 # all) and the value. A body cut at its size limit is no longer JSON, but its members
 # before the cut still read so.
@@ -28,10 +30,7 @@ _MEMBER = re.compile(
 )
 # Bytes that may hold a credential field's name (the pre-check of a packed event; the
 # short names are found as JSON writes them, quoted, escaped or not).
-_MENTIONED = re.compile(
-    rb"(?i:password|passwd|passphrase|passcode|secret|token|credential|api[_-]?key"
-    rb"|private[_-]?key|authorization|signature|\\?\"(?:pwd|pass|otp|cvv|cvc|pin)\\?\")"
-)
+_MENTIONED = re.compile(f'(?i:{_NAMES}|\\\\?"(?:{_SHORT_NAMES})\\\\?")'.encode())
 # A form-encoded body: name=value pairs and nothing else.
 _FORM = re.compile(r"[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*")
 

@@ -20,55 +20,57 @@
     }
   }
 
+  /** An uncaught error, or null for a resource that failed to load. */
+  function uncaught(event) {
+    if (!event.message && !event.error) return null;
+    return {
+      kind: 'error',
+      message: event.message || text(event.error),
+      source: event.filename || '',
+      line: event.lineno || 0,
+      column: event.colno || 0,
+      stack: event.error && event.error.stack,
+    };
+  }
+
+  function rejected(event) {
+    const reason = event.reason;
+    return { kind: 'rejection', message: text(reason), stack: reason && reason.stack };
+  }
+
+  function logged(args) {
+    const list = Array.prototype.slice.call(args);
+    const error = list.find((arg) => arg instanceof Error);
+    return { kind: 'console', message: list.map(text).join(' '), stack: error && error.stack };
+  }
+
   function watchErrors(report) {
     let budget = PER_MINUTE;
     setInterval(() => {
       budget = PER_MINUTE;
     }, 60000);
-    const send = (payload) => {
-      budget -= 1;
-      payload.message = String(payload.message || '').slice(0, MESSAGE_CHARS);
-      if (payload.stack) payload.stack = String(payload.stack).slice(0, STACK_CHARS);
-      report(payload);
-    };
-    // Never an error in the page's console for the recording's sake: what cannot be
-    // written as text (a value whose toString throws) is not reported.
-    const safely = (listener) => (event) => {
+    /** Reports what `build(input)` makes of an error while the minute's budget lasts:
+     *  past it, a call costs the page one comparison. Never an error in the page's
+     *  console for the recording's sake: what cannot be written as text (a value whose
+     *  toString throws) is not reported. */
+    const send = (build, input) => {
+      if (budget <= 0) return;
       try {
-        listener(event);
+        const payload = build(input);
+        if (payload === null) return;
+        payload.message = String(payload.message || '').slice(0, MESSAGE_CHARS);
+        if (payload.stack) payload.stack = String(payload.stack).slice(0, STACK_CHARS);
+        budget -= 1;
+        report(payload);
       } catch (err) {
         // not reported
       }
     };
-    window.addEventListener('error', safely((event) => {
-      if (budget <= 0 || (!event.message && !event.error)) return; // or a resource that failed to load
-      send({
-        kind: 'error',
-        message: event.message || text(event.error),
-        source: event.filename || '',
-        line: event.lineno || 0,
-        column: event.colno || 0,
-        stack: event.error && event.error.stack,
-      });
-    }));
-    window.addEventListener('unhandledrejection', safely((event) => {
-      if (budget <= 0) return;
-      const reason = event.reason;
-      send({ kind: 'rejection', message: text(reason), stack: reason && reason.stack });
-    }));
-    // Past the budget a call costs the page one comparison; within it, whatever its
-    // arguments do when written as text, the page's console.error works as before.
+    window.addEventListener('error', (event) => send(uncaught, event));
+    window.addEventListener('unhandledrejection', (event) => send(rejected, event));
     const original = console.error;
     console.error = function () {
-      if (budget > 0) {
-        try {
-          const args = Array.prototype.slice.call(arguments);
-          const error = args.find((arg) => arg instanceof Error);
-          send({ kind: 'console', message: args.map(text).join(' '), stack: error && error.stack });
-        } catch (err) {
-          // not reported: an argument that cannot be written as text
-        }
-      }
+      send(logged, arguments);
       return original.apply(this, arguments);
     };
   }
