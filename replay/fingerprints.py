@@ -4,12 +4,19 @@ ids, numbers, quoted values), plus the top frames of its stack (function and fil
 without line, column, query or build hash). Pure: no Django, no IO.
 
 `TypeError: cannot read 'price' of item 42` and `... of item 7` are one error; the same
-message thrown from two different functions is two."""
+message thrown from two different functions is two.
+
+Each error record keeps its fingerprint from when it was tracked (`TrackedEvent.fingerprint`,
+which error groups are counted by). A change of these rules therefore comes with a
+migration that computes the stored ones again (`replay.analytics.error_groups.refingerprint`,
+as migration 0021 does), or old occurrences and new ones fall in different groups."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 TOP_FRAMES = 3
 MAX_MESSAGE = 500
@@ -102,3 +109,8 @@ def fingerprint(message: str, stack: str = "") -> str:
     """The error's group: 16 hex digits of its normalized message and top frames."""
     text = "\n".join([normalized_message(message), *frames(stack)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def record_fingerprint(data: Mapping[str, Any]) -> str:
+    """The fingerprint of an error record's data (`replay.tracking`: message, stack)."""
+    return fingerprint(str(data.get("message") or ""), str(data.get("stack") or ""))

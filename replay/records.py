@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from replay.fingerprints import record_fingerprint
 from replay.friction import detect
 from replay.models import Session, TrackedEvent, TrackingCheckpoint
 from replay.segments import read_segment, segment_rows
@@ -174,13 +175,14 @@ def _run(session: Session, storage: Storage, until: int, *, whole: bool) -> tupl
 
 def _row(session: Session, record: Record) -> TrackedEvent:
     data: dict[str, Any] = record.data
-    name = ""
+    name = key = ""
     if record.kind == FRICTION:
         name = str(data.get("type", ""))
     elif record.kind == CUSTOM:
         name = str(data.get("name", ""))
     elif record.kind == ERROR:
         name = str(data.get("message", ""))
+        key = record_fingerprint(data)
     elif record.kind == CONSOLE:
         name = str(data.get("level", ""))
     elif record.kind == NETWORK:
@@ -198,6 +200,7 @@ def _row(session: Session, record: Record) -> TrackedEvent:
         selector=selector[:1000],
         text=str(data.get("text") or "")[:200],
         detector=str(data.get("detector") or ""),
+        fingerprint=key,
         data=data,
     )
 

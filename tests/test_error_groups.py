@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from replay.analytics.error_groups import refingerprint
 from replay.fingerprints import fingerprint, frames, normalized_message
-from replay.models import ErrorGroup, Session
+from replay.models import ErrorGroup, Session, TrackedEvent
 from replay.records import track_session
 from replay.storage import get_storage
 from tests.support import load_recording, record
@@ -140,6 +141,11 @@ def test_the_same_error_from_three_sessions_is_one_group(alice, crashes):
         t = float(s["link"].split("?t=")[1])
         assert t == pytest.approx((s["ts"] - start) / 1000 - 1, abs=0.1)
         assert s["ts"] - START == first_at[s["session"]] * 1000
+    # In pages, the next one where the last ended.
+    first_page = listed.get(order["sessions_url"] + "&limit=2").json()
+    assert [s["session"] for s in first_page["sessions"]] == ["crash-3", "crash-2"]
+    rest = listed.get(first_page["next"]).json()
+    assert ([s["session"] for s in rest["sessions"]], rest["next"]) == (["crash-1"], None)
 
 
 def test_a_resolved_group_that_happens_again_has_regressed(alice, crashes):
@@ -209,3 +215,16 @@ def test_bad_input_and_outsiders(alice, mallory, crashes):
     )
     assert refused.status_code == 404
     assert "Order" not in outsider.get("/errors", {"project": crashes.pk}).content.decode()
+
+
+def test_errors_tracked_before_fingerprints_were_stored_are_grouped_once_migrated(alice, crashes):
+    """Migration 0021 gives the records tracked before it their fingerprint, as a change
+    of the rules would compute them again (`refingerprint`)."""
+    url = f"/api/projects/{crashes.pk}/errors"
+    before = api(alice, url, **recorded_range()).json()["groups"]
+    errors = TrackedEvent.objects.filter(project=crashes, kind="error")
+    assert errors.count() == 5
+    errors.update(fingerprint="")  # as stored before 0021
+    assert refingerprint(TrackedEvent) == 5
+    assert api(alice, url, **recorded_range()).json()["groups"] == before
+    assert refingerprint(TrackedEvent) == 0  # nothing left to change

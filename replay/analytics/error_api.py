@@ -19,9 +19,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 
 from replay.analytics.api import json_body, project_of
-from replay.analytics.error_groups import STATUSES, Group, decide, groups, span, trend
+from replay.analytics.error_groups import (
+    STATUSES,
+    Group,
+    decide,
+    groups,
+    sessions_of,
+    span,
+    trend,
+)
 from replay.api import LEAD_SECONDS, api, error
-from replay.models import Session
+from replay.models import Project, Session
 from replay.search import BadRequest, page_of
 
 MAX_PAGE = 500
@@ -40,8 +48,8 @@ def summary(request: HttpRequest, project_id: int, group: Group, since: int, unt
         "message": group.message,
         "kind": group.kind,
         "count": group.count,
-        "sessions": len(group.sessions),
-        "users": len(group.users),
+        "sessions": group.sessions,
+        "users": group.users,
         "first_seen": iso(group.first),
         "last_seen": iso(group.last),
         "status": group.status,
@@ -53,13 +61,16 @@ def summary(request: HttpRequest, project_id: int, group: Group, since: int, unt
     }
 
 
-def chosen(request: HttpRequest, project_id: int, user: Any) -> tuple[Any, int, int, list[Group]]:
-    """The project (None for an outsider), the range and its groups, as filtered."""
+def chosen(
+    request: HttpRequest, project_id: int, user: Any, key: str | None = None
+) -> tuple[Any, int, int, list[Group]]:
+    """The project (None for an outsider), the range and its groups (only the one of
+    `key`, if given), as filtered."""
     project = project_of(user, project_id)
     if project is None:
         return None, 0, 0, []
     since, until = span(request.GET)
-    found = groups(project, since, until)
+    found = groups(project, since, until, key)
     status = request.GET.get("status")
     if status:
         if status not in STATUSES:
@@ -78,10 +89,12 @@ def error_groups(request: HttpRequest, user: Any, project_id: int) -> HttpRespon
     return JsonResponse({"groups": [summary(request, project_id, g, since, until) for g in found]})
 
 
-def occurrences(request: HttpRequest, group: Group) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the group's sessions, the most recent first, each with a player link a
-    second before its first occurrence of the error."""
-    ordered = sorted(group.sessions.items(), key=lambda item: (-item[1], item[0]))
+def occurrences(
+    request: HttpRequest, project: Project, group: Group, since: int, until: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the group's sessions in the range, the most recent first, each with a
+    player link a second before its first occurrence of the error there."""
+    ordered = sessions_of(project, group.fingerprint, since, until)
     page, following = page_of(ordered, request, default=50, largest=MAX_PAGE)
     rows = Session.objects.filter(pk__in=[pk for pk, _ in page])
     about = {s.pk: s for s in rows}
@@ -119,11 +132,10 @@ def error_group(request: HttpRequest, user: Any, project_id: int, key: str) -> H
 
 @api("GET")
 def error_sessions(request: HttpRequest, user: Any, project_id: int, key: str) -> HttpResponse:
-    project, _, _, found = chosen(request, project_id, user)
+    project, since, until, found = chosen(request, project_id, user, key)
     if project is None:
         return error(404, "no such project")
-    group = next((g for g in found if g.fingerprint == key), None)
-    if group is None:
+    if not found:
         return error(404, "no such error group in this range")
-    listed, following = occurrences(request, group)
-    return JsonResponse({"count": len(group.sessions), "sessions": listed, "next": following})
+    listed, following = occurrences(request, project, found[0], since, until)
+    return JsonResponse({"count": found[0].sessions, "sessions": listed, "next": following})

@@ -1,9 +1,10 @@
 """Error groups (README, "Error groups"): a project's error records in a range grouped
-by fingerprint (`replay.fingerprints`), each with its count, sessions, users, first and
-last time seen, a daily trend, the browsers it happened in, and its status: `open`,
-`resolved` (marked so, and not seen since) or `regressed` (seen again after it was
-resolved). Computed from the records on each request, so a change of fingerprint rules
-applies to every stored error at once; only the decisions are stored (`ErrorGroup`)."""
+by fingerprint (`replay.fingerprints`, stored with each record when it is tracked), each
+with its count, sessions, users, first and last time seen, a daily trend, the browsers it
+happened in, and its status: `open`, `resolved` (marked so, and not seen since) or
+`regressed` (seen again after it was resolved). Counted by the database in a few grouped
+queries, so the time grows with the groups and the distinct browsers, not the records
+read in Python (bench/errors.py); only the decisions are stored (`ErrorGroup`)."""
 
 from __future__ import annotations
 
@@ -11,34 +12,51 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from replay.analytics.funnel_query import moment_of
 from replay.analytics.funnels import browser
-from replay.fingerprints import fingerprint
-from replay.models import ErrorGroup, Project, Session, TrackedEvent
+from replay.fingerprints import record_fingerprint
+from replay.models import ErrorGroup, Project, TrackedEvent
 from replay.search import BadRequest
 
 DEFAULT_RANGE = timedelta(days=14)
 MAX_DAYS = 366
 STATUSES = ("open", "resolved", "regressed")
+DAY_MS = 24 * 3600 * 1000
+CHUNK = 500  # values in one IN (...) list
 
 
 @dataclass
 class Group:
     fingerprint: str
-    message: str  # the latest occurrence's
-    kind: str
-    stack: str
+    message: str = ""  # the latest occurrence's
+    kind: str = "error"
+    stack: str = ""
     count: int = 0
     first: int = 0
     last: int = 0
-    sessions: dict[str, int] = field(default_factory=dict)  # session: its first occurrence
-    users: set[str] = field(default_factory=set)
+    sessions: int = 0
+    users: int = 0  # an anonymous session counts as a user of its own
     days: Counter[date] = field(default_factory=Counter)
-    browsers: Counter[str] = field(default_factory=Counter)
+    browsers: Counter[str] = field(default_factory=Counter)  # sessions by browser
     resolved_at: int | None = None
 
     @property
@@ -59,53 +77,123 @@ def span(params: Mapping[str, Any]) -> tuple[int, int]:
     return int(since.timestamp() * 1000), int(until.timestamp() * 1000)
 
 
-def groups(project: Project, since_ms: int, until_ms: int) -> list[Group]:
-    """The project's error groups in the range, the most recently seen first."""
-    rows = (
-        TrackedEvent.objects.filter(
-            project=project, kind="error", ts__gte=since_ms, ts__lt=until_ms
-        )
-        .order_by("ts", "id")
-        .values_list("session_id", "ts", "data")
+def _records(
+    project: Project, since_ms: int, until_ms: int, key: str | None = None
+) -> QuerySet[TrackedEvent]:
+    """The project's error records in the range (of one group, with `key`), unordered."""
+    rows = TrackedEvent.objects.filter(
+        project=project, kind="error", ts__gte=since_ms, ts__lt=until_ms
+    )
+    return (rows if key is None else rows.filter(fingerprint=key)).order_by()
+
+
+def groups(project: Project, since_ms: int, until_ms: int, key: str | None = None) -> list[Group]:
+    """The project's error groups in the range (only the one of `key`, if given), the
+    most recently seen first."""
+    rows = _records(project, since_ms, until_ms, key)
+    # A user is its id; a session without one is a user of its own.
+    person = Case(
+        When(session__user_id="", then=Concat(Value("session:"), "session_id")),
+        default=Concat(Value("user:"), "session__user_id"),
+        output_field=CharField(),
     )
     found: dict[str, Group] = {}
-    for session_id, ts, data in rows.iterator(chunk_size=5000):
-        data = data if isinstance(data, dict) else {}
-        message, stack = str(data.get("message") or ""), str(data.get("stack") or "")
-        key = fingerprint(message, stack)
-        group = found.get(key)
-        if group is None:
-            group = found[key] = Group(
-                key, message, str(data.get("kind") or "error"), stack, first=ts
-            )
-        group.count += 1
-        group.last, group.message = ts, message
-        group.sessions.setdefault(session_id, ts)
-        group.days[datetime.fromtimestamp(ts / 1000, UTC).date()] += 1
-    _people(project, found)
+    counted = rows.values("fingerprint").annotate(
+        n=Count("id"),
+        first=Min("ts"),
+        last=Max("ts"),
+        sessions=Count("session_id", distinct=True),
+        users=Count(person, distinct=True),
+    )
+    for row in counted:
+        found[row["fingerprint"]] = Group(
+            row["fingerprint"],
+            count=row["n"],
+            first=row["first"],
+            last=row["last"],
+            sessions=row["sessions"],
+            users=row["users"],
+        )
+    if not found:
+        return []
+    day = ExpressionWrapper(F("ts") / Value(DAY_MS), output_field=BigIntegerField())
+    daily = rows.annotate(day=day).values("fingerprint", "day").annotate(n=Count("id"))
+    for key, number, n in daily.values_list("fingerprint", "day", "n"):
+        found[key].days[_date(number)] += n
+    agents = rows.values("fingerprint", "session__user_agent").annotate(
+        n=Count("session_id", distinct=True)
+    )
+    for key, agent, n in agents.values_list("fingerprint", "session__user_agent", "n"):
+        found[key].browsers[_browser(agent or "")] += n
+    _latest(rows, found)
     decided = ErrorGroup.objects.filter(project=project, fingerprint__in=list(found))
     for fingerprint_, resolved_at in decided.values_list("fingerprint", "resolved_at"):
         found[fingerprint_].resolved_at = resolved_at
     return sorted(found.values(), key=lambda g: (-g.last, g.fingerprint))
 
 
-def _people(project: Project, found: dict[str, Group]) -> None:
-    """Each group's users (an anonymous session counts as its own) and browsers."""
-    wanted = {s for g in found.values() for s in g.sessions}
-    if not wanted:
-        return
-    sessions = Session.objects.filter(project=project, pk__in=list(wanted))
-    about = {
-        pk: (user or f"session:{pk}", browser(agent or ""))
-        for pk, user, agent in sessions.values_list("pk", "user_id", "user_agent").iterator(
-            chunk_size=5000
+def _latest(rows: QuerySet[TrackedEvent], found: dict[str, Group]) -> None:
+    """Each group's message, kind and stack, from its latest occurrence (of those at its
+    last moment, the last stored)."""
+    last = {g.fingerprint: g.last for g in found.values()}
+    moments = sorted(set(last.values()))
+    best: dict[str, tuple[int, dict[str, Any]]] = {}
+    for start in range(0, len(moments), CHUNK):
+        candidates = rows.filter(ts__in=moments[start : start + CHUNK])
+        for key, ts, pk, data in candidates.values_list("fingerprint", "ts", "id", "data"):
+            if last.get(key) == ts and pk > best.get(key, (-1, {}))[0]:
+                best[key] = (pk, data if isinstance(data, dict) else {})
+    for key, (_, data) in best.items():
+        group = found[key]
+        group.message = str(data.get("message") or "")
+        group.kind = str(data.get("kind") or "error")
+        group.stack = str(data.get("stack") or "")
+
+
+def sessions_of(project: Project, key: str, since_ms: int, until_ms: int) -> QuerySet[Any]:
+    """The group's sessions with their first occurrence in the range, the most recent
+    first: (session id, epoch ms) rows."""
+    return (
+        _records(project, since_ms, until_ms, key)
+        .values("session_id")
+        .annotate(first=Min("ts"))
+        .order_by("-first", "session_id")
+        .values_list("session_id", "first")
+    )
+
+
+def _date(day: int) -> date:
+    return datetime.fromtimestamp(day * DAY_MS / 1000, UTC).date()
+
+
+@lru_cache(maxsize=4096)
+def _browser(user_agent: str) -> str:
+    return browser(user_agent)
+
+
+def refingerprint(model: Any) -> int:
+    """Computes the stored fingerprint of every error record again (`model` is
+    TrackedEvent, or its historical model in a migration), in chunks; the number
+    changed. For a change of `replay.fingerprints`' rules."""
+    changed = 0
+    after = 0
+    while True:
+        chunk = list(
+            model.objects.filter(kind="error", pk__gt=after)
+            .order_by("pk")
+            .only("pk", "fingerprint", "data")[:2000]
         )
-    }
-    for group in found.values():
-        for session_id in group.sessions:
-            user, name = about.get(session_id, (f"session:{session_id}", "Unknown"))
-            group.users.add(user)
-            group.browsers[name] += 1
+        if not chunk:
+            return changed
+        after = chunk[-1].pk
+        stale = []
+        for row in chunk:
+            key = record_fingerprint(row.data if isinstance(row.data, dict) else {})
+            if key != row.fingerprint:
+                row.fingerprint = key
+                stale.append(row)
+        model.objects.bulk_update(stale, ["fingerprint"])
+        changed += len(stale)
 
 
 def trend(group: Group, since_ms: int, until_ms: int) -> list[dict[str, Any]]:

@@ -72,7 +72,7 @@ def errors_page(request: HttpRequest) -> HttpResponse:
     current = next((g for g in found if g.fingerprint == chosen), None)
     if current is not None:
         daily = trend(current, since, until)
-        listed, following = occurrences(request, current)
+        listed, following = occurrences(request, project, current, since, until)
         context["current"] = {
             "group": current,
             "trend": charts.bars([d["day"][5:] for d in daily], [d["count"] for d in daily]),

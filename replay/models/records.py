@@ -44,6 +44,9 @@ class TrackedEvent(models.Model):
     selector = models.CharField(max_length=1000, blank=True)
     text = models.CharField(max_length=200, blank=True)
     detector = models.CharField(max_length=64, blank=True, help_text="name@version")
+    fingerprint = models.CharField(
+        max_length=16, blank=True, help_text="an error's group (replay.fingerprints)"
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -58,6 +61,12 @@ class TrackedEvent(models.Model):
             ),
             models.Index(fields=["project", "kind", "name"]),
             models.Index(fields=["session", "ts"]),
+            # One error group's occurrences and sessions (README, "Error groups").
+            models.Index(
+                fields=["project", "fingerprint", "ts"],
+                condition=models.Q(kind="error"),
+                name="records_error_groups",
+            ),
         ]
 
     def __str__(self) -> str:
