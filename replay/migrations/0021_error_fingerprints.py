@@ -26,6 +26,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(fingerprint_stored_errors, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name='trackedevent',
-            index=models.Index(condition=models.Q(('kind', 'error')), fields=['project', 'fingerprint', 'ts'], name='records_error_groups'),
+            index=models.Index(condition=models.Q(('kind', 'error')), fields=['project', 'fingerprint', 'ts', 'session'], name='records_error_groups'),
         ),
     ]

@@ -63,7 +63,7 @@ class TrackedEvent(models.Model):
             models.Index(fields=["session", "ts"]),
             # One error group's occurrences and sessions (README, "Error groups").
             models.Index(
-                fields=["project", "fingerprint", "ts"],
+                fields=["project", "fingerprint", "ts", "session"],
                 condition=models.Q(kind="error"),
                 name="records_error_groups",
             ),
