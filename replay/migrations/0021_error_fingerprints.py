@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def fingerprint_stored_errors(apps, schema_editor):
     """Error groups are counted by the stored fingerprint: the errors tracked before it
-    was stored get theirs (about a minute a million records)."""
+    was stored get theirs (about two and a half minutes a million)."""
     from replay.analytics.error_groups import refingerprint
 
     refingerprint(apps.get_model('replay', 'TrackedEvent'))
