@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
 from replay.analytics.error_groups import refingerprint
@@ -228,3 +230,32 @@ def test_errors_tracked_before_fingerprints_were_stored_are_grouped_once_migrate
     assert refingerprint(TrackedEvent) == 5
     assert api(alice, url, **recorded_range()).json()["groups"] == before
     assert refingerprint(TrackedEvent) == 0  # nothing left to change
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrading_fingerprints_the_errors_tracked_before():
+    """Migration 0021 run for real on errors stored before it: each gets the fingerprint
+    tracking would give it now, so old and new occurrences are one group."""
+    before = [("replay", "0020_packs_blocks_and_checkpoints")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    project = old.get_model("replay", "Project").objects.create(name="Old shop", key="old-key")
+    session = old.get_model("replay", "Session").objects.create(id="old-1", project=project)
+    stack = PAY_STACK.format(line=3)
+    for ts, message in [(START, "Order 17 failed"), (START + 1000, "Cannot read 'price'")]:
+        old.get_model("replay", "TrackedEvent").objects.create(
+            session=session,
+            project=project,
+            ts=ts,
+            kind="error",
+            name=message,
+            data={"message": message, "stack": stack},
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    stored = TrackedEvent.objects.filter(session_id="old-1").order_by("ts")
+    assert [row.fingerprint for row in stored] == [
+        fingerprint("Order 912 failed", PAY_STACK.format(line=40)),  # as tracked today
+        fingerprint("Cannot read 'price'", stack),
+    ]
