@@ -119,17 +119,17 @@ def groups(project: Project, since_ms: int, until_ms: int, key: str | None = Non
         return []
     day = ExpressionWrapper(F("ts") / Value(DAY_MS), output_field=BigIntegerField())
     daily = rows.annotate(day=day).values("fingerprint", "day").annotate(n=Count("id"))
-    for key, number, n in daily.values_list("fingerprint", "day", "n"):
-        found[key].days[_date(number)] += n
+    for each, number, n in daily.values_list("fingerprint", "day", "n"):
+        found[each].days[_date(number)] += n
     agents = rows.values("fingerprint", "session__user_agent").annotate(
         n=Count("session_id", distinct=True)
     )
-    for key, agent, n in agents.values_list("fingerprint", "session__user_agent", "n"):
-        found[key].browsers[_browser(agent or "")] += n
+    for each, agent, n in agents.values_list("fingerprint", "session__user_agent", "n"):
+        found[each].browsers[_browser(agent or "")] += n
     _latest(rows, found)
     decided = ErrorGroup.objects.filter(project=project, fingerprint__in=list(found))
-    for fingerprint_, resolved_at in decided.values_list("fingerprint", "resolved_at"):
-        found[fingerprint_].resolved_at = resolved_at
+    for each, resolved_at in decided.values_list("fingerprint", "resolved_at"):
+        found[each].resolved_at = resolved_at
     return sorted(found.values(), key=lambda g: (-g.last, g.fingerprint))
 
 
