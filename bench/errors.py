@@ -5,9 +5,12 @@ folder by default; PostgreSQL with `--postgres URL`, in a database of its own dr
 afterwards): over the last 14 days, in sessions of one to five errors, a user to about
 three sessions, from 300 distinct errors (their messages with varying numbers and ids, as
 real ones have, each with a stack of ten frames from a built bundle), a few of them
-frequent and most rare. Then times, for each size, the groups of the last 14 days (what
-`/errors` and `GET /api/projects/ID/errors` compute), one group's sessions, and the whole
-page, each the slowest of `--repeat` runs, with the process's peak memory.
+frequent and most rare. Then times, for each size and side by side, what grouping cost
+before fingerprints were stored (every record of the range read and fingerprinted in
+Python), the groups of the last 14 days as `/errors` and `GET /api/projects/ID/errors`
+count them now, the whole page, and the largest group's sessions: each the slowest of
+`--repeat` runs, with the process's peak memory; and checks that both ways find the same
+groups, counts and sessions.
 
     .venv/bin/python bench/errors.py [--sizes 100000,1000000] [--postgres URL] [--repeat 3]
 """
