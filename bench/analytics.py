@@ -162,6 +162,30 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def timed(repeat: int, step: Any) -> tuple[float, float, Any]:
+    """The slowest and the median time of `repeat` runs of `step()`, and its last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = step()
+        times.append(time.perf_counter() - started)
+    return max(times), statistics.median(times), result
+
+
+def settle() -> None:
+    """What autovacuum does after so many rows, and the fill's writes flushed, before the
+    clock starts; then the connections closed (what is timed opens its own)."""
+    from django.db import connection, connections
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM ANALYZE")
+            cursor.execute("CHECKPOINT")
+        else:
+            cursor.execute("ANALYZE")
+    connections.close_all()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100000,1000000")
@@ -173,7 +197,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, sizes: list[int]) -> None:
-    from django.db import connection, connections
+    from django.db import connection
 
     from replay.analytics.funnel_query import parse_query
     from replay.analytics.funnel_query import run as run_funnel
@@ -192,15 +216,7 @@ def run(args: argparse.Namespace, sizes: list[int]) -> None:
         began = time.perf_counter()
         fill(project, size - have, start_ms, rng)
         have = TrackedEvent.objects.count()
-        with connection.cursor() as cursor:
-            # What autovacuum does after so many rows, and the fill's writes flushed,
-            # before the clock starts.
-            if connection.vendor == "postgresql":
-                cursor.execute("VACUUM ANALYZE")
-                cursor.execute("CHECKPOINT")
-            else:
-                cursor.execute("ANALYZE")
-        connections.close_all()  # funnels are asked on a connection of their own
+        settle()  # funnels are asked on a connection of their own
         print(f"{have:>10} written in {time.perf_counter() - began:.0f} s")
         for label, extra in [
             ("5 steps, sequential", {}),

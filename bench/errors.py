@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.analytics import AGENTS, bench_database  # noqa: E402
+from bench.analytics import AGENTS, bench_database, peak_mb, settle, timed  # noqa: E402
 
 DAY_MS = 24 * 3600 * 1000
 DISTINCT = 300
@@ -129,22 +127,9 @@ def in_python(project: Any, since: int, until: int) -> dict[str, tuple[int, int]
     return {key: (n, len(sessions[key])) for key, n in counts.items()}
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def timed(repeat: int, step: Any) -> tuple[float, float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = step()
-        times.append(time.perf_counter() - started)
-    return max(times), statistics.median(times), result
-
-
 def run(args: argparse.Namespace, sizes: list[int]) -> None:
     from django.contrib.auth.models import User
-    from django.db import connection, connections
+    from django.db import connection
 
     from replay.models import Project, TrackedEvent
 
@@ -160,9 +145,7 @@ def run(args: argparse.Namespace, sizes: list[int]) -> None:
         began = time.perf_counter()
         fill(project, size - have, now_ms, rng)
         have = TrackedEvent.objects.count()
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-        connections.close_all()
+        settle()
         print(f"{have:>10} written in {time.perf_counter() - began:.0f} s")
         measure(project, viewer, have, now_ms - 14 * DAY_MS, now_ms + 1, args.repeat)
 

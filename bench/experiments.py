@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,11 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.analytics import DAY_MS, bench_database, fill  # noqa: E402
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.analytics import DAY_MS, bench_database, fill, peak_mb, settle, timed  # noqa: E402
 
 
 def expose(project: Any, rng: random.Random) -> None:
@@ -77,15 +71,6 @@ def page(project: Any, path: str, params: dict[str, Any]) -> None:
     assert response.status_code == 200, response.content[:2000]
 
 
-def timed(runs: int, work: Any) -> tuple[float, float, Any]:
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = work()
-        times.append(time.perf_counter() - started)
-    return max(times), statistics.median(times), result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -99,7 +84,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.db import connection, connections
+    from django.db import connection
 
     from replay.analytics import adoption, experiments
     from replay.analytics.dataset_api import stream
@@ -110,13 +95,7 @@ def run(args: argparse.Namespace) -> None:
     began = time.perf_counter()
     fill(project, args.records, int(time.time() * 1000) - 30 * DAY_MS, rng)
     expose(project, rng)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("VACUUM ANALYZE")
-            cursor.execute("CHECKPOINT")
-        else:
-            cursor.execute("ANALYZE")
-    connections.close_all()
+    settle()
     sessions = Session.objects.filter(project=project).count()
     print(
         f"database: {connection.vendor}; {args.records} records and {sessions} sessions"

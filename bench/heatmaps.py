@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.analytics import DAY_MS, bench_database  # noqa: E402
+from bench.analytics import DAY_MS, bench_database, settle  # noqa: E402
 
 ELEMENTS = 50
 ORIGIN = "https://heat.example"
@@ -103,7 +103,7 @@ def fill(project: Any, clicks: int, start_ms: int) -> None:
 
 
 def time_queries(args: argparse.Namespace) -> None:
-    from django.db import connection, connections
+    from django.db import connection
 
     from replay.analytics.heatmaps import clicks, parse, scrolling
     from replay.models import Project
@@ -112,9 +112,7 @@ def time_queries(args: argparse.Namespace) -> None:
     start_ms = int(time.time() * 1000) - 30 * DAY_MS
     began = time.perf_counter()
     fill(project, args.clicks, start_ms)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-    connections.close_all()
+    settle()
     print(
         f"database: {connection.vendor}; {args.clicks * 2} clicks written in"
         f" {time.perf_counter() - began:.0f} s, {args.clicks} of them the query's"
