@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from itertools import islice, pairwise
 from typing import Any
 
+from replay.signals import Signals, any_within
 from replay.thrashing import excessive_scrolling, thrashed_cursor
 from replay.tracking import (
     CLICK,
@@ -26,8 +27,6 @@ from replay.tracking import (
     NETWORK,
     PAGE_VIEW,
     Record,
-    Signals,
-    any_within,
 )
 
 Thresholds = Mapping[str, float]

@@ -1,6 +1,6 @@
 """Computing and storing a session's event-tracking records and friction moments.
 
-`track_session` runs the extractor (`replay.tracking`) over the session's stored events
+`track_session` runs the extractor (`replay.quota`) over the session's stored events
 and the friction detectors (`replay.friction`, with the project's thresholds) over all
 its records, and stores the result in one transaction. The keyframer calls it for
 sessions that went quiet or have not been tracked for a while (`tracking_due`).
@@ -15,6 +15,10 @@ page view waiting for its title) are stored as provisional and replaced by every
 and so is the friction, which the detectors compute again over all records. Without a
 usable checkpoint (the first pass, `manage.py reprocess`, a redaction, a checkpoint from
 another version) the session is computed from its start and its rows replaced whole.
+
+What a session may keep is capped (`replay.quota`, `replay.signals`): friction is looked
+for only before the session first went over a cap, at most MAX_RECORDS of each type, and
+what went over is counted on the session (`records_dropped`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from django.utils import timezone
 from replay.fingerprints import record_fingerprint
 from replay.friction import detect
 from replay.models import Session, TrackedEvent, TrackingCheckpoint
+from replay.quota import MAX_RECORDS
 from replay.segments import read_segment, segment_rows
 from replay.storage import Storage
 from replay.tracking import (
@@ -88,7 +93,7 @@ def tracking_due(sessions: QuerySet[Session]) -> QuerySet[Session]:
 
 
 # Bumped whenever the extractor's state changes shape: older checkpoints are not used.
-CHECKPOINT_VERSION = 3
+CHECKPOINT_VERSION = 4
 
 
 @dataclass
@@ -145,6 +150,7 @@ class Pass:
     friction: list[Record]
     seq: int  # the last batch fed
     whole: bool  # computed from the session's start
+    dropped: dict[str, int]  # records past the caps, by kind (`replay.quota`)
 
 
 def _run(session: Session, storage: Storage, until: int, *, whole: bool) -> tuple[Pass, Checkpoint]:
@@ -169,8 +175,30 @@ def _run(session: Session, storage: Storage, until: int, *, whole: bool) -> tupl
     for record in provisional:
         record.data["provisional"] = True
     thresholds = session.project.friction_thresholds or {}
-    friction = detect([*checkpoint.records, *provisional], extractor.signals, thresholds)
-    return Pass(new, provisional, friction, checkpoint.seq, whole), checkpoint
+    friction, over = _friction([*checkpoint.records, *provisional], extractor, thresholds)
+    dropped = extractor.quota.dropped | ({FRICTION: over} if over else {})
+    return Pass(new, provisional, friction, checkpoint.seq, whole, dropped), checkpoint
+
+
+def _friction(
+    records: list[Record], extractor: Extractor, thresholds: dict[str, Any]
+) -> tuple[list[Record], int]:
+    """The session's friction, and how much more was found than is kept. Looked for only
+    before the session went over a cap (`Extractor.cut`): past it, what is missing would
+    make moments that did not happen (a click whose answer was not kept looks dead). At
+    most MAX_RECORDS of each type, the first."""
+    cut = extractor.cut
+    if cut is not None:
+        records = [r for r in records if r.ts < cut]
+    found = detect(records, extractor.signals, thresholds)
+    kept: list[Record] = []
+    counts: dict[str, int] = {}
+    for record in found:
+        kind = str(record.data.get("type"))
+        if (cut is None or record.ts < cut) and counts.get(kind, 0) < MAX_RECORDS:
+            counts[kind] = counts.get(kind, 0) + 1
+            kept.append(record)
+    return kept, len(found) - len(kept)
 
 
 def _row(session: Session, record: Record) -> TrackedEvent:
@@ -222,6 +250,7 @@ def track_session(session: Session, storage: Storage, *, whole: bool = False) ->
             tracked_at=timezone.now(),
             friction_count=len(done.friction),
             friction_score=score,
+            records_dropped=done.dropped,
         )
         if not moved:
             return Tracked(0, 0, 0.0)  # deleted, or another pass was first

@@ -62,6 +62,7 @@ def session_summary(session: Session, request: HttpRequest) -> dict[str, Any]:
         "completeness": round(session.completeness, 4),
         "friction_count": session.friction_count,
         "friction_score": session.friction_score,
+        "records_dropped": session.records_dropped,
         "tracked_url": request.build_absolute_uri(
             reverse("api-session-tracked", args=[session.id])
         ),

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from replay.tracking import CLICK, FRICTION, PAGE_VIEW, Record, Signals, any_within
+from replay.signals import Signals, any_within
+from replay.tracking import CLICK, FRICTION, PAGE_VIEW, Record
 
 
 def thrashed_cursor(

@@ -7,15 +7,16 @@ happened) and returns the records each event produces. Clicks and inputs name th
 element as `replay.elements` describes it; inputs never carry the value.
 
 Beside the records, the extractor keeps the signals friction detectors need and the
-records do not carry (when the page changed, scrolled or was typed into, and where the
-pointer went); `replay.friction` reads them.
+records do not carry (`replay.signals`); `replay.friction` reads them.
+
+A session keeps a limited number of records of each kind (`replay.quota`), and limited
+signals: `cut` says from when its records or signals are incomplete.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,9 @@ from replay.elements import (
     selector,
 )
 from replay.mirror import Mirror
+from replay.quota import Quota
 from replay.scrolling import Reading
+from replay.signals import Signals
 
 Event = dict[str, Any]
 Node = dict[str, Any]
@@ -74,21 +77,6 @@ class Record:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class Signals:
-    """What friction detectors read beside the records, for the whole session."""
-
-    changes: list[int] = field(default_factory=list)  # DOM mutations, scrolls, inputs
-    scrolls: list[tuple[int, float]] = field(default_factory=list)  # (ts, y) of the page
-    pointer: list[tuple[int, float, float]] = field(default_factory=list)  # (ts, x, y)
-
-
-def any_within(times: list[int], start: int, end: int) -> bool:
-    """Whether any of the sorted `times` (a signal's, or records') is in [start, end]."""
-    at = bisect_left(times, start)
-    return at < len(times) and times[at] <= end
-
-
 class Extractor:
     """Records of one session's events, fed in order."""
 
@@ -99,6 +87,7 @@ class Extractor:
         self.url = ""
         self.title = ""
         self.signals = Signals()
+        self.quota = Quota()  # how many records of each kind were made, and dropped
         self.reading = Reading()  # how far the page view was scrolled
         self._typing: int | None = None  # the field of the current run of input events
         self._meta: tuple[int, str] | None = None  # a Meta whose snapshot has not come yet
@@ -124,7 +113,13 @@ class Extractor:
         self.mirror.apply(event)
         if event.get("type") == 2:
             records += self._after_snapshot()
-        return records
+        return self.quota.keep(records) if records else records
+
+    @property
+    def cut(self) -> int | None:
+        """When the session first went over a cap (of records or of signals), if it did."""
+        cuts = [t for t in (self.quota.cut, self.signals.cut) if t is not None]
+        return min(cuts) if cuts else None
 
     def _records(self, event: Event) -> list[Record]:
         kind, data = event.get("type"), event.get("data")
@@ -143,11 +138,11 @@ class Extractor:
             return []
         source = data.get("source")
         if source == 0:
-            self.signals.changes.append(ts)
+            self.signals.changed(ts)
         elif source == 1:  # the mouse (rrweb reports moves inside iframes as touch)
             for position in data.get("positions") or []:
                 offset = position.get("timeOffset") or 0
-                self.signals.pointer.append((ts + int(offset), position["x"], position["y"]))
+                self.signals.pointed(ts + int(offset), position["x"], position["y"])
         elif source == 2 and data.get("type") == 2:
             return self._click(ts, data)
         elif source == 3:
@@ -214,7 +209,8 @@ class Extractor:
         """What `close` would give now, without closing: for records computed while the
         session may go on (the held page view and the depth read so far)."""
         records = [copy.deepcopy(self._pending)] if self._pending is not None else []
-        return records + ([self._depth_record(ts)] if self.url else [])
+        records += [self._depth_record(ts)] if self.url else []
+        return [r for r in records if self.quota.room(r.kind)]
 
     def _custom(self, ts: int, data: dict[str, Any]) -> list[Record]:
         tag, payload = str(data.get("tag", "")), data.get("payload")
@@ -305,6 +301,8 @@ class Extractor:
         if at == self._last_click:
             return []  # a <label> passing the click to its field: one click, the label's
         self._last_click = at
+        if self.quota.full(CLICK, ts):
+            return []  # not described: the costly part
         described = describe(node, self.mirror.parents)
         described["node"] = node.get("id")
         left, top = self._page_scroll()
@@ -347,18 +345,18 @@ class Extractor:
         return float(left or 0), float(top or 0)
 
     def _scroll(self, ts: int, data: dict[str, Any]) -> list[Record]:
-        self.signals.changes.append(ts)
+        self.signals.changed(ts)
         document = self.mirror.document
         document_id = document.get("id") if document is not None else None
         y = float(data.get("y") or 0)
         if data.get("id") == document_id:
-            self.signals.scrolls.append((ts, y))
+            self.signals.scrolled(ts, y)
         if isinstance(data.get("id"), int):
             self.reading.scroll(data["id"], y, document_id)
         return []
 
     def _input(self, ts: int, data: dict[str, Any]) -> list[Record]:
-        self.signals.changes.append(ts)
+        self.signals.changed(ts)
         node_id = data.get("id", -1)
         node = self.mirror.nodes.get(node_id)
         if node is None or node.get("type") != 2 or data.get("userTriggered") is False:
@@ -369,6 +367,8 @@ class Extractor:
         if self._typing == node_id:
             return []  # the same run of typing: one record
         self._typing = node_id
+        if self.quota.full(INPUT, ts):
+            return []
         attributes = node.get("attributes") or {}
         described: dict[str, Any] = {
             "tag": str(node.get("tagName", "")).lower(),

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from replay.friction import DETECTORS, detect
-from replay.tracking import Extractor, Record, Signals
+from replay.signals import Signals
+from replay.tracking import Extractor, Record
 from tests.support import load_recording
 
 URL = "https://shop.example/cart"

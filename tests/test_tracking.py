@@ -294,7 +294,7 @@ def console(ts: int, level: str, *arguments: str) -> dict[str, Any]:
 
 def test_errors_from_rrwebs_console_plugin_are_error_records_and_make_error_clicks():
     from replay.friction import error_click
-    from replay.tracking import Signals
+    from replay.signals import Signals
 
     checkout = load_recording("checkout")
     clicks = [e for e in checkout if e["type"] == 3 and e["data"].get("source") == 2]

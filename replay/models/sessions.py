@@ -60,6 +60,11 @@ class Session(models.Model):
     derived_by = models.CharField(max_length=32, blank=True)
     friction_count = models.IntegerField(default=0)
     friction_score = models.FloatField(default=0.0, db_index=True)
+    records_dropped = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="event-tracking records not kept past the cap of a session, by kind",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from django import template
 
 from replay.analytics import charts
+from replay.quota import MAX_RECORDS
 
 register = template.Library()
 
@@ -34,6 +35,14 @@ def page_address(url: str) -> str:
     shown = parts.path or "/"
     shown += "?" + parts.query if parts.query else ""
     return shown + ("#" + parts.fragment if parts.fragment else "")
+
+
+@register.filter
+def records_dropped(dropped: dict[str, int]) -> str:
+    """{"click": 25000, "error": 12} -> "Past 5,000 records of a kind, not tracked: 25,000
+    click, 12 error records."."""
+    counts = ", ".join(f"{count:,} {kind}" for kind, count in sorted(dropped.items()))
+    return f"Past {MAX_RECORDS:,} records of a kind, not tracked: {counts} records."
 
 
 @register.filter
