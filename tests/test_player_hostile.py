@@ -147,3 +147,29 @@ def test_names_no_browser_takes_do_not_stop_the_player_showing_the_page(
         assert words in body
     assert replay.locator("base[href]").count() == 0
     viewer.close()
+
+
+def test_a_flood_of_pointer_positions_plays_through(
+    daphne: Any, alice: Any, alices_shop: Any, browser: Any
+) -> None:
+    """200,000 pointer positions in a fifth of a second (rrweb's recorder samples every
+    50 ms; a hostile client need not): rrweb's Replayer would draw the mouse's tail over
+    each of them at each of them, and the viewer's tab would hang for minutes."""
+    from tests.test_record_caps import T, change, page
+
+    moves = [{"x": 100 + n % 500, "y": 300, "id": 4, "timeOffset": 0} for n in range(1000)]
+    flood = [
+        {"type": 3, "timestamp": T + 5000 + n, "data": {"source": 1, "positions": moves}}
+        for n in range(200)
+    ]
+    store_at_pace(alices_shop, "session-pointer-flood", [*page(T), *flood, change(T + 12_000)])
+    viewer = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(viewer, daphne, "alice", "alice-password-1")
+    viewer.goto(f"{daphne.url}/sessions/session-pointer-flood?t=4.5")
+    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
+    viewer.evaluate("window.replayPlayer.seek(4500, true)")
+    viewer.wait_for_function("() => window.replayPlayer.now() >= 8000", timeout=30000)
+    # The cursor stands where the flood left it.
+    cursor = viewer.locator("#stage .replayer-mouse")
+    assert cursor.evaluate("(node) => node.style.left") == f"{100 + 999 % 500}px"
+    viewer.close()

@@ -121,7 +121,7 @@ def test_a_flooded_session_is_tracked_within_its_caps_and_says_what_went_over(
     assert summary["records_dropped"] == {"custom": 100}
     client.force_login(alice)
     player = client.get("/sessions/session-flooded").content.decode()
-    assert f"Past {MAX_RECORDS:,} records of a kind, not tracked: 100 custom records." in player
+    assert f"Records past {MAX_RECORDS:,} of a kind were not tracked: 100 custom records." in player
 
 
 @pytest.mark.django_db

@@ -39,10 +39,10 @@ def page_address(url: str) -> str:
 
 @register.filter
 def records_dropped(dropped: dict[str, int]) -> str:
-    """{"click": 25000, "error": 12} -> "Past 5,000 records of a kind, not tracked: 25,000
-    click, 12 error records."."""
+    """{"click": 25000, "error": 12} -> "Records past 5,000 of a kind were not tracked:
+    25,000 click, 12 error records."."""
     counts = ", ".join(f"{count:,} {kind}" for kind, count in sorted(dropped.items()))
-    return f"Past {MAX_RECORDS:,} records of a kind, not tracked: {counts} records."
+    return f"Records past {MAX_RECORDS:,} of a kind were not tracked: {counts} records."
 
 
 @register.filter

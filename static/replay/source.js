@@ -14,6 +14,47 @@
   // events (the player reads it on every try, so a page or a test may change it).
   const KEEP_BEHIND_MS = 60000;
 
+  // rrweb's Replayer draws the mouse's tail anew at every position it moves to, over
+  // every position still on the tail: a recording with thousands of positions a second
+  // (a hostile client's; rrweb samples every 50 ms) would hang the viewer's tab. A screen
+  // shows one position a frame, so the player is given the last of each FRAME_MS.
+  const FRAME_MS = 16;
+  const MOVES = [1, 6, 12]; // MouseMove, TouchMove, Drag
+
+  function isMove(event) {
+    const data = event.type === 3 ? event.data : null;
+    return Boolean(data) && MOVES.includes(data.source) && Array.isArray(data.positions);
+  }
+
+  /** The events with at most one pointer position a frame; the same array when no
+   *  frame holds two. */
+  function thinMoves(events) {
+    const last = new Map(); // frame -> its last position
+    let crowded = false;
+    for (const event of events) {
+      if (!isMove(event)) continue;
+      for (const position of event.data.positions) {
+        if (!position) continue;
+        const frame = Math.floor((event.timestamp + (position.timeOffset || 0)) / FRAME_MS);
+        crowded = crowded || last.has(frame);
+        last.set(frame, position);
+      }
+    }
+    if (!crowded) return events;
+    const kept = new Set(last.values());
+    const thinned = [];
+    for (const event of events) {
+      if (!isMove(event)) {
+        thinned.push(event);
+        continue;
+      }
+      const positions = event.data.positions.filter((position) => kept.has(position));
+      if (!positions.length) continue;
+      thinned.push(Object.assign({}, event, { data: Object.assign({}, event.data, { positions }) }));
+    }
+    return thinned;
+  }
+
   async function getJSON(url, source) {
     const response = await fetch(url, { credentials: 'same-origin' });
     if (!response.ok) throw new Error('the server answered ' + response.status + ' for ' + url);
@@ -157,7 +198,9 @@
         this.next += 1;
         if (segment.last_ts !== null) this.loadedUntil = Math.max(this.loadedUntil, segment.last_ts);
       }
-      const parts = await Promise.all(wanted.map((index) => getJSON(this.segments[index].url, this)));
+      const parts = await Promise.all(
+        wanted.map((index) => getJSON(this.segments[index].url, this).then(thinMoves)),
+      );
       wanted.forEach((index, i) => {
         this.chunks.push({ index: index, seqEnd: this.segments[index].seq_end, events: parts[i] });
       });
