@@ -5,6 +5,8 @@ form values)."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from typing import Any
 
 from tests.support import ROOT
@@ -54,11 +56,11 @@ function picture(node) {
 }
 """
 
-# Runs in the page: replays `events` (or, given null, those `hold` left in the page) to
-# `offset` ms in a fresh Replayer and returns the picture of what it shows.
+# Runs in the page: replays the events `send` left in the page under `name` to `offset`
+# ms in a fresh Replayer and returns the picture of what it shows.
 PICTURE = r"""
-async ([events, offset]) => {
-  events = events || window.__held;
+async ([name, offset]) => {
+  const events = window[name];
   const root = document.createElement('div');
   document.body.appendChild(root);
   const replayer = new rrweb.Replayer(events, { root, showWarning: false, mouseTail: false });
@@ -82,27 +84,54 @@ SHOWN = r"""
 """.replace("PICTURE_OF", PICTURE_OF)
 
 
+ORIGIN = "http://oracle.test"
+# The JSON of the events being sent to an oracle page, by the path it fetches them from.
+_BODIES: dict[str, str] = {}
+_SENT = itertools.count()
+
+
 def open_oracle(browser: Any) -> Any:
     """A page with rrweb loaded, on an origin of its own."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.route(
-        "http://oracle.test/",
+        f"{ORIGIN}/",
         lambda route: route.fulfill(body="<!doctype html><body></body>", content_type="text/html"),
     )
-    page.goto("http://oracle.test/")
+    page.route(
+        f"{ORIGIN}/events/*",
+        lambda route: route.fulfill(
+            body=_BODIES.pop(route.request.url[len(ORIGIN) :]), content_type="application/json"
+        ),
+    )
+    page.goto(f"{ORIGIN}/")
     page.add_script_tag(path=str(RRWEB))
     return page
 
 
+def send(page: Any, events: list[dict[str, Any]], name: str) -> None:
+    """Leave `events` in the oracle page as `window[name]`. They go as one JSON body the
+    page fetches: Playwright's own argument passing walks them value by value, which took
+    a minute for ten minutes of recording."""
+    path = f"/events/{name}-{next(_SENT)}"
+    _BODIES[path] = json.dumps(events)
+    page.evaluate(
+        "async ([path, name]) => { window[name] = await (await fetch(path)).json(); }",
+        [path, name],
+    )
+
+
 def picture(page: Any, events: list[dict[str, Any]] | None, offset: float) -> Any:
     """What rrweb's Replayer shows `offset` ms into `events` (None: those held)."""
-    return page.evaluate(PICTURE, [events, offset])
+    if events is None:
+        return page.evaluate(PICTURE, ["__held", offset])
+    send(page, events, "__sent")
+    return page.evaluate(PICTURE, ["__sent", offset])
 
 
 def hold(page: Any, events: list[dict[str, Any]]) -> None:
     """Leave a long recording in the oracle page, to picture it at many moments without
     sending it each time."""
-    page.evaluate("(events) => { window.__held = events; }", events)
+    send(page, events, "__held")
 
 
 def shown(page: Any, iframe_selector: str) -> Any:
