@@ -33,6 +33,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if not hasattr(config, "workerinput"):  # once, not again in each worker of `-n`
         subprocess.run(["make", "--quiet", "assets"], cwd=settings.BASE_DIR, check=True)
+    redis_url = os.environ.get("REPLAY_REDIS_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under `-n`
+    if redis_url and worker:
+        # Each worker's servers get a Redis database of their own (the next numbers):
+        # tests in two workers may name the same sessions, whose groups would mix.
+        from replay.config import parse_redis_layer
+
+        base, number = redis_url.rsplit("/", 1)
+        redis_url = f"{base}/{int(number) + int(worker.removeprefix('gw'))}"
+        os.environ["REPLAY_REDIS_URL"] = redis_url
+        settings.CHANNEL_LAYERS = {"default": parse_redis_layer(redis_url)}
 
     needs = []
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
