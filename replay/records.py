@@ -1,6 +1,6 @@
 """Computing and storing a session's event-tracking records and friction moments.
 
-`track_session` runs the extractor (`replay.quota`) over the session's stored events
+`track_session` runs the extractor (`replay.tracking`) over the session's stored events
 and the friction detectors (`replay.friction`, with the project's thresholds) over all
 its records, and stores the result in one transaction. The keyframer calls it for
 sessions that went quiet or have not been tracked for a while (`tracking_due`).
