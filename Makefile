@@ -62,15 +62,14 @@ SCALEOUT_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/replay
 SCALEOUT_REDIS_URL ?= redis://127.0.0.1:6379/7
 
 # Two workers, each test file whole on one of them (its browser and servers are shared
-# by its tests), in collection order: the longest files first (tests/conftest.py), not
-# xdist's default of the files with the most tests first. In the scale-out run each worker has a PostgreSQL test database and a
+# by its tests). In the scale-out run each worker has a PostgreSQL test database and a
 # Redis database of its own (tests/conftest.py: the URL's number, then the next).
 pytest: $(VENV)/.dev node_modules/.installed $(COLLECTED)
-	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n 2 --dist loadfile
 
 pytest-scaleout: $(VENV)/.dev node_modules/.installed $(COLLECTED)
 	REPLAY_DATABASE_URL=$(SCALEOUT_DATABASE_URL) REPLAY_REDIS_URL=$(SCALEOUT_REDIS_URL) \
-		$(BIN)/pytest -m "scaleout or redis" -n 2 --dist loadfile --no-loadscope-reorder
+		$(BIN)/pytest -m "scaleout or redis" -n 2 --dist loadfile
 
 test: lint typecheck pytest pytest-scaleout
 

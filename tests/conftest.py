@@ -330,29 +330,6 @@ def _launch(sync_playwright: Any, chromium_path: str) -> Iterator[Any]:
         instance.close()
 
 
-# The files that take longest (minutes each, on two cores), longest first. Under `-n 2
-# --dist loadfile` a file runs whole on one worker, in collection order: started last, a
-# long file would run alone at the end while the other worker sits idle.
-LONGEST_FILES = [
-    "test_player_long.py",
-    "test_mirror_replay.py",
-    "test_player_seek.py",
-    "test_records_passes.py",
-    "test_compaction.py",
-    "test_browser_heatmaps.py",
-    "test_browser_network.py",
-    "test_browser_faults.py",
-    "test_browser.py",
-    "test_keyframes.py",
-]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest files first, the rest in their order."""
-    rank = {name: n for n, name in enumerate(LONGEST_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FILES)))
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a failure: nothing may be skipped for a missing part."""
