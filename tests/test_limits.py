@@ -91,6 +91,8 @@ async def test_a_session_past_its_byte_limit_is_cut_and_says_so(alices_shop, set
     await comm.send_to(bytes_data=batch(1, events[40:140]))  # over the limit
     await comm.send_to(bytes_data=batch(2, events[140:]))
     ack = await receive(comm)
+    if ack == {"type": "ack", "seq": 1}:  # a flush came between the two
+        ack = await receive(comm)
     assert ack == {"type": "ack", "seq": 2}  # the client may let go of them
     error, code = await expect_refusal(comm)
     assert (error["code"], error["retry"], code) == (4413, False, 4413)
