@@ -173,3 +173,63 @@ def test_a_flood_of_pointer_positions_plays_through(
     cursor = viewer.locator("#stage .replayer-mouse")
     assert cursor.evaluate("(node) => node.style.left") == f"{100 + 999 % 500}px"
     viewer.close()
+
+
+def test_floods_of_scrolls_inputs_and_custom_events_play_through(
+    daphne: Any, alice: Any, alices_shop: Any, browser: Any
+) -> None:
+    """100,000 scrolls of an element in a fifth of a second, 20,000 more of as many
+    elements that are not on the page, then 100,000 inputs into a field, then 200,000
+    custom events (rrweb's recorder sends a scroll every 100 ms at most; a hostile client
+    need not): rrweb's Replayer would queue an action for each, and the viewer's tab would
+    hang, or take ten times the recording's time to play the custom events."""
+    from tests.test_record_caps import URL, T, change, custom
+
+    box = {"type": 2, "tagName": "div", "attributes": {"style": "height:5000px"}, "childNodes": []}
+    scroller = {
+        "type": 2,
+        "tagName": "div",
+        "attributes": {"id": "list", "style": "overflow:auto;height:200px"},
+        "childNodes": [{**box, "id": 21}],
+        "id": 20,
+    }
+    field = {"type": 2, "tagName": "input", "attributes": {"id": "q"}, "childNodes": [], "id": 30}
+    button = {"type": 2, "tagName": "button", "attributes": {}, "childNodes": [], "id": 10}
+    body = {"type": 2, "tagName": "body", "attributes": {}, "childNodes": [scroller, field, button]}
+    html = {"type": 2, "tagName": "html", "attributes": {}, "childNodes": [{**body, "id": 4}]}
+    snapshot = {"node": {"type": 0, "childNodes": [{**html, "id": 2}], "id": 1}}
+    events: list[dict[str, Any]] = [
+        {"type": 4, "timestamp": T, "data": {"href": URL, "width": 1280, "height": 800}},
+        {"type": 2, "timestamp": T, "data": {**snapshot, "initialOffset": {"top": 0, "left": 0}}},
+    ]
+    for n in range(100_000):
+        at = T + 5000 + n // 500
+        events.append(
+            {"type": 3, "timestamp": at, "data": {"source": 3, "id": 20, "x": 0, "y": n % 4000}}
+        )
+        if n % 5 == 0:
+            events.append(
+                {"type": 3, "timestamp": at, "data": {"source": 3, "id": 1000 + n, "x": 0, "y": 9}}
+            )
+    for n in range(100_000):
+        data = {
+            "source": 5,
+            "id": 30,
+            "text": f"typed {n}",
+            "isChecked": False,
+            "userTriggered": True,
+        }
+        events.append({"type": 3, "timestamp": T + 6000 + n // 500, "data": data})
+    events += [custom(T + 7000 + n // 1000, "spam", {"n": n}) for n in range(200_000)]
+    store_at_pace(alices_shop, "session-scroll-flood", [*events, change(T + 12_000)])
+    viewer = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(viewer, daphne, "alice", "alice-password-1")
+    viewer.goto(f"{daphne.url}/sessions/session-scroll-flood?t=4.5")
+    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
+    viewer.evaluate("window.replayPlayer.seek(4500, true)")
+    viewer.wait_for_function("() => window.replayPlayer.now() >= 9000", timeout=25000)
+    # The element and the field hold what the floods left.
+    page = viewer.frame_locator("#stage iframe")
+    assert page.locator("#list").evaluate("(node) => node.scrollTop") == 99_999 % 4000
+    assert page.locator("#q").input_value() == "typed 99999"
+    viewer.close()
