@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from replay.mirror import Mirror, keyframe
+from replay.mirror.tree import MAX_NODES
 
 Event = dict[str, Any]
 
@@ -160,3 +161,28 @@ def test_a_keyframe_is_a_copy_later_events_do_not_change():
     assert later is not None
     assert body_of(later) == []
     assert [e for e in later if e["type"] == 3 and e["data"]["source"] == 5] == []
+
+
+def test_a_page_holds_at_most_max_nodes_and_writes_no_keyframe_past_them():
+    """A hostile recording adding nodes without end would fill the worker's memory: the
+    mirror adds at most MAX_NODES, counts the rest, and writes no keyframe of a page it
+    no longer holds whole, until the next full snapshot."""
+    mirror = Mirror()
+    mirror.apply(snapshot(element(10, "ul")))
+    held = len(mirror.nodes)
+    adds = [
+        {"parentId": 10, "nextId": None, "node": element(100 + n, "li")}
+        for n in range(MAX_NODES - held + 25)
+    ]
+    mirror.apply(mutation(adds=adds[: MAX_NODES - held], removes=[], texts=[], attributes=[]))
+    assert len(mirror.nodes) == MAX_NODES
+    assert keyframe(mirror, 3) is not None  # whole, at the cap
+    mirror.apply(mutation(adds=adds[MAX_NODES - held :], removes=[], texts=[], attributes=[]))
+    assert len(mirror.nodes) == MAX_NODES
+    assert mirror.skipped == {"node past the page's node cap": 25}
+    assert keyframe(mirror, 4) is None
+    # Room again, but a node is missing: still no keyframe.
+    mirror.apply(mutation(adds=[], removes=[{"parentId": 10, "id": 100}], texts=[], attributes=[]))
+    assert keyframe(mirror, 5) is None
+    mirror.apply(snapshot(element(10, "ul")))
+    assert keyframe(mirror, 6) is not None

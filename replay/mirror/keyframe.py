@@ -131,9 +131,9 @@ def _media(mirror: Mirror, node: Node, timestamp: int | float) -> dict[str, Any]
 
 def keyframe(mirror: Mirror, timestamp: int | float) -> list[Event] | None:
     """The keyframe for the mirror's current state, or None when the mirror cannot
-    reproduce the page exactly (no snapshot yet, canvas drawing, or a recording whose
-    nodes are malformed)."""
-    if mirror.document is None or mirror.inexact:
+    reproduce the page exactly (no snapshot yet, canvas drawing, a page past the node
+    cap, or a recording whose nodes are malformed)."""
+    if mirror.document is None or mirror.inexact or mirror.over_cap:
         return None
     try:
         return _keyframe(mirror, mirror.document, timestamp)

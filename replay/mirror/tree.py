@@ -24,6 +24,12 @@ from replay.mirror.nodes import (
 # Attributes whose change means more than setting the attribute.
 _SPECIAL = frozenset(("style", "_cssText", "value"))
 
+# The most nodes a page may hold in the mirror (the largest real pages hold a few tens of
+# thousands; browsers crawl long before this). Past it, nodes are not added (a hostile
+# recording could otherwise fill a worker's memory with them) and the mirror no longer
+# matches the page (`over_cap`), until the next full snapshot.
+MAX_NODES = 300_000
+
 
 class Tree:
     """The nodes of one page load and what is kept beside them, by node id."""
@@ -59,6 +65,7 @@ class Tree:
         self._hint_list: list[Node] | None = None
         self._hint_at = -1
         self.skipped: Counter[str] = Counter()
+        self.over_cap = False
 
     def load(self, document: object) -> Node:
         """Start over from a full snapshot's document (returned): the replayer wipes its
@@ -75,6 +82,7 @@ class Tree:
         parents: dict[int, Node] = {}
         index(document, None, nodes, parents)
         self.document, self.nodes, self.parents = document, nodes, parents
+        self.over_cap = len(nodes) > MAX_NODES
         return document
 
     def _forget(self, node: Node) -> None:
@@ -218,6 +226,10 @@ class Tree:
             else:
                 node.pop("isShadow", None)
         else:
+            if node is None and len(nodes) >= MAX_NODES:
+                self.skipped["node past the page's node cap"] += 1
+                self.over_cap = True
+                return True
             if node is not None:  # a different node under a known id: none of its state
                 for table in self._tables:
                     table.pop(node_id, None)
@@ -276,6 +288,7 @@ class Tree:
             self._forget(before)
         index(document, None, self.nodes, self.parents)
         self.frames[iframe["id"]] = document
+        self.over_cap = self.over_cap or len(self.nodes) > MAX_NODES
 
     def _set_attribute(self, node: Node, name: str, value: Any) -> None:
         attrs = node.get("attributes")
