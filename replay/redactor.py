@@ -87,7 +87,9 @@ class Redactor:
         """Whether the node (in the mirror) is a matched element or inside one."""
         node = mirror.nodes.get(node_id) if isinstance(node_id, int) else None
         if node is None:
-            return False
+            # A page past the mirror's node cap has nodes the mirror does not hold, which
+            # may be inside a matched element: masked, to be safe.
+            return mirror.over_cap
         chain = [node, *self._ancestors(node_id, mirror)]
         return any(
             item.get("type") == 2 and self._matches(item, chain[at + 1 :])

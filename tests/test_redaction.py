@@ -16,6 +16,7 @@ from django.test import Client
 from replay.codec import read_header
 from replay.keyframes import advance_keyframes, load_keyframe
 from replay.mirror import Mirror
+from replay.mirror.tree import MAX_NODES
 from replay.models import AuditEntry, Keyframe, Segment, Session
 from replay.redactor import Redactor
 from replay.segments import iter_events
@@ -290,6 +291,37 @@ def test_the_redactor_follows_the_page_through_mutations():
     assert out[3]["data"]["attributes"][0]["attributes"] == {"value": "****"}
     assert out[4]["data"]["text"] == "****"
     assert out[5]["data"]["text"] == "unknown node"
+
+
+def test_past_the_mirrors_node_cap_what_the_mirror_does_not_hold_is_masked():
+    """A page of more nodes than the mirror holds: an unknown node may be inside a
+    matched element, so its text, input and attributes are masked, and what is added
+    under it."""
+    redactor = Redactor([".balance"])
+    mirror = Mirror()
+    for event in page():
+        mirror.apply(event)
+    held = len(mirror.nodes)
+    flood = [
+        {"parentId": 3, "nextId": None, "node": element("i", 100 + n)}
+        for n in range(MAX_NODES - held + 1)
+    ]
+    mirror.apply({"type": 3, "data": {"source": 0, "adds": flood, "removes": [], "texts": []}})
+    assert mirror.over_cap
+    unknown = flood[-1]["node"]["id"]  # the last add, not held
+    mutation = {
+        "source": 0,
+        "adds": [{"parentId": unknown, "nextId": None, "node": text("Balance 9.99", 7_000_000)}],
+        "removes": [],
+        "texts": [{"id": unknown, "value": "Balance 9.99"}, {"id": 10, "value": "ok"}],
+        "attributes": [{"id": unknown, "attributes": {"title": "Balance"}}],
+    }
+    out = redactor.event({"type": 3, "data": mutation}, mirror)["data"]
+    assert out["adds"][0]["node"]["textContent"] == "******* ****"
+    assert out["texts"] == [{"id": unknown, "value": "******* ****"}, {"id": 10, "value": "ok"}]
+    assert out["attributes"][0]["attributes"] == {"title": "*******"}
+    typed = {"type": 3, "data": {"source": 5, "id": unknown, "text": "1234", "isChecked": False}}
+    assert redactor.event(typed, mirror)["data"]["text"] == "****"
 
 
 @pytest.mark.parametrize(
