@@ -7,6 +7,7 @@ input and outsiders."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -18,6 +19,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
+from replay.analytics.error_api import GROUPS_PAGE
 from replay.analytics.error_groups import refingerprint
 from replay.fingerprints import fingerprint, frames, normalized_message
 from replay.models import ErrorGroup, Session, TrackedEvent
@@ -194,6 +196,34 @@ def test_the_errors_page_lists_opens_and_resolves_groups(alice, crashes):
     assert order["id"] in resolved
     assert "Reopen" in resolved
     assert "Cannot read" not in resolved  # the other group is open
+
+
+def test_groups_come_in_pages_in_the_api_and_on_the_page(alice, alices_shop):
+    def word(n: int) -> str:  # letters only: numbers would be normalized away
+        return "".join("ghijklmnop"[int(digit)] for digit in str(n))
+
+    errors = [(20, f"Step {word(n)} failed", "") for n in range(GROUPS_PAGE + 5)]
+    crash(alices_shop, "crash-many", CHROME, "ann", *errors)
+    url = f"/api/projects/{alices_shop.pk}/errors"
+    first = api(alice, url, **recorded_range()).json()
+    assert (len(first["groups"]), first["total"]) == (GROUPS_PAGE, GROUPS_PAGE + 5)
+    client = Client()
+    client.force_login(alice)
+    rest = client.get(first["next"]).json()
+    assert (len(rest["groups"]), rest["total"], rest["next"]) == (5, GROUPS_PAGE + 5, None)
+    ids = {g["id"] for g in first["groups"] + rest["groups"]}
+    assert len(ids) == GROUPS_PAGE + 5
+    assert api(alice, url, limit=0).status_code == 400
+    # The page shows as many, and links to the rest.
+    page = client.get("/errors", {"project": alices_shop.pk}).content.decode()
+    assert page.count("<tr data-group=") == GROUPS_PAGE
+    assert f"Groups 1-{GROUPS_PAGE} of {GROUPS_PAGE + 5}" in page
+    following = re.search(r'href="(\?[^"]*offset=100[^"]*)"', page)
+    assert following is not None
+    more = client.get("/errors" + html.unescape(following.group(1))).content.decode()
+    assert more.count("<tr data-group=") == 5
+    assert f"Groups {GROUPS_PAGE + 1}-{GROUPS_PAGE + 5} of {GROUPS_PAGE + 5}" in more
+    assert set(re.findall(r'<tr data-group="(\w+)"', page + more)) == ids
 
 
 def test_bad_input_and_outsiders(alice, mallory, crashes):

@@ -1,13 +1,15 @@
 """The JSON API of error groups (README, "Error groups"):
 
-    GET  /api/projects/ID/errors?since=&until=&status=&q=
+    GET  /api/projects/ID/errors?since=&until=&status=&q=&limit=&offset=
     GET  /api/projects/ID/errors/FINGERPRINT/sessions?since=&until=&limit=&offset=
     POST /api/projects/ID/errors/FINGERPRINT  {"status": "resolved" | "open"}
 
 The list answers `{"groups": [{"id", "fingerprint", "message", "kind", "count",
 "sessions", "users", "first_seen", "last_seen", "status", "resolved_at", "trend",
-"browsers", "stack", "sessions_url"}]}`, the most recently seen first. The project's
-viewers and admins may read and mark groups; anyone else gets 404."""
+"browsers", "stack", "sessions_url"}], "total", "next"}`, the most recently seen first,
+`limit` groups (100 unless given, at most 500) from `offset`, with the URL of the next
+page (null on the last) and how many groups the filters found. The project's viewers and
+admins may read and mark groups; anyone else gets 404."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from replay.models import Project, Session
 from replay.search import BadRequest, page_of
 
 MAX_PAGE = 500
+GROUPS_PAGE = 100  # groups in a page unless asked (the API's default, and /errors's page)
 
 
 def iso(ms: int | None) -> str | None:
@@ -86,7 +89,9 @@ def error_groups(request: HttpRequest, user: Any, project_id: int) -> HttpRespon
     project, since, until, found = chosen(request, project_id, user)
     if project is None:
         return error(404, "no such project")
-    return JsonResponse({"groups": [summary(request, project_id, g, since, until) for g in found]})
+    page, following = page_of(found, request, default=GROUPS_PAGE, largest=MAX_PAGE)
+    listed = [summary(request, project_id, g, since, until) for g in page]
+    return JsonResponse({"groups": listed, "total": len(found), "next": following})
 
 
 def occurrences(

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from replay.analytics import charts
-from replay.analytics.error_api import iso, occurrences
+from replay.analytics.error_api import GROUPS_PAGE, iso, occurrences
 from replay.analytics.error_groups import STATUSES, decide, groups, trend
 from replay.analytics.views import chosen_project
 from replay.search import BadRequest
@@ -30,6 +30,14 @@ def _span(days: int) -> tuple[int, int]:
     since = datetime.combine(today - timedelta(days=days - 1), time.min, UTC)
     until = datetime.combine(today + timedelta(days=1), time.min, UTC)
     return int(since.timestamp() * 1000), int(until.timestamp() * 1000)
+
+
+def _at(request: HttpRequest, offset: int) -> str:
+    """This page's URL with its list of groups from `offset`."""
+    query = request.GET.copy()
+    query.pop("group", None)
+    query["offset"] = str(max(0, offset))
+    return "?" + query.urlencode()
 
 
 @login_required
@@ -54,8 +62,11 @@ def errors_page(request: HttpRequest) -> HttpResponse:
         found = [g for g in found if g.status == status]
     if text:
         found = [g for g in found if text.lower() in g.message.lower()]
+    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
+    offset = offset if offset < len(found) else 0
+    shown = found[offset : offset + GROUPS_PAGE]
     rows = []
-    for group in found:
+    for group in shown:
         days_counts = [d["count"] for d in trend(group, since, until)]
         rows.append(
             {
@@ -68,6 +79,14 @@ def errors_page(request: HttpRequest) -> HttpResponse:
     context.update(
         days=days, status=status, q=text, rows=rows, counts=counts, total=sum(counts.values())
     )
+    context["page_size"] = GROUPS_PAGE
+    context["pages"] = {
+        "first": offset + 1,
+        "last": offset + len(shown),
+        "of": len(found),
+        "previous": _at(request, offset - GROUPS_PAGE) if offset else None,
+        "next": _at(request, offset + GROUPS_PAGE) if offset + GROUPS_PAGE < len(found) else None,
+    }
     chosen = params.get("group")
     current = next((g for g in found if g.fingerprint == chosen), None)
     if current is not None:
