@@ -233,3 +233,31 @@ def test_floods_of_scrolls_inputs_and_custom_events_play_through(
     assert page.locator("#list").evaluate("(node) => node.scrollTop") == 99_999 % 4000
     assert page.locator("#q").input_value() == "typed 99999"
     viewer.close()
+
+
+def test_a_flood_of_attribute_changes_plays_through(
+    daphne: Any, alice: Any, alices_shop: Any, browser: Any
+) -> None:
+    """200,000 changes of a button's class and style in a fifth of a second, the style
+    set whole at every thousandth and changed property by property in between: each an
+    action of rrweb's Replayer, whose tab would hang. The player tells each run of them
+    in a frame as one change, and the button ends as the last change left it."""
+    from tests.test_record_caps import T, change, page
+
+    flood = []
+    for n in range(200_000):
+        style: Any = "color: red" if n % 1000 == 0 else {"width": f"{n % 300}px"}
+        changed = [{"id": 10, "attributes": {"class": f"c{n}", "style": style}}]
+        data = {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": changed}
+        flood.append({"type": 3, "timestamp": T + 5000 + n // 1000, "data": data})
+    store_at_pace(alices_shop, "session-change-flood", [*page(T), *flood, change(T + 12_000)])
+    viewer = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(viewer, daphne, "alice", "alice-password-1")
+    viewer.goto(f"{daphne.url}/sessions/session-change-flood?t=4.5")
+    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
+    viewer.evaluate("window.replayPlayer.seek(4500, true)")
+    viewer.wait_for_function("() => window.replayPlayer.now() >= 9000", timeout=25000)
+    button = viewer.frame_locator("#stage iframe").locator("#buy")
+    shown = button.evaluate("(node) => [node.className, node.style.color, node.style.width]")
+    assert shown == ["c199999", "red", f"{199_999 % 300}px"]
+    viewer.close()

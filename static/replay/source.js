@@ -4,7 +4,8 @@
  * keyframe at or before it (a synthesized full snapshot the server stores every few
  * seconds of recording) and the segments from there to a little past the moment;
  * playing on loads the next segments ahead of the playhead, and `trim` lets go of what
- * is far behind it by starting over from a later keyframe or page load.
+ * is far behind it by starting over from a later keyframe or page load. What of a
+ * segment's events rrweb's Replayer is given is crowded.js's.
  */
 (function () {
   'use strict';
@@ -13,84 +14,6 @@
   // How much a playing Replayer keeps behind the playhead before it lets go of older
   // events (the player reads it on every try, so a page or a test may change it).
   const KEEP_BEHIND_MS = 60000;
-
-  // rrweb's Replayer queues an action for every event, each slower to take off the queue
-  // the longer it is; it also draws the mouse's tail anew at every position, over every
-  // position still on the tail. A recording with thousands of positions, scrolls, inputs
-  // or custom events a second (a hostile client's; rrweb samples the pointer every 50 ms
-  // and scrolls every 100 ms) would hang the viewer's tab or crawl. A screen shows one
-  // state a frame, so the player is given, of each FRAME_MS: the last pointer position;
-  // the last scroll and the last input of each element (each only ever replaced by the
-  // next), of at most PER_FRAME elements; and at most PER_FRAME custom and as many plugin
-  // events (which change nothing on the page: the player reads what they say from the
-  // server's records).
-  const FRAME_MS = 16;
-  const PER_FRAME = 500;
-  const MOVES = [1, 6, 12]; // MouseMove, TouchMove, Drag
-  const LAST_WINS = [3, 5]; // Scroll, Input
-  const INERT = [5, 6]; // Custom, Plugin
-
-  function isMove(event) {
-    const data = event.type === 3 ? event.data : null;
-    return Boolean(data) && MOVES.includes(data.source) && Array.isArray(data.positions);
-  }
-
-  /** The events with what a frame shows of them (above); the same array when nothing
-   *  is left out. */
-  function thin(events) {
-    const lastPosition = new Map(); // frame -> its last pointer position
-    const lastOf = new Map(); // kind, frame and element -> its last scroll or input
-    const counted = new Map(); // kind and frame -> elements or events let in
-    const left = new Set(); // events left out
-    let crowded = false;
-    const admit = (group) => {
-      const seen = counted.get(group) || 0;
-      counted.set(group, seen + 1);
-      return seen < PER_FRAME;
-    };
-    for (const event of events) {
-      if (isMove(event)) {
-        for (const position of event.data.positions) {
-          if (!position) continue;
-          const frame = Math.floor((event.timestamp + (position.timeOffset || 0)) / FRAME_MS);
-          crowded = crowded || lastPosition.has(frame);
-          lastPosition.set(frame, position);
-        }
-        continue;
-      }
-      const frame = Math.floor(event.timestamp / FRAME_MS);
-      if (INERT.includes(event.type)) {
-        if (!admit(event.type + ':' + frame)) left.add(event);
-        continue;
-      }
-      const data = event.type === 3 ? event.data : null;
-      if (!data || !LAST_WINS.includes(data.source)) continue;
-      const group = '3.' + data.source + ':' + frame;
-      const key = group + ':' + data.id;
-      const before = lastOf.get(key);
-      if (before) {
-        left.add(before);
-      } else if (!admit(group)) {
-        left.add(event);
-        continue;
-      }
-      lastOf.set(key, event);
-    }
-    if (!crowded && !left.size) return events;
-    const kept = new Set(lastPosition.values());
-    const thinned = [];
-    for (const event of events) {
-      if (isMove(event)) {
-        const positions = event.data.positions.filter((position) => kept.has(position));
-        if (positions.length) {
-          thinned.push(Object.assign({}, event, { data: Object.assign({}, event.data, { positions }) }));
-        }
-      } else if (!left.has(event)) {
-        thinned.push(event);
-      }
-    }
-    return thinned;
-  }
 
   async function getJSON(url, source) {
     const response = await fetch(url, { credentials: 'same-origin' });
@@ -236,7 +159,7 @@
         if (segment.last_ts !== null) this.loadedUntil = Math.max(this.loadedUntil, segment.last_ts);
       }
       const parts = await Promise.all(
-        wanted.map((index) => getJSON(this.segments[index].url, this).then(thin)),
+        wanted.map((index) => getJSON(this.segments[index].url, this).then(window.ReplayInternals.thinCrowded)),
       );
       wanted.forEach((index, i) => {
         this.chunks.push({ index: index, seqEnd: this.segments[index].seq_end, events: parts[i] });
