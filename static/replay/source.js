@@ -158,8 +158,9 @@
         this.next += 1;
         if (segment.last_ts !== null) this.loadedUntil = Math.max(this.loadedUntil, segment.last_ts);
       }
+      const thin = window.ReplayInternals.thinCrowded; // crowded.js
       const parts = await Promise.all(
-        wanted.map((index) => getJSON(this.segments[index].url, this).then(window.ReplayInternals.thinCrowded)),
+        wanted.map((index) => getJSON(this.segments[index].url, this).then(thin)),
       );
       wanted.forEach((index, i) => {
         this.chunks.push({ index: index, seqEnd: this.segments[index].seq_end, events: parts[i] });
