@@ -218,12 +218,19 @@ def test_groups_come_in_pages_in_the_api_and_on_the_page(alice, alices_shop):
     page = client.get("/errors", {"project": alices_shop.pk}).content.decode()
     assert page.count("<tr data-group=") == GROUPS_PAGE
     assert f"Groups 1-{GROUPS_PAGE} of {GROUPS_PAGE + 5}" in page
-    following = re.search(r'href="(\?[^"]*offset=100[^"]*)"', page)
+    following = re.search(r'href="(\?[^"]*page=2[^"]*)"', page)
     assert following is not None
     more = client.get("/errors" + html.unescape(following.group(1))).content.decode()
     assert more.count("<tr data-group=") == 5
     assert f"Groups {GROUPS_PAGE + 1}-{GROUPS_PAGE + 5} of {GROUPS_PAGE + 5}" in more
     assert set(re.findall(r'<tr data-group="(\w+)"', page + more)) == ids
+    # A group opened from the second page lists its sessions, and the list stays there.
+    opened = re.search(r'<td class="error-cell"><a href="([^"]+)"', more)
+    assert opened is not None
+    assert "page=2" in opened.group(1)
+    detail = client.get("/errors" + html.unescape(opened.group(1))).content.decode()
+    assert detail.count("Play at the error") == 1
+    assert detail.count("<tr data-group=") == 5
 
 
 def test_bad_input_and_outsiders(alice, mallory, crashes):

@@ -32,11 +32,12 @@ def _span(days: int) -> tuple[int, int]:
     return int(since.timestamp() * 1000), int(until.timestamp() * 1000)
 
 
-def _at(request: HttpRequest, offset: int) -> str:
-    """This page's URL with its list of groups from `offset`."""
+def _page_url(request: HttpRequest, number: int) -> str:
+    """This page's URL with the list's page `number` (1 and on), no group open. (Not
+    `offset`, which the open group's list of sessions reads.)"""
     query = request.GET.copy()
     query.pop("group", None)
-    query["offset"] = str(max(0, offset))
+    query["page"] = str(number)
     return "?" + query.urlencode()
 
 
@@ -62,8 +63,9 @@ def errors_page(request: HttpRequest) -> HttpResponse:
         found = [g for g in found if g.status == status]
     if text:
         found = [g for g in found if text.lower() in g.message.lower()]
-    offset = int(params["offset"]) if params.get("offset", "").isdigit() else 0
-    offset = offset if offset < len(found) else 0
+    number = int(params["page"]) if params.get("page", "").isdigit() else 1
+    number = number if 1 <= number <= max(1, -(-len(found) // GROUPS_PAGE)) else 1
+    offset = (number - 1) * GROUPS_PAGE
     shown = found[offset : offset + GROUPS_PAGE]
     rows = []
     for group in shown:
@@ -80,12 +82,14 @@ def errors_page(request: HttpRequest) -> HttpResponse:
         days=days, status=status, q=text, rows=rows, counts=counts, total=sum(counts.values())
     )
     context["page_size"] = GROUPS_PAGE
+    following = offset + GROUPS_PAGE < len(found)
     context["pages"] = {
+        "number": number,
         "first": offset + 1,
         "last": offset + len(shown),
         "of": len(found),
-        "previous": _at(request, offset - GROUPS_PAGE) if offset else None,
-        "next": _at(request, offset + GROUPS_PAGE) if offset + GROUPS_PAGE < len(found) else None,
+        "previous": _page_url(request, number - 1) if number > 1 else None,
+        "next": _page_url(request, number + 1) if following else None,
     }
     chosen = params.get("group")
     current = next((g for g in found if g.fingerprint == chosen), None)
