@@ -82,14 +82,14 @@ def errors_page(request: HttpRequest) -> HttpResponse:
         days=days, status=status, q=text, rows=rows, counts=counts, total=sum(counts.values())
     )
     context["page_size"] = GROUPS_PAGE
-    following = offset + GROUPS_PAGE < len(found)
+    more = offset + GROUPS_PAGE < len(found)
     context["pages"] = {
         "number": number,
         "first": offset + 1,
         "last": offset + len(shown),
         "of": len(found),
         "previous": _page_url(request, number - 1) if number > 1 else None,
-        "next": _page_url(request, number + 1) if following else None,
+        "next": _page_url(request, number + 1) if more else None,
     }
     chosen = params.get("group")
     current = next((g for g in found if g.fingerprint == chosen), None)
