@@ -178,9 +178,14 @@
     return merged;
   }
 
-  /** What the Replayer is given of these events (above). */
+  /** What the Replayer is given of these events (above): the events as they are should
+   *  any of them be malformed here (the Replayer then meets them as recorded). */
   function thinCrowded(events) {
-    return mergeChanges(thinOut(events));
+    try {
+      return mergeChanges(thinOut(events));
+    } catch (err) {
+      return events;
+    }
   }
 
   window.ReplayInternals = window.ReplayInternals || {};
