@@ -149,6 +149,18 @@ def test_names_no_browser_takes_do_not_stop_the_player_showing_the_page(
     viewer.close()
 
 
+def play_through(browser: Any, daphne: Any, session: str, until_ms: int, timeout: int) -> Any:
+    """Alice's viewer, playing `session` from 4.5 s (its flood starts at 5 s), once the
+    playhead has passed `until_ms`."""
+    viewer = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(viewer, daphne, "alice", "alice-password-1")
+    viewer.goto(f"{daphne.url}/sessions/{session}?t=4.5")
+    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
+    viewer.evaluate("window.replayPlayer.seek(4500, true)")
+    viewer.wait_for_function(f"() => window.replayPlayer.now() >= {until_ms}", timeout=timeout)
+    return viewer
+
+
 def test_a_flood_of_pointer_positions_plays_through(
     daphne: Any, alice: Any, alices_shop: Any, browser: Any
 ) -> None:
@@ -163,12 +175,7 @@ def test_a_flood_of_pointer_positions_plays_through(
         for n in range(200)
     ]
     store_at_pace(alices_shop, "session-pointer-flood", [*page(T), *flood, change(T + 12_000)])
-    viewer = browser.new_page(viewport={"width": 1280, "height": 800})
-    log_in(viewer, daphne, "alice", "alice-password-1")
-    viewer.goto(f"{daphne.url}/sessions/session-pointer-flood?t=4.5")
-    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
-    viewer.evaluate("window.replayPlayer.seek(4500, true)")
-    viewer.wait_for_function("() => window.replayPlayer.now() >= 8000", timeout=30000)
+    viewer = play_through(browser, daphne, "session-pointer-flood", until_ms=8000, timeout=30000)
     # The cursor stands where the flood left it.
     cursor = viewer.locator("#stage .replayer-mouse")
     assert cursor.evaluate("(node) => node.style.left") == f"{100 + 999 % 500}px"
@@ -222,12 +229,7 @@ def test_floods_of_scrolls_inputs_and_custom_events_play_through(
         events.append({"type": 3, "timestamp": T + 6000 + n // 500, "data": data})
     events += [custom(T + 7000 + n // 1000, "spam", {"n": n}) for n in range(200_000)]
     store_at_pace(alices_shop, "session-scroll-flood", [*events, change(T + 12_000)])
-    viewer = browser.new_page(viewport={"width": 1280, "height": 800})
-    log_in(viewer, daphne, "alice", "alice-password-1")
-    viewer.goto(f"{daphne.url}/sessions/session-scroll-flood?t=4.5")
-    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
-    viewer.evaluate("window.replayPlayer.seek(4500, true)")
-    viewer.wait_for_function("() => window.replayPlayer.now() >= 9000", timeout=25000)
+    viewer = play_through(browser, daphne, "session-scroll-flood", until_ms=9000, timeout=25000)
     # The element and the field hold what the floods left.
     page = viewer.frame_locator("#stage iframe")
     assert page.locator("#list").evaluate("(node) => node.scrollTop") == 99_999 % 4000
@@ -251,12 +253,7 @@ def test_a_flood_of_attribute_changes_plays_through(
         data = {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": changed}
         flood.append({"type": 3, "timestamp": T + 5000 + n // 1000, "data": data})
     store_at_pace(alices_shop, "session-change-flood", [*page(T), *flood, change(T + 12_000)])
-    viewer = browser.new_page(viewport={"width": 1280, "height": 800})
-    log_in(viewer, daphne, "alice", "alice-password-1")
-    viewer.goto(f"{daphne.url}/sessions/session-change-flood?t=4.5")
-    viewer.wait_for_selector("#stage[data-ready=true]", timeout=20000)
-    viewer.evaluate("window.replayPlayer.seek(4500, true)")
-    viewer.wait_for_function("() => window.replayPlayer.now() >= 9000", timeout=25000)
+    viewer = play_through(browser, daphne, "session-change-flood", until_ms=9000, timeout=25000)
     button = viewer.frame_locator("#stage iframe").locator("#buy")
     shown = button.evaluate("(node) => [node.className, node.style.color, node.style.width]")
     assert shown == ["c199999", "red", f"{199_999 % 300}px"]
