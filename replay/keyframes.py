@@ -37,7 +37,7 @@ from replay.codec import (
     pack_batch,
     segment_body,
 )
-from replay.mirror import Mirror, keyframe
+from replay.mirror import FULL_SNAPSHOT, META, Mirror, keyframe, stuck
 from replay.models import Keyframe, Pack, Segment, Session
 from replay.packs import PackWriter, erase, locator, parts_of
 from replay.segments import read_segment, stored
@@ -67,6 +67,9 @@ class Advanced:
     # Rows of keyframes added to a pack not written yet: `index` them once it is.
     pending: list[Keyframe] = field(default_factory=list)
     since: int | float | None = None  # the session's keyframe_ms once they are indexed
+    # Where the mirror ended stuck (`stuck`), for the session's keyframe_stuck_seq and
+    # keyframe_stuck: (seq, reason), or None when it can write keyframes.
+    stuck: tuple[int, str] | None = None
 
 
 def index(session: Session, advanced: Advanced, storage: Storage) -> None:
@@ -79,8 +82,14 @@ def index(session: Session, advanced: Advanced, storage: Storage) -> None:
                 erase(parts_of([replaced]), storage)
             row.save()
         since = advanced.since
+        changed: dict[str, object] = {}
         if since is not None and since != session.keyframe_ms:
-            Session.objects.filter(pk=session.pk).update(keyframe_ms=round(since))
+            changed["keyframe_ms"] = round(since)
+        seq, reason = advanced.stuck if advanced.stuck is not None else (None, "")
+        if (seq, reason) != (session.keyframe_stuck_seq, session.keyframe_stuck):
+            changed.update(keyframe_stuck_seq=seq, keyframe_stuck=reason)
+        if changed:
+            Session.objects.filter(pk=session.pk).update(**changed)
 
 
 def load_keyframe(row: Keyframe, storage: Storage) -> list[dict[str, object]]:
@@ -96,7 +105,13 @@ def advance_keyframes(
 ) -> Advanced:
     """Write the keyframes due since the session's last one. With `pack`, they are added
     to it and left for the caller to write and `index` (one pack for the keyframes of
-    many sessions); without, they go in a pack of their own, written and indexed now."""
+    many sessions); without, they go in a pack of their own, written and indexed now.
+
+    A mirror that is stuck (`stuck`) stays so until the page's next real full snapshot:
+    the segments before it are not read, in this pass or in the next ones (the session's
+    `keyframe_stuck_seq` says where it got stuck), so that a canvas page or one past the
+    node cap costs each pass what came since, not the whole session again. The first
+    keyframe after such a stretch is the page as it is replayed from that snapshot."""
     own = pack is None
     writer = pack if pack is not None else PackWriter(Pack.Kind.KEYFRAMES)
     last = session.keyframes.order_by("-after_seq").first()
@@ -104,25 +119,42 @@ def advance_keyframes(
     after = -1
     since: int | float | None = session.first_event_ms
     previous: Previous | None = None
+    stuck_at = session.keyframe_stuck_seq
+    waiting = stuck_at is not None and (last is None or stuck_at >= last.after_seq)
+    asks = (session.keyframe_stuck or None) if waiting else None
     if last is not None:
         header, body, links = stored(last, storage)
-        for batch in body_batches(body, header.ids):
-            for event in batch.events:
-                mirror.apply(event)
-        mirror.skipped.clear()  # counted when the events themselves were applied
+        if not waiting:
+            for batch in body_batches(body, header.ids):
+                for event in batch.events:
+                    mirror.apply(event)
+            mirror.skipped.clear()  # counted when the events themselves were applied
         after, since = last.after_seq, last.timestamp
         previous = Previous(locator(last.key, last.offset, last.size), body, links)
+    if waiting and stuck_at is not None:
+        after = stuck_at
     pending: list[Keyframe] = []
     rows = Segment.objects.filter(session=session, seq_end__gt=after).order_by("seq_start")
     for row in rows:
+        if waiting and not row.keyframe:  # no real snapshot: nothing in it can be written
+            if row.last_ts is not None and since is not None and row.last_ts - since >= interval_ms:
+                since = row.last_ts
+            after = row.seq_end
+            continue
         latest = None
         for batch in read_segment(row, storage, first=after + 1).batches:
             for event in batch.events:
+                kind = event.get("type")
+                if waiting and kind not in (META, FULL_SNAPSHOT):
+                    continue  # what the snapshot wipes
+                waiting = waiting and kind != FULL_SNAPSHOT
                 mirror.apply(event)
                 stamp = event.get("timestamp")
                 if isinstance(stamp, int | float):
                     latest = stamp if latest is None else max(latest, stamp)
             after = batch.seq
+        if stuck(mirror):
+            waiting, asks = True, mirror.inexact
         if latest is None or since is None or latest - since < interval_ms:
             continue
         frame = keyframe(mirror, latest)
@@ -148,7 +180,14 @@ def advance_keyframes(
             )
         )
         since = latest
-    advanced = Advanced(len(pending), mirror.inexact, mirror.skipped, pending, since)
+    advanced = Advanced(
+        len(pending),
+        (mirror.inexact or asks) if waiting else mirror.inexact,
+        mirror.skipped,
+        pending,
+        since,
+        (after, asks or "") if waiting else None,
+    )
     if own:
         writer.write(storage)
         index(session, advanced, storage)

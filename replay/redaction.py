@@ -253,7 +253,9 @@ def _recompute_keyframes(
         frame.delete()
     drop_unreferenced(storage, {frame.key for frame in frames if frame.offset is not None})
     last = session.keyframes.order_by("-after_seq").first()
-    Session.objects.filter(pk=session.pk).update(keyframe_ms=last.timestamp if last else None)
+    Session.objects.filter(pk=session.pk).update(
+        keyframe_ms=last.timestamp if last else None, keyframe_stuck_seq=None, keyframe_stuck=""
+    )
     session.refresh_from_db()
     return advance_keyframes(session, storage, interval_ms).written
 

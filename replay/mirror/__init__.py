@@ -1,7 +1,7 @@
 """A server-side model of each page's DOM, kept from rrweb events (see `state`), and the
 keyframes synthesized from it (see `keyframe`). Pure: no Django, no IO."""
 
-from replay.mirror.keyframe import keyframe
-from replay.mirror.state import Mirror
+from replay.mirror.keyframe import keyframe, stuck
+from replay.mirror.state import FULL_SNAPSHOT, META, Mirror
 
-__all__ = ["Mirror", "keyframe"]
+__all__ = ["FULL_SNAPSHOT", "META", "Mirror", "keyframe", "stuck"]

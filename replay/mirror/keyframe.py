@@ -129,11 +129,18 @@ def _media(mirror: Mirror, node: Node, timestamp: int | float) -> dict[str, Any]
     return out
 
 
+def stuck(mirror: Mirror) -> bool:
+    """Whether the mirror can write no keyframe until the page's next full snapshot,
+    whatever else comes: it has none yet, or what came since (canvas drawing, nodes past
+    the cap) is undone only by the next."""
+    return mirror.document is None or mirror.inexact is not None or mirror.over_cap
+
+
 def keyframe(mirror: Mirror, timestamp: int | float) -> list[Event] | None:
     """The keyframe for the mirror's current state, or None when the mirror cannot
     reproduce the page exactly (no snapshot yet, canvas drawing, a page past the node
     cap, or a recording whose nodes are malformed)."""
-    if mirror.document is None or mirror.inexact or mirror.over_cap:
+    if stuck(mirror) or mirror.document is None:
         return None
     try:
         return _keyframe(mirror, mirror.document, timestamp)

@@ -50,6 +50,15 @@ class Session(models.Model):
     keyframe_ms = models.BigIntegerField(
         null=True, blank=True, help_text="time of the last keyframe (or of the first event)"
     )
+    keyframe_stuck_seq = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="the batch after which the keyframer's mirror can write no keyframe before "
+        "the page's next real full snapshot (replay.mirror.stuck)",
+    )
+    keyframe_stuck = models.CharField(
+        max_length=100, blank=True, help_text="why, when the recorder should snapshot"
+    )
     tracked_seq = models.BigIntegerField(
         default=-1, help_text="the batches its event-tracking records were computed from"
     )
