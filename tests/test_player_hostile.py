@@ -258,3 +258,28 @@ def test_a_flood_of_attribute_changes_plays_through(
     shown = button.evaluate("(node) => [node.className, node.style.color, node.style.width]")
     assert shown == ["c199999", "red", f"{199_999 % 300}px"]
     viewer.close()
+
+
+def test_a_crowded_stretch_with_a_malformed_change_still_plays(
+    daphne: Any, alice: Any, alices_shop: Any, browser: Any
+) -> None:
+    """A frame of 2,000 attribute changes, one of them holding a text change that names
+    no node (`texts: [null]`, which sanitizing leaves as it is): the player cannot merge
+    that stretch, gives it to rrweb's Replayer as it is, and plays on."""
+    from tests.test_record_caps import T, change, page
+
+    flood = []
+    for n in range(2000):
+        data = {
+            "source": 0,
+            "adds": [],
+            "removes": [],
+            "texts": [None] if n == 1000 else [],
+            "attributes": [{"id": 10, "attributes": {"class": f"c{n}"}}],
+        }
+        flood.append({"type": 3, "timestamp": T + 5000 + n // 1000, "data": data})
+    store_at_pace(alices_shop, "session-odd-flood", [*page(T), *flood, change(T + 12_000)])
+    viewer = play_through(browser, daphne, "session-odd-flood", until_ms=9000, timeout=25000)
+    button = viewer.frame_locator("#stage iframe").locator("#buy")
+    assert button.evaluate("(node) => node.className") == "c1999"
+    viewer.close()
