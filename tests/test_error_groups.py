@@ -19,7 +19,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
-from replay.analytics.error_api import GROUPS_PAGE
+from replay.analytics.error_api import GROUPS_PAGE, SESSIONS_PAGE
 from replay.analytics.error_groups import refingerprint
 from replay.fingerprints import fingerprint, frames, normalized_message
 from replay.models import ErrorGroup, Session, TrackedEvent
@@ -231,6 +231,31 @@ def test_groups_come_in_pages_in_the_api_and_on_the_page(alice, alices_shop):
     detail = client.get("/errors" + html.unescape(opened.group(1))).content.decode()
     assert detail.count("Play at the error") == 1
     assert detail.count("<tr data-group=") == 5
+
+
+def test_a_group_on_the_page_lists_its_sessions_in_pages(alice, alices_shop):
+    for n in range(SESSIONS_PAGE + 3):
+        crash(alices_shop, f"crash-{n:03d}", CHROME, f"user-{n}", (20 + n, "Payment failed", ""))
+    client = Client()
+    client.force_login(alice)
+    listed = client.get("/errors", {"project": alices_shop.pk}).content.decode()
+    opened = re.search(r'<td class="error-cell"><a href="([^"]+)"', listed)
+    assert opened is not None
+    first = client.get("/errors" + html.unescape(opened.group(1))).content.decode()
+    assert first.count("Play at the error") == SESSIONS_PAGE
+    assert f"Sessions 1-{SESSIONS_PAGE} of {SESSIONS_PAGE + 3}" in first
+    following = re.search(r'href="([^"]*offset={}[^"]*)"'.format(SESSIONS_PAGE), first)
+    assert following is not None
+    rest = client.get("/errors" + html.unescape(following.group(1))).content.decode()
+    assert rest.count("Play at the error") == 3
+    assert f"Sessions {SESSIONS_PAGE + 1}-{SESSIONS_PAGE + 3} of {SESSIONS_PAGE + 3}" in rest
+    shown = set(re.findall(r"crash-\d{3}", first + rest))
+    assert shown == {f"crash-{n:03d}" for n in range(SESSIONS_PAGE + 3)}
+    back = re.search(r'href="(\?[^"]*)">← Previous', rest)
+    assert back is not None
+    assert "offset" not in back.group(1)
+    again = client.get("/errors" + html.unescape(back.group(1))).content.decode()
+    assert re.findall(r"crash-\d{3}", again) == re.findall(r"crash-\d{3}", first)
 
 
 def test_bad_input_and_outsiders(alice, mallory, crashes):

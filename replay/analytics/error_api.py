@@ -36,6 +36,7 @@ from replay.search import BadRequest, page_of
 
 MAX_PAGE = 500
 GROUPS_PAGE = 100  # groups in a page unless asked (the API's default, and /errors's page)
+SESSIONS_PAGE = 50  # a group's sessions in a page unless asked (and in /errors's group)
 
 
 def iso(ms: int | None) -> str | None:
@@ -100,7 +101,7 @@ def occurrences(
     """A page of the group's sessions in the range, the most recent first, each with a
     player link a second before its first occurrence of the error there."""
     ordered = sessions_of(project, group.fingerprint, since, until)
-    page, following = page_of(ordered, request, default=50, largest=MAX_PAGE)
+    page, following = page_of(ordered, request, default=SESSIONS_PAGE, largest=MAX_PAGE)
     rows = Session.objects.filter(pk__in=[pk for pk, _ in page])
     about = {s.pk: s for s in rows}
     listed = []

@@ -1,7 +1,7 @@
 """The error groups page, `/errors` (README, "Error groups"): a project's errors grouped
 by fingerprint with their counts, sessions, users, last time seen, status and a daily
 trend drawn on the server; one group's detail (its stack, browsers, trend, and the
-sessions it happened in, each playing a second before it); and marking a group
+sessions it happened in, each playing a second before it, SESSIONS_PAGE at a time); and marking a group
 resolved or open again."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from replay.analytics import charts
-from replay.analytics.error_api import GROUPS_PAGE, iso, occurrences
+from replay.analytics.error_api import GROUPS_PAGE, SESSIONS_PAGE, iso, occurrences
 from replay.analytics.error_groups import STATUSES, decide, groups, trend
 from replay.analytics.views import chosen_project
 from replay.search import BadRequest
@@ -37,8 +37,18 @@ def _page_url(request: HttpRequest, number: int) -> str:
     `offset`, which the open group's list of sessions reads.)"""
     query = request.GET.copy()
     query.pop("group", None)
+    query.pop("offset", None)
     query["page"] = str(number)
     return "?" + query.urlencode()
+
+
+def _sessions_url(request: HttpRequest, offset: int) -> str:
+    """This page's URL, its group open, with that group's sessions from `offset`."""
+    query = request.GET.copy()
+    query.pop("offset", None)
+    if offset > 0:
+        query["offset"] = str(offset)
+    return "?" + query.urlencode() + "#group"
 
 
 @login_required
@@ -96,11 +106,16 @@ def errors_page(request: HttpRequest) -> HttpResponse:
     if current is not None:
         daily = trend(current, since, until)
         listed, following = occurrences(request, project, current, since, until)
+        at = int(params["offset"]) if params.get("offset", "").isdigit() else 0
         context["current"] = {
             "group": current,
             "trend": charts.bars([d["day"][5:] for d in daily], [d["count"] for d in daily]),
             "browsers": current.browsers.most_common(),
             "sessions": listed,
-            "next": following,
+            "first": at + 1,
+            "last": at + len(listed),
+            "previous": _sessions_url(request, at - SESSIONS_PAGE) if at > 0 else None,
+            "next": _sessions_url(request, at + SESSIONS_PAGE) if following else None,
         }
+        context["sessions_page"] = SESSIONS_PAGE
     return render(request, "replay/errors.html", context)
