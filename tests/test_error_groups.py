@@ -244,7 +244,7 @@ def test_a_group_on_the_page_lists_its_sessions_in_pages(alice, alices_shop):
     first = client.get("/errors" + html.unescape(opened.group(1))).content.decode()
     assert first.count("Play at the error") == SESSIONS_PAGE
     assert f"Sessions 1-{SESSIONS_PAGE} of {SESSIONS_PAGE + 3}" in first
-    following = re.search(r'href="([^"]*offset={}[^"]*)"'.format(SESSIONS_PAGE), first)
+    following = re.search(rf'href="([^"]*offset={SESSIONS_PAGE}[^"]*)"', first)
     assert following is not None
     rest = client.get("/errors" + html.unescape(following.group(1))).content.decode()
     assert rest.count("Play at the error") == 3

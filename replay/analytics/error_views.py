@@ -1,8 +1,8 @@
 """The error groups page, `/errors` (README, "Error groups"): a project's errors grouped
 by fingerprint with their counts, sessions, users, last time seen, status and a daily
 trend drawn on the server; one group's detail (its stack, browsers, trend, and the
-sessions it happened in, each playing a second before it, SESSIONS_PAGE at a time); and marking a group
-resolved or open again."""
+sessions it happened in, SESSIONS_PAGE at a time, each playing a second before it); and
+marking a group resolved or open again."""
 
 from __future__ import annotations
 
