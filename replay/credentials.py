@@ -4,7 +4,9 @@ values of fields named like a password, a secret, a token, an API key, a one-tim
 or a card's security code, in JSON (a whole body or one cut at its size limit, a logged
 object as the console plugin writes it) and in form-encoded bodies
 (`user=jane&password=...`), and in bodies other rrweb clients send as objects. Each such
-value becomes `"[redacted]"`; the rest is kept as it was written. Pure."""
+value becomes `"[redacted]"`; the rest is kept as it was written. Our recorder redacts
+the same fields before they leave the page (`CREDENTIAL_FIELDS`); this is done again on
+whatever comes. Pure."""
 
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ _NAMES = (
 )
 _SHORT_NAMES = "pwd|pass|otp|cvv|cvc|pin"
 CREDENTIAL_NAMES = re.compile(f"(?i:{_NAMES}|^(?:{_SHORT_NAMES})$)")
+# The same names for recorders, which redact them before anything leaves the page
+# (static/replay/credentials.js): sent with the recording options.
+CREDENTIAL_FIELDS = {"names": _NAMES, "short": _SHORT_NAMES}
 # A JSON member whose value is a string, a number or a literal: the name (escapes and
 # all) and the value. A body cut at its size limit is no longer JSON, but its members
 # before the cut still read so.

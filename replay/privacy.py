@@ -36,6 +36,7 @@ class RecordingConfig(TypedDict):
     capture_network: bool
     capture_network_bodies: bool
     network_headers: list[str]
+    credential_fields: dict[str, str]
 
 
 def selector_problem(selector: str) -> str | None:

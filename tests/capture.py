@@ -21,6 +21,7 @@ CONSOLE = "rrweb/console@1"
 NETWORK = "rrweb/network@1"
 SECRET_TOKEN = "SECRET-TOKEN-123"
 SECRET_COOKIE = "SECRET-COOKIE-456"
+ANSWERED_TOKEN = "SECRET-ANSWERED-789"
 PIXEL = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
@@ -41,6 +42,7 @@ PLUGINS_ONLY = """<!doctype html>
 <html><head><title>Plugins</title></head>
 <body>
   <script src="SERVER/static/replay/errors.js"></script>
+  <script src="SERVER/static/replay/credentials.js"></script>
   <script src="SERVER/static/replay/arguments.js"></script>
   <script src="SERVER/static/replay/console.js"></script>
   <script src="SERVER/static/replay/outbox.js"></script>
@@ -82,6 +84,9 @@ def site(html: str) -> Iterator[str]:
             path = urlsplit(self.path).path
             if path == "/api/ok":
                 body = json.dumps({"ok": True, "echo": sent.decode()}).encode()
+                self.answer(200, body, "application/json")
+            elif path == "/api/login":  # a sign-in's answer, with the session's token
+                body = json.dumps({"ok": True, "refresh_token": ANSWERED_TOKEN}).encode()
                 self.answer(200, body, "application/json")
             elif path == "/api/fail":
                 self.answer(500, b'{"error": "out of stock"}', "application/json")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.capture import (
+    ANSWERED_TOKEN,
     BIG,
     LEFT_OUT,
     PIXEL,
@@ -276,6 +277,51 @@ def test_bodies_are_recorded_only_once_the_project_asks(
     blob = found["/api/ok?blob=1"]
     assert (blob["requestBody"], blob["requestSize"]) == (None, 9)
     assert found["/pixel.png?fetched=1"]["responseBody"] is None
+
+
+SIGN_IN = """async () => {
+  console.log('signed in', {user: 'jane', password: 'SECRET-LOGGED-1'});
+  console.log('{"refresh_token": "SECRET-LOGGED-2", "ok": true}');
+  console.log({user: 'jane', nested: {apiKey: 'SECRET-LOGGED-3', pin: 1234}, spin: 'on'});
+  const body = JSON.stringify({username: 'jane', password: 'SECRET-SENT-4'});
+  const headers = {'Content-Type': 'application/json'};
+  await fetch('/api/login', {method: 'POST', headers, body}).then((r) => r.json());
+  await new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/login?form=1');
+    xhr.setRequestHeader('Content-Type', 'application/x-www-form-urlencoded');
+    xhr.onloadend = resolve;
+    xhr.send('user=jane&pwd=SECRET-SENT-5&next=%2Fhome');
+  });
+}"""
+
+
+def test_credentials_are_redacted_before_they_leave_the_page(
+    daphne: DaphneServer, alice: Any, recorded: Recorded
+) -> None:
+    tab, _ = recorded(daphne, capture_network_bodies=True)
+    tab.recording()
+    tab.page.evaluate(SIGN_IN)
+    wait_for_requests(tab, 2, last="form=1")
+    # What the recorder produced, as it leaves the page: no credential in it.
+    produced = json.dumps(tab.page.evaluate("window.__produced"))
+    assert "SECRET-" not in produced
+    assert ANSWERED_TOKEN not in produced  # (a response's, read from a clone)
+    events = stored(daphne, alice, tab)
+    assert "SECRET-" not in json.dumps(events)
+    # The rest is kept as the page wrote it.
+    messages = [m["payload"] for m in console_of(events)]
+    assert messages[:3] == [
+        ['"signed in"', '{"user":"jane","password":"[redacted]"}'],
+        [json.dumps('{"refresh_token": "[redacted]", "ok": true}')],
+        ['{"user":"jane","nested":{"apiKey":"[redacted]","pin":"[redacted]"},"spin":"on"}'],
+    ]
+    found = by_path(requests_of(events))
+    fetched, posted = found["/api/login"], found["/api/login?form=1"]
+    assert fetched["requestBody"] == '{"username":"jane","password":"[redacted]"}'
+    answered = '{"ok": true, "refresh_token": "[redacted]"}'
+    assert fetched["responseBody"] == posted["responseBody"] == answered
+    assert posted["requestBody"] == "user=jane&pwd=[redacted]&next=%2Fhome"
 
 
 def test_what_the_plugins_hold_is_sent_as_the_page_goes(

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from replay.asgi import application
+from replay.credentials import CREDENTIAL_FIELDS
 from replay.models import Gap, Session
 from replay.segments import iter_events
 from replay.storage import get_storage
@@ -98,6 +99,7 @@ async def test_hello_gets_welcome_with_limits(alices_shop, settings):
             "capture_network": True,
             "capture_network_bodies": False,
             "network_headers": [],
+            "credential_fields": CREDENTIAL_FIELDS,
         },
     }
     await comm.disconnect()

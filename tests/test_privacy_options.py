@@ -15,6 +15,7 @@ from channels.testing import WebsocketCommunicator
 from django.core.exceptions import ValidationError
 
 from replay.asgi import application
+from replay.credentials import CREDENTIAL_FIELDS
 from replay.models import Project
 from tests.support import hello, unpack
 
@@ -35,6 +36,8 @@ OPTIONS = {
     "capture_network_bodies": True,
     "network_headers": ["content-type", "x-request-id"],
 }
+# What recorders get: the options, and the credential fields they redact.
+DELIVERED = {**OPTIONS, "credential_fields": CREDENTIAL_FIELDS}
 
 
 @pytest.fixture
@@ -62,21 +65,21 @@ async def test_the_welcome_carries_the_projects_options(strict_shop):
     await comm.send_to(bytes_data=hello(strict_shop.key, "session-options-1"))
     welcome = unpack(await comm.receive_from(timeout=5))
     assert welcome["type"] == "welcome"
-    assert welcome["config"] == OPTIONS
+    assert welcome["config"] == DELIVERED
     await comm.disconnect()
 
 
 def test_the_options_are_served_to_allowed_pages_only(daphne, strict_shop):
     origin = {"Origin": "https://shop.alice.example"}
     status, body, headers = get_config(daphne, strict_shop.key, origin)
-    assert (status, body) == (200, OPTIONS)
+    assert (status, body) == (200, DELIVERED)
     assert headers["Access-Control-Allow-Origin"] == "https://shop.alice.example"
     # Page loads reuse the browser's copy for a minute; welcomes carry any change sooner.
     assert headers["Cache-Control"] == "private, max-age=60"
 
     # A same-origin GET carries no Origin: the Referer names the page.
     referer = {"Referer": "https://shop.alice.example/cart?x=1"}
-    assert get_config(daphne, strict_shop.key, referer)[:2] == (200, OPTIONS)
+    assert get_config(daphne, strict_shop.key, referer)[:2] == (200, DELIVERED)
 
     status, body, headers = get_config(daphne, strict_shop.key, {"Origin": "https://evil.example"})
     assert status == 403
@@ -150,5 +153,5 @@ async def test_a_changed_option_reaches_the_next_welcome(strict_shop, settings):
     await comm.connect()
     await comm.send_to(bytes_data=hello(strict_shop.key, "session-options-2"))
     welcome = unpack(await comm.receive_from(timeout=5))
-    assert welcome["config"] == {**OPTIONS, "mask_all_text": False}
+    assert welcome["config"] == {**DELIVERED, "mask_all_text": False}
     await comm.disconnect()

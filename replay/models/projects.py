@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from replay.credentials import CREDENTIAL_FIELDS
 from replay.friction import thresholds_problem
 from replay.privacy import (
     MAX_SELECTOR_CHARS,
@@ -224,6 +225,7 @@ class Project(models.Model):
             "capture_network": self.capture_network,
             "capture_network_bodies": self.capture_network_bodies,
             "network_headers": allowed_headers(self.network_headers),
+            "credential_fields": dict(CREDENTIAL_FIELDS),
         }
 
     def allows_origin(self, origin: str | None) -> bool:

@@ -4,7 +4,9 @@
  * objects three levels deep at most ("[Object]", "[Array]" below), cycles as
  * "[Circular]", DOM nodes described and not walked ("<button#buy.primary>"), errors as
  * "TypeError: message", functions as "[Function f]". Getters are read (one that throws
- * is written "[getter threw]"); only own enumerable properties are. Part of recorder.js
+ * is written "[getter threw]"); only own enumerable properties are. Credentials are
+ * redacted (credentials.js): a field named like a password is written "[redacted]", and
+ * so are such fields in JSON or form text logged as a string. Part of recorder.js
  * (recorder-entry.js).
  */
 (function () {
@@ -15,6 +17,12 @@
   const DEPTH = 3;
   const hasOwn = Object.prototype.hasOwnProperty;
   const objectTag = Object.prototype.toString;
+  const NO_CREDENTIALS = { isCredential: () => false, redact: (text) => text, REDACTED: '' };
+
+  /** credentials.js's, found when a message is written (it may load after this file). */
+  function credentials() {
+    return window.ReplayInternals.Credentials || NO_CREDENTIALS;
+  }
 
   function errorText(error) {
     const name = String(error.name || 'Error');
@@ -53,7 +61,7 @@
    *  null; otherwise null. */
   function flatItem(item) {
     const type = typeof item;
-    if (type === 'string') return JSON.stringify(item);
+    if (type === 'string') return JSON.stringify(credentials().redact(item));
     if (type === 'boolean' || (type === 'number' && Number.isFinite(item))) return String(item);
     return item === null ? 'null' : null;
   }
@@ -76,9 +84,10 @@
         json += (i ? ',' : '') + text;
       }
     } else {
+      const { isCredential, REDACTED } = credentials();
       for (const key in value) {
         if (!hasOwn.call(value, key)) return null;
-        const text = flatItem(value[key]);
+        const text = isCredential(key) ? JSON.stringify(REDACTED) : flatItem(value[key]);
         if (text === null) return null;
         json += (json.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + text;
         if (json.length > budget) return null;
@@ -95,8 +104,9 @@
     // write them, without setting it up (serializing was 24 of the 58 µs a recorded
     // message cost the page).
     const type = typeof value;
+    const { isCredential, redact, REDACTED } = credentials();
     if (type === 'string' && value.length <= budget) {
-      const json = JSON.stringify(value);
+      const json = JSON.stringify(redact(value));
       if (json.length <= budget) return json;
     } else if ((type === 'number' && Number.isFinite(value)) || type === 'boolean') {
       return String(value);
@@ -140,7 +150,7 @@
     };
     const walk = (item, depth) => {
       const type = typeof item;
-      if (type === 'string') return quoted(item);
+      if (type === 'string') return quoted(redact(item));
       if (type === 'number') return Number.isFinite(item) ? put(String(item)) : quoted(String(item));
       if (type === 'boolean') return put(String(item));
       if (item === null) return put('null');
@@ -175,7 +185,8 @@
           }
           quoted(key);
           put(':');
-          walk(read(item, key), depth + 1);
+          if (isCredential(key)) quoted(REDACTED);
+          else walk(read(item, key), depth + 1);
         }
       }
       put(array ? ']' : '}');

@@ -1,9 +1,9 @@
 /*
  * What of a request's headers and bodies network.js and xhr.js keep, and what their
  * sizes are: only the headers the project names, bodies only of JSON and text types,
- * at most BODY_CHARS characters each (a cut body ends with …), and a response's text
- * read from a clone of it, never from the page's own. Part of recorder.js
- * (recorder-entry.js).
+ * with the values of credential fields redacted (credentials.js), at most BODY_CHARS
+ * characters each (a cut body ends with …), and a response's text read from a clone of
+ * it, never from the page's own. Part of recorder.js (recorder-entry.js).
  */
 (function () {
   'use strict';
@@ -20,8 +20,11 @@
       mime === 'application/x-www-form-urlencoded';
   }
 
-  function cut(text) {
-    return text.length > BODY_CHARS ? text.slice(0, BODY_CHARS - 1) + '…' : text;
+  /** A body's text as kept: credentials redacted, then cut to BODY_CHARS. */
+  function kept(text) {
+    const credentials = window.ReplayInternals.Credentials;
+    const clean = credentials ? credentials.redact(text) : text;
+    return clean.length > BODY_CHARS ? clean.slice(0, BODY_CHARS - 1) + '…' : clean;
   }
 
   function utf8Bytes(text) {
@@ -75,7 +78,7 @@
     else if (body instanceof Blob) size = body.size;
     else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) size = body.byteLength;
     const implied = typeof body === 'string' ? 'text/plain' : 'application/x-www-form-urlencoded';
-    const shown = bodies && text !== null && textual(type || implied) ? cut(text) : null;
+    const shown = bodies && text !== null && textual(type || implied) ? kept(text) : null;
     return { size: size, text: shown };
   }
 
@@ -93,7 +96,7 @@
         settled = true;
         clearTimeout(timer);
         if (!complete) reader.cancel().catch(noop); // our branch only: the page's goes on
-        resolve({ text: cut(text), bytes: complete ? bytes : null });
+        resolve({ text: kept(text), bytes: complete ? bytes : null });
       };
       const timer = setTimeout(() => settle(false), BODY_WAIT_MS);
       const pump = () => reader.read().then(({ done, value }) => {
@@ -116,7 +119,7 @@
   window.ReplayInternals.RequestBodies = {
     lower: lower,
     textual: textual,
-    cut: cut,
+    kept: kept,
     numberOrNull: numberOrNull,
     pickHeaders: pickHeaders,
     requestBody: requestBody,

@@ -16,6 +16,7 @@ import './errors.js';
 import './listeners.js';
 import './positions.js';
 import './navigation.js';
+import './credentials.js';
 import './arguments.js';
 import './console.js';
 import './outbox.js';

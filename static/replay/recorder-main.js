@@ -207,6 +207,7 @@
     if (stopRecording) return;
     const privacy = window.ReplayInternals.Privacy;
     privacy.watchCardFields();
+    window.ReplayInternals.Credentials.configure(config.credential_fields);
     recordingWith = JSON.stringify(config);
     started = true;
     const internals = window.ReplayInternals;

@@ -14,7 +14,7 @@
    *  recording is on, and the outbox. */
   function patchXHR(win, settings, live, out, patch) {
     const Outbox = window.ReplayInternals.NetworkOutbox;
-    const { lower, textual, cut, numberOrNull, requestBody } = window.ReplayInternals.RequestBodies;
+    const { lower, textual, kept, numberOrNull, requestBody } = window.ReplayInternals.RequestBodies;
     const proto = win.XMLHttpRequest && win.XMLHttpRequest.prototype;
     if (!proto) return noop;
     const perf = win.performance;
@@ -40,9 +40,9 @@
         }
         const type = xhr.responseType;
         if (settings.bodies && textual(xhr.getResponseHeader('content-type'))) {
-          if (type === '' || type === 'text') request.responseBody = cut(xhr.responseText);
+          if (type === '' || type === 'text') request.responseBody = kept(xhr.responseText);
           else if (type === 'json' && xhr.response !== null) {
-            request.responseBody = cut(JSON.stringify(xhr.response));
+            request.responseBody = kept(JSON.stringify(xhr.response));
           }
         }
       }
