@@ -3,13 +3,15 @@ whatever the project's other options say, as credential headers are never kept: 
 values of fields named like a password, a secret, a token, an API key, a one-time code
 or a card's security code, in JSON (a whole body or one cut at its size limit, a logged
 object as the console plugin writes it) and in form-encoded bodies
-(`user=jane&password=...`), and in bodies other rrweb clients send as objects. Each such
+(`user=jane&password=...`), JSON text held in a JSON string (an API echoing what it was
+sent), and in bodies other rrweb clients send as objects. Each such
 value becomes `"[redacted]"`; the rest is kept as it was written. Our recorder redacts
 the same fields before they leave the page (`CREDENTIAL_FIELDS`); this is done again on
 whatever comes. Pure."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -68,9 +70,18 @@ def _redact_text(text: str) -> str:
 
 
 def _member(match: re.Match[str]) -> str:
-    if not CREDENTIAL_NAMES.search(match.group(1)):
-        return match.group()
-    return f'"{match.group(1)}"{match.group(2)}"{REDACTED}"'
+    name, colon, value = match.groups()
+    if CREDENTIAL_NAMES.search(name):
+        return f'"{name}"{colon}"{REDACTED}"'
+    if value.startswith('"') and '\\"' in value:  # JSON text in a string (an echo)
+        try:
+            inner = json.loads(value)
+        except ValueError:
+            return match.group()
+        cleaned = _redact_text(inner)
+        if cleaned != inner:
+            return f'"{name}"{colon}{json.dumps(cleaned, ensure_ascii=False)}'
+    return match.group()
 
 
 def _redact_value(value: Any) -> Any:

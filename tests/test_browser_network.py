@@ -286,6 +286,8 @@ SIGN_IN = """async () => {
   const body = JSON.stringify({username: 'jane', password: 'SECRET-SENT-4'});
   const headers = {'Content-Type': 'application/json'};
   await fetch('/api/login', {method: 'POST', headers, body}).then((r) => r.json());
+  const echoed = JSON.stringify({user: 'jane', pin: 'SECRET-ECHOED-6'});
+  await fetch('/api/ok?echo=1', {method: 'POST', headers, body: echoed}).then((r) => r.json());
   await new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/login?form=1');
@@ -302,7 +304,7 @@ def test_credentials_are_redacted_before_they_leave_the_page(
     tab, _ = recorded(daphne, capture_network_bodies=True)
     tab.recording()
     tab.page.evaluate(SIGN_IN)
-    wait_for_requests(tab, 2, last="form=1")
+    wait_for_requests(tab, 3, last="form=1")
     # What the recorder produced, as it leaves the page: no credential in it.
     produced = json.dumps(tab.page.evaluate("window.__produced"))
     assert "SECRET-" not in produced
@@ -322,6 +324,8 @@ def test_credentials_are_redacted_before_they_leave_the_page(
     answered = '{"ok": true, "refresh_token": "[redacted]"}'
     assert fetched["responseBody"] == posted["responseBody"] == answered
     assert posted["requestBody"] == "user=jane&pwd=[redacted]&next=%2Fhome"
+    echo = json.loads(found["/api/ok?echo=1"]["responseBody"])["echo"]
+    assert json.loads(echo) == {"user": "jane", "pin": "[redacted]"}
 
 
 def test_what_the_plugins_hold_is_sent_as_the_page_goes(

@@ -48,8 +48,20 @@ def test_credential_fields_are_redacted_in_every_shape_of_body():
         "password": "[redacted]",
         "items": [{"apiKey": "[redacted]", "sku": 7}],
     }
+    # An API that echoes what it was sent holds the body as JSON text in a string.
+    echoed = json.dumps({"ok": True, "echo": json.dumps({"user": "jane", "pwd": PASSWORD})})
+    assert json.loads(json.loads(redact_body(echoed))["echo"]) == {
+        "user": "jane",
+        "pwd": "[redacted]",
+    }
     # What holds no credential is kept exactly as it was written.
-    for kept in ['{"author":"Jane","passport":"X1","shipping":"ups"}', "plain text", "a=1&b=2"]:
+    kept_texts = [
+        '{"author":"Jane","passport":"X1","shipping":"ups"}',
+        "plain text",
+        "a=1&b=2",
+        json.dumps({"echo": json.dumps({"note": "caf\u00e9", "n": 1})}),
+    ]
+    for kept in kept_texts:
         assert redact_body(kept) == kept
 
 

@@ -3,7 +3,8 @@
  * like a password, a secret, a token, an API key, a one-time code or a card's security
  * code, in the objects the page logs (arguments.js) and in the request and response
  * bodies a project records (bodies.js): JSON members (a whole body, one cut at its size
- * limit, JSON text logged as a string) and form-encoded pairs (`user=jane&pwd=...`).
+ * limit, JSON text logged as a string or held in a JSON string) and form-encoded pairs
+ * (`user=jane&pwd=...`).
  * Each such value becomes "[redacted]"; the rest is kept as it was written. The names are
  * the server's (replay/credentials.py), sent with the recording options as
  * `credential_fields`; until they come, nothing is redacted here, and the server redacts
@@ -54,8 +55,18 @@
       }).join('&');
     }
     if (text.indexOf('"') < 0) return text;
-    return text.replace(MEMBER, (member, name, colon) =>
-      isCredential(name) ? '"' + name + '"' + colon + '"' + REDACTED + '"' : member);
+    return text.replace(MEMBER, (member, name, colon, value) => {
+      if (isCredential(name)) return '"' + name + '"' + colon + '"' + REDACTED + '"';
+      if (value[0] !== '"' || value.indexOf('\\"') < 0) return member;
+      let inner; // JSON text in a string (an API echoing what it was sent)
+      try {
+        inner = JSON.parse(value);
+      } catch (err) {
+        return member;
+      }
+      const cleaned = redact(inner);
+      return cleaned === inner ? member : '"' + name + '"' + colon + JSON.stringify(cleaned);
+    });
   }
 
   window.ReplayInternals = window.ReplayInternals || {};
