@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import msgpack
 
+from replay.rrweb import CUSTOM, FULL_SNAPSHOT, META
+
 # Timestamps are milliseconds since 1970; beyond these bounds a clock is wrong or a
 # client is hostile, and a date made from the number could not be shown.
 MAX_TIMESTAMP_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 
 NAVIGATION_TAG = "replay/navigation"
 IDENTIFY_TAG = "replay/identify"
-FULL_SNAPSHOT, META, CUSTOM = 2, 4, 5
 
 
 class ScanError(ValueError):

@@ -21,10 +21,10 @@ from typing import Any
 
 from replay import credentials
 from replay.privacy import SECRET_HEADERS, allowed_headers
+from replay.rrweb import CUSTOM, META, PLUGIN
 
 CONSOLE_PLUGIN = "rrweb/console@1"
 NETWORK_PLUGIN = "rrweb/network@1"
-META_EVENT, CUSTOM_EVENT, PLUGIN_EVENT = 4, 5, 6  # rrweb's event types
 LEVELS = ("log", "info", "warn", "error", "debug", "assert")
 MAX_ARGUMENTS = 20
 MAX_TEXT = 2000
@@ -214,7 +214,7 @@ def clean(event: dict[str, Any], policy: Policy) -> dict[str, Any]:
     event with those values redacted from the objects it logged: enforced here whatever
     the client sent. Other events are returned as they are."""
     data = event.get("data")
-    if event.get("type") != PLUGIN_EVENT or not isinstance(data, dict):
+    if event.get("type") != PLUGIN or not isinstance(data, dict):
         return event
     if data.get("plugin") == CONSOLE_PLUGIN and isinstance(data.get("payload"), dict):
         arguments = data["payload"].get("payload")
@@ -266,9 +266,9 @@ def collect(events: Iterable[dict[str, Any]], slow_ms: int) -> dict[str, Any]:
             continue
         ts = int(ts)
         kind = event.get("type")
-        if kind == META_EVENT and isinstance(data.get("href"), str):
+        if kind == META and isinstance(data.get("href"), str):
             kept["pages"].add({"ts": ts, "url": data["href"][:MAX_TEXT]})
-        elif kind == CUSTOM_EVENT:
+        elif kind == CUSTOM:
             tag, payload = str(data.get("tag", "")), data.get("payload")
             ours = ours or tag.startswith("replay/")
             if not isinstance(payload, dict):
@@ -279,13 +279,13 @@ def collect(events: Iterable[dict[str, Any]], slow_ms: int) -> dict[str, Any]:
                 kept["dropped"].add({"ts": ts, "count": payload["count"]})
             elif tag == "replay/navigation" and isinstance(payload.get("href"), str):
                 kept["pages"].add({"ts": ts, "url": payload["href"][:MAX_TEXT]})
-        elif kind == PLUGIN_EVENT and data.get("plugin") == CONSOLE_PLUGIN:
+        elif kind == PLUGIN and data.get("plugin") == CONSOLE_PLUGIN:
             entry = console_entry(ts, data.get("payload"))
             if entry is not None:
                 kept["console"].add(entry)
                 if entry["level"] in ("error", "assert"):
                     plugin_errors.add(_plugin_error(entry))
-        elif kind == PLUGIN_EVENT and data.get("plugin") == NETWORK_PLUGIN:
+        elif kind == PLUGIN and data.get("plugin") == NETWORK_PLUGIN:
             for request in requests_of(ts, data.get("payload")):
                 request["problem"] = is_problem(request, slow_ms)
                 request["slow"] = request["problem"] == "slow" or (

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from replay.rrweb import ELEMENT, TEXT
+
 Node = dict[str, Any]
 Parents = dict[int, Node]  # a node's parent by id, as the DOM mirror keeps them
 
@@ -32,11 +34,11 @@ def element_text(node: Node) -> str | None:
     size = 0
     while stack and size < TEXT_CHARS * 4:
         current = stack.pop()
-        if current.get("type") == 3:
+        if current.get("type") == TEXT:
             text = str(current.get("textContent") or "")
             parts.append(text)
             size += len(text)
-        elif current.get("type") == 2 and str(current.get("tagName")) in {"style", "script"}:
+        elif current.get("type") == ELEMENT and str(current.get("tagName")) in {"style", "script"}:
             continue
         else:
             stack.extend(reversed(current.get("childNodes") or []))
@@ -71,7 +73,7 @@ def mini(node: Node) -> Node:
         and isinstance(value, str | int | float)
         and not isinstance(value, bool)
     }
-    return {"type": 2, "tagName": str(node.get("tagName", "")).lower(), "attributes": kept}
+    return {"type": ELEMENT, "tagName": str(node.get("tagName", "")).lower(), "attributes": kept}
 
 
 def _part(node: Node, parent: Node | None) -> tuple[str, bool]:
@@ -96,7 +98,7 @@ def _part(node: Node, parent: Node | None) -> tuple[str, bool]:
         same = [
             child
             for child in parent.get("childNodes") or []
-            if child.get("type") == 2 and str(child.get("tagName", "")).lower() == tag
+            if child.get("type") == ELEMENT and str(child.get("tagName", "")).lower() == tag
         ]
         if len(same) > 1:
             at = next((i for i, child in enumerate(same) if child is node), 0)
@@ -108,7 +110,7 @@ def ancestors(node: Node, parents: Parents) -> list[Node]:
     """The element's ancestor elements, nearest first (at most ANCESTORS)."""
     chain: list[Node] = []
     current = parents.get(node.get("id", -1))
-    while current is not None and current.get("type") == 2 and len(chain) < ANCESTORS:
+    while current is not None and current.get("type") == ELEMENT and len(chain) < ANCESTORS:
         chain.append(current)
         current = parents.get(current.get("id", -1))
     return chain
@@ -119,7 +121,7 @@ def selector(node: Node, parents: Parents) -> str:
     changes to the page: from the nearest ancestor with a stable id or test id down."""
     parts: list[str] = []
     current: Node | None = node
-    while current is not None and current.get("type") == 2:
+    while current is not None and current.get("type") == ELEMENT:
         parent = parents.get(current.get("id", -1))
         part, unique = _part(current, parent)
         parts.append(part)
@@ -176,7 +178,7 @@ def find(node: Node, tag: str) -> Node | None:
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.get("type") == 2 and str(current.get("tagName", "")).lower() == tag:
+        if current.get("type") == ELEMENT and str(current.get("tagName", "")).lower() == tag:
             return current
         stack.extend(current.get("childNodes") or [])
     return None

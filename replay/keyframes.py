@@ -37,9 +37,10 @@ from replay.codec import (
     pack_batch,
     segment_body,
 )
-from replay.mirror import FULL_SNAPSHOT, META, Mirror, keyframe, stuck
+from replay.mirror import Mirror, keyframe, stuck
 from replay.models import Keyframe, Pack, Segment, Session
 from replay.packs import PackWriter, erase, locator, parts_of
+from replay.rrweb import FULL_SNAPSHOT, META
 from replay.segments import read_segment, stored
 from replay.storage import Storage
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from replay.mirror import Mirror
+from replay.rrweb import ELEMENT, FULL_SNAPSHOT, INCREMENTAL, INPUT, MUTATION, TEXT
 from replay.selectors import Selector
 
 Node = dict[str, Any]
@@ -78,7 +79,7 @@ class Redactor:
             parent = mirror.parents.get(node["id"])
             if parent is None:
                 break
-            if parent.get("type") == 2:
+            if parent.get("type") == ELEMENT:
                 chain.append(parent)
             node = parent
         return chain
@@ -92,7 +93,7 @@ class Redactor:
             return mirror.over_cap
         chain = [node, *self._ancestors(node_id, mirror)]
         return any(
-            item.get("type") == 2 and self._matches(item, chain[at + 1 :])
+            item.get("type") == ELEMENT and self._matches(item, chain[at + 1 :])
             for at, item in enumerate(chain)
         )
 
@@ -101,13 +102,13 @@ class Redactor:
         if not isinstance(data, dict):
             return
         kind, source = event.get("type"), data.get("source")
-        if kind == 2 and isinstance(data.get("node"), dict):
+        if kind == FULL_SNAPSHOT and isinstance(data.get("node"), dict):
             self._subtree(data["node"], [], inside=False, parent_tag="")
-        elif kind == 3 and source == 0:
+        elif kind == INCREMENTAL and source == MUTATION:
             self._mutation(data, mirror)
         elif (
-            kind == 3
-            and source == 5
+            kind == INCREMENTAL
+            and source == INPUT
             and isinstance(data.get("text"), str)
             and self._inside(data.get("id"), mirror)
         ):
@@ -116,7 +117,7 @@ class Redactor:
     def _subtree(self, node: Node, ancestors: list[Node], *, inside: bool, parent_tag: str) -> None:
         """Mask what a serialized subtree shows where it is matched; `ancestors` are
         the elements above it, nearest first."""
-        if node.get("type") == 2:
+        if node.get("type") == ELEMENT:
             inside = inside or self._matches(node, ancestors)
             if inside:
                 _mask_attributes(node.get("attributes"))
@@ -125,7 +126,7 @@ class Redactor:
             for child in node.get("childNodes") or []:
                 if isinstance(child, dict):
                     self._subtree(child, below, inside=inside, parent_tag=tag)
-        elif node.get("type") == 3:
+        elif node.get("type") == TEXT:
             if inside and parent_tag not in _NOT_SHOWN and isinstance(node.get("textContent"), str):
                 node["textContent"] = mask(node["textContent"])
         else:  # a document (of an iframe) or a fragment: its children start afresh
@@ -143,11 +144,11 @@ class Redactor:
             parent: Node | None
             if parent_id in added:
                 parent, above, parent_inside = added[parent_id]
-                ancestors = [parent, *above] if parent.get("type") == 2 else above
+                ancestors = [parent, *above] if parent.get("type") == ELEMENT else above
             else:
                 parent = mirror.nodes.get(parent_id) if isinstance(parent_id, int) else None
                 ancestors = self._ancestors(parent_id, mirror)
-                if parent is not None and parent.get("type") == 2:
+                if parent is not None and parent.get("type") == ELEMENT:
                     ancestors = [parent, *ancestors]
                 parent_inside = self._inside(parent_id, mirror)
             tag = str(parent.get("tagName", "")).lower() if parent else ""
@@ -177,11 +178,11 @@ class Redactor:
     ) -> None:
         """Index an added subtree by id: each node with its ancestors and whether it is
         matched or inside a match."""
-        if node.get("type") == 2:
+        if node.get("type") == ELEMENT:
             inside = inside or self._matches(node, ancestors)
         if isinstance(node.get("id"), int):
             added[node["id"]] = (node, ancestors, inside)
-        below = [node, *ancestors] if node.get("type") == 2 else ancestors
+        below = [node, *ancestors] if node.get("type") == ELEMENT else ancestors
         for child in node.get("childNodes") or []:
             if isinstance(child, dict):
                 self._remember(child, below, inside, added)

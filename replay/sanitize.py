@@ -31,6 +31,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from replay.rrweb import DOCUMENT_TYPE, ELEMENT, FULL_SNAPSHOT, INCREMENTAL, MUTATION, TEXT
+
 SCRIPT_TEXT = "SCRIPT_PLACEHOLDER"
 _IGNORED_IN_URLS = b"\t\n\r"
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "livescript:")
@@ -99,9 +101,9 @@ def event(value: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
         return value
     kind = value.get("type")
-    if kind == 2:
+    if kind == FULL_SNAPSHOT:
         _node(data.get("node"), "")
-    elif kind == 3 and data.get("source") == 0:
+    elif kind == INCREMENTAL and data.get("source") == MUTATION:
         for add in _list(data.get("adds")):
             if isinstance(add, dict):
                 _node(add.get("node"), "")
@@ -120,9 +122,9 @@ def _node(node: Any, parent_tag: str) -> None:
     if not isinstance(node, dict):
         return
     tag = ""
-    if node.get("type") == 1 and not _NAME.fullmatch(str(node.get("name", ""))):
+    if node.get("type") == DOCUMENT_TYPE and not _NAME.fullmatch(str(node.get("name", ""))):
         node["name"] = PLACEHOLDER_DOCTYPE
-    if node.get("type") == 2:
+    if node.get("type") == ELEMENT:
         if not _NAME.fullmatch(str(node.get("tagName", ""))):
             node["tagName"] = PLACEHOLDER_TAG
         tag = str(node.get("tagName", "")).lower()
@@ -133,7 +135,7 @@ def _node(node: Any, parent_tag: str) -> None:
             node["attributes"] = {k: v for k, v in attributes.items() if k == "type"}
         else:
             _attributes(attributes, tag, removal=...)
-    elif node.get("type") == 3 and parent_tag == "script":
+    elif node.get("type") == TEXT and parent_tag == "script":
         node["textContent"] = SCRIPT_TEXT
     for child in _list(node.get("childNodes")):
         _node(child, tag)

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
+from replay.rrweb import CUSTOM, PLUGIN
 from replay.url_parameters import redact_urls
 
 # An address's local part is looked for only from the start of its run of characters,
@@ -100,7 +101,7 @@ _WIDE_NUMBER = re.compile(rb"[\xce\xcf\xd3\xcb]")
 # The key "type" and a custom or plugin event's type ("type": 5 or 6), as msgpack
 # writes them.
 _TYPE_KEY = b"\xa4type"
-_PAYLOAD_TYPE = re.compile(rb"\xa4type[\x05\x06]")
+_PAYLOAD_TYPE = re.compile(rb"\xa4type[" + bytes((CUSTOM, PLUGIN)) + rb"]")
 # The other kinds in a batch's bytes: whole patterns, not single characters (the bytes
 # are mostly binary msgpack, where "@" or "gh" turn up by chance), each searched on its
 # own so that those starting with a literal are found at memchr speed.

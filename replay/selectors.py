@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from replay.rrweb import ELEMENT
+
 Node = dict[str, Any]
 
 
@@ -74,7 +76,7 @@ class Compound:
     attributes: list[tuple[str, str | None, str, bool]] = field(default_factory=list)
 
     def matches(self, node: Node) -> bool:
-        if node.get("type") != 2:
+        if node.get("type") != ELEMENT:
             return False
         if self.tag is not None and str(node.get("tagName", "")).lower() != self.tag:
             return False

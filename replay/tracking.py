@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from replay import devtools
+from replay import devtools, rrweb
 from replay.elements import (
     ancestors,
     describe,
@@ -111,7 +111,7 @@ class Extractor:
         with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError, IndexError):
             records += self._records(event)
         self.mirror.apply(event)
-        if event.get("type") == 2:
+        if event.get("type") == rrweb.FULL_SNAPSHOT:
             records += self._after_snapshot()
         return self.quota.keep(records) if records else records
 
@@ -127,27 +127,27 @@ class Extractor:
         if not isinstance(data, dict) or not isinstance(ts, int | float):
             return []
         ts = int(ts)
-        if kind == 4:
+        if kind == rrweb.META:
             self._meta, self._viewed = (ts, str(data.get("href", ""))), False
             return []
-        if kind == 5:
+        if kind == rrweb.CUSTOM:
             return self._custom(ts, data)
-        if kind == 6:
+        if kind == rrweb.PLUGIN:
             return self._plugin(ts, data)
-        if kind != 3:
+        if kind != rrweb.INCREMENTAL:
             return []
         source = data.get("source")
-        if source == 0:
+        if source == rrweb.MUTATION:
             self.signals.changed(ts)
-        elif source == 1:  # the mouse (rrweb reports moves inside iframes as touch)
+        elif source == rrweb.MOUSE_MOVE:  # the mouse (rrweb reports moves inside iframes as touch)
             for position in data.get("positions") or []:
                 offset = position.get("timeOffset") or 0
                 self.signals.pointed(ts + int(offset), position["x"], position["y"])
-        elif source == 2 and data.get("type") == 2:
+        elif source == rrweb.MOUSE_INTERACTION and data.get("type") == rrweb.CLICK:
             return self._click(ts, data)
-        elif source == 3:
+        elif source == rrweb.SCROLL:
             return self._scroll(ts, data)
-        elif source == 5:
+        elif source == rrweb.INPUT:
             return self._input(ts, data)
         return []
 
@@ -295,7 +295,7 @@ class Extractor:
 
     def _click(self, ts: int, data: dict[str, Any]) -> list[Record]:
         node = self.mirror.nodes.get(data.get("id", -1))
-        if node is None or node.get("type") != 2:
+        if node is None or node.get("type") != rrweb.ELEMENT:
             return []
         at = (ts, data.get("x"), data.get("y"))
         if at == self._last_click:
@@ -359,7 +359,7 @@ class Extractor:
         self.signals.changed(ts)
         node_id = data.get("id", -1)
         node = self.mirror.nodes.get(node_id)
-        if node is None or node.get("type") != 2 or data.get("userTriggered") is False:
+        if node is None or node.get("type") != rrweb.ELEMENT or data.get("userTriggered") is False:
             return []  # unknown, or the page's script set it (the recorder says so)
         kind = str((node.get("attributes") or {}).get("type") or "").lower()
         if kind == "radio" and data.get("isChecked") is False:
@@ -396,4 +396,4 @@ def _height(payload: dict[str, Any]) -> int:
 
 def _is_page_event(event: Event) -> bool:
     data = event.get("data")
-    return event.get("type") == 5 and isinstance(data, dict) and data.get("tag") == PAGE
+    return event.get("type") == rrweb.CUSTOM and isinstance(data, dict) and data.get("tag") == PAGE

@@ -2,6 +2,6 @@
 keyframes synthesized from it (see `keyframe`). Pure: no Django, no IO."""
 
 from replay.mirror.keyframe import keyframe, stuck
-from replay.mirror.state import FULL_SNAPSHOT, META, Mirror
+from replay.mirror.state import Mirror
 
-__all__ = ["FULL_SNAPSHOT", "META", "Mirror", "keyframe", "stuck"]
+__all__ = ["Mirror", "keyframe", "stuck"]

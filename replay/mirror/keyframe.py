@@ -19,7 +19,8 @@ from typing import Any
 
 from replay.mirror.css import Rule, RuleList, split_rules
 from replay.mirror.nodes import Node, document_texts, serialize, walk
-from replay.mirror.state import (
+from replay.mirror.state import Mirror
+from replay.rrweb import (
     ADOPTED_STYLE_SHEET,
     INCREMENTAL,
     INPUT,
@@ -28,7 +29,6 @@ from replay.mirror.state import (
     SCROLL,
     SELECTION,
     STYLE_RULE,
-    Mirror,
 )
 
 Event = dict[str, Any]

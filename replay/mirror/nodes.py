@@ -13,7 +13,7 @@ from itertools import compress, count, repeat
 from operator import is_
 from typing import Any
 
-DOCUMENT, DOCTYPE, ELEMENT, TEXT, CDATA, COMMENT = range(6)
+from replay.rrweb import DOCUMENT, DOCUMENT_TYPE, ELEMENT, TEXT
 
 Node = dict[str, Any]
 
@@ -109,7 +109,7 @@ def serialize(node: Node, overlay: Callable[[Node], dict[str, Any] | None]) -> N
     if kind == DOCUMENT:
         if node.get("compatMode"):
             out["compatMode"] = node["compatMode"]
-    elif kind == DOCTYPE:
+    elif kind == DOCUMENT_TYPE:
         for key in ("name", "publicId", "systemId"):
             out[key] = node.get(key) or ""
     elif kind == ELEMENT:

@@ -14,14 +14,41 @@ from typing import Any
 from replay.mirror.css import RuleList
 from replay.mirror.nodes import document_texts
 from replay.mirror.tree import Tree
+from replay.rrweb import (
+    ADOPTED_STYLE_SHEET,
+    CANVAS,
+    CLICK,
+    CUSTOM,
+    DOM_CONTENT_LOADED,
+    DRAG,
+    FONT,
+    FULL_SNAPSHOT,
+    INCREMENTAL,
+    INPUT,
+    LOAD,
+    MEDIA,
+    META,
+    MOUSE_DOWN,
+    MOUSE_INTERACTION,
+    MOUSE_MOVE,
+    MOUSE_UP,
+    MUTATION,
+    PAUSE,
+    PLAY,
+    PLUGIN,
+    SCROLL,
+    SELECTION,
+    STYLE_DECLARATION,
+    STYLE_RULE,
+    TOUCH_END,
+    TOUCH_MOVE,
+    TOUCH_START,
+    VIEWPORT_RESIZE,
+)
 
 Event = dict[str, Any]
 
-FULL_SNAPSHOT, INCREMENTAL, META = 2, 3, 4
-OTHER_EVENTS = (0, 1, 5, 6)  # DOMContentLoaded, load, custom, plugin: nothing to mirror
-MUTATION, MOUSE_MOVE, MOUSE_INTERACTION, SCROLL, VIEWPORT_RESIZE, INPUT = range(6)
-TOUCH_MOVE, MEDIA, STYLE_RULE, CANVAS, FONT = 6, 7, 8, 9, 10
-DRAG, STYLE_DECLARATION, SELECTION, ADOPTED_STYLE_SHEET = 12, 13, 14, 15
+OTHER_EVENTS = (DOM_CONTENT_LOADED, LOAD, CUSTOM, PLUGIN)  # nothing to mirror
 
 
 class Mirror(Tree):
@@ -102,7 +129,10 @@ class Mirror(Tree):
             self.inexact = "canvas drawing"
         elif source == MOUSE_INTERACTION:
             # Clicks, presses and touches move the replayer's cursor too.
-            if data.get("type") in (0, 1, 2, 7, 9) and data.get("id", -1) != -1:
+            if (
+                data.get("type") in (MOUSE_UP, MOUSE_DOWN, CLICK, TOUCH_START, TOUCH_END)
+                and data.get("id", -1) != -1
+            ):
                 self.mouse = (data.get("x") or 0, data.get("y") or 0, data["id"])
         else:
             self.skipped["unknown incremental source"] += 1
@@ -181,9 +211,9 @@ class Mirror(Tree):
         if node_id not in self.nodes:
             return
         state = self.media_state.setdefault(node_id, {})
-        if data.get("type") == 0:
+        if data.get("type") == PLAY:
             state["playing"] = True
-        elif data.get("type") == 1:
+        elif data.get("type") == PAUSE:
             state["playing"] = False
         for key in ("currentTime", "volume", "muted", "playbackRate", "loop"):
             if key in data:

@@ -10,16 +10,13 @@ from typing import Any
 
 from replay.mirror.css import RuleList, parse_declarations, remove_declaration, set_declaration
 from replay.mirror.nodes import (
-    DOCTYPE,
-    DOCUMENT,
-    ELEMENT,
-    TEXT,
     Node,
     forget,
     index,
     position,
     same_kind,
 )
+from replay.rrweb import DOCUMENT, DOCUMENT_TYPE, ELEMENT, TEXT
 
 # Attributes whose change means more than setting the attribute.
 _SPECIAL = frozenset(("style", "_cssText", "value"))
@@ -244,7 +241,11 @@ class Tree:
                 self.css.pop(parent["id"], None)
             elif parent_tag == "textarea" and parent.get("type") == ELEMENT:
                 siblings[:] = [c for c in siblings if c.get("type") != TEXT]
-        elif parent_tag is None and parent.get("type") == DOCUMENT and kind in (DOCTYPE, ELEMENT):
+        elif (
+            parent_tag is None
+            and parent.get("type") == DOCUMENT
+            and kind in (DOCUMENT_TYPE, ELEMENT)
+        ):
             # A new doctype or <html> replaces the old one (not listed in removes).
             tag = node.get("tagName") if kind == ELEMENT else None
             siblings[:] = [
