@@ -17,8 +17,9 @@ second time ("capture off again", the same page in its own turn of each round): 
 to the first is what the measurement alone moves, the margin to read the goal against.
 One more run with capture on counts what was recorded.
 
-The ratios are also read round by round: each round measures every mode once, in turn, so
-the ratio of two modes within a round leaves out what the machine's state does to both.
+The ratios are also read round by round: each round measures every mode once, in turn
+(each round starting one mode later than the one before), so the ratio of two modes
+within a round leaves out what the machine's state does to both.
 The median of those ratios is given with a 95 % interval (bootstrap), which says how far
 the figure can be trusted on this machine. `--parts` adds two more modes, console only
 and network only, to tell which capture the time goes to.
@@ -267,8 +268,11 @@ def main() -> None:
             with chromium() as port:
                 measure(port, origin, "on")  # warm up the browser and the server
                 times: Times = {mode: [] for mode in modes}
-                for _ in range(args.runs):
-                    for mode in modes:
+                for round_number in range(args.runs):
+                    # Each round starts one mode later: no mode always runs in the same
+                    # place of its round (later places measured slower on this machine).
+                    shift = round_number % len(modes)
+                    for mode in modes[shift:] + modes[:shift]:
                         times[mode].append(measure(port, origin, mode))
                 counts = count_recorded(port, origin)
         finally:
