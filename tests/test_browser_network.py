@@ -286,6 +286,9 @@ SIGN_IN = """async () => {
   const body = JSON.stringify({username: 'jane', password: 'SECRET-SENT-4'});
   const headers = {'Content-Type': 'application/json'};
   await fetch('/api/login', {method: 'POST', headers, body}).then((r) => r.json());
+  // A long body whose cut at 10 KB falls inside a password's value.
+  const long = JSON.stringify({note: 'n'.repeat(10_210), password: 'SECRET-CUT-7'});
+  await fetch('/api/ok?long=1', {method: 'POST', headers, body: long}).then((r) => r.text());
   const echoed = JSON.stringify({user: 'jane', pin: 'SECRET-ECHOED-6'});
   await fetch('/api/ok?echo=1', {method: 'POST', headers, body: echoed}).then((r) => r.json());
   await new Promise((resolve) => {
@@ -304,7 +307,7 @@ def test_credentials_are_redacted_before_they_leave_the_page(
     tab, _ = recorded(daphne, capture_network_bodies=True)
     tab.recording()
     tab.page.evaluate(SIGN_IN)
-    wait_for_requests(tab, 3, last="form=1")
+    wait_for_requests(tab, 4, last="form=1")
     # What the recorder produced, as it leaves the page: no credential in it.
     produced = json.dumps(tab.page.evaluate("window.__produced"))
     assert "SECRET-" not in produced
@@ -324,6 +327,9 @@ def test_credentials_are_redacted_before_they_leave_the_page(
     answered = '{"ok": true, "refresh_token": "[redacted]"}'
     assert fetched["responseBody"] == posted["responseBody"] == answered
     assert posted["requestBody"] == "user=jane&pwd=[redacted]&next=%2Fhome"
+    cut = found["/api/ok?long=1"]["requestBody"]
+    assert len(cut) == 10_240
+    assert cut.endswith('"password":"[redac…')
     echo = json.loads(found["/api/ok?echo=1"]["responseBody"])["echo"]
     assert json.loads(echo) == {"user": "jane", "pin": "[redacted]"}
 

@@ -61,7 +61,7 @@
    *  null; otherwise null. */
   function flatItem(item) {
     const type = typeof item;
-    if (type === 'string') return JSON.stringify(credentials().redact(item));
+    if (type === 'string') return JSON.stringify(credentials().redact(item, ARGUMENT_CHARS));
     if (type === 'boolean' || (type === 'number' && Number.isFinite(item))) return String(item);
     return item === null ? 'null' : null;
   }
@@ -150,7 +150,7 @@
     };
     const walk = (item, depth) => {
       const type = typeof item;
-      if (type === 'string') return quoted(redact(item));
+      if (type === 'string') return quoted(redact(item, ARGUMENT_CHARS));
       if (type === 'number') return Number.isFinite(item) ? put(String(item)) : quoted(String(item));
       if (type === 'boolean') return put(String(item));
       if (item === null) return put('null');

@@ -23,7 +23,7 @@
   /** A body's text as kept: credentials redacted, then cut to BODY_CHARS. */
   function kept(text) {
     const credentials = window.ReplayInternals.Credentials;
-    const clean = credentials ? credentials.redact(text) : text;
+    const clean = credentials ? credentials.redact(text, BODY_CHARS) : text;
     return clean.length > BODY_CHARS ? clean.slice(0, BODY_CHARS - 1) + '…' : clean;
   }
 

@@ -19,6 +19,8 @@
   // all), the colon, the value. The server's pattern.
   const MEMBER = /"((?:[^"\\]|\\.){1,200})"(\s*:\s*)("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*|true|false|null)/g;
   const FORM = /^[^=&\s]+=[^&\s]*(?:&[^=&\s]+=[^&\s]*)*$/;
+  // Read past where the caller will cut, so that a member the cut falls in is whole.
+  const MARGIN = 1000;
   let names = null; // the credential field names, once configured
 
   /** Takes the server's `credential_fields` ({names, short}: the names matched anywhere
@@ -45,9 +47,12 @@
     }
   }
 
-  /** The text with the values of its credential fields redacted. */
-  function redact(text) {
+  /** The text with the values of its credential fields redacted; given `keep`, the
+   *  characters the caller keeps at most, only its head is read and returned (a page
+   *  may log or fetch megabytes: the caller cuts them anyway). */
+  function redact(text, keep) {
     if (names === null || typeof text !== 'string') return text;
+    if (keep !== undefined && text.length > keep + MARGIN) text = text.slice(0, keep + MARGIN);
     if (FORM.test(text)) {
       return text.split('&').map((pair) => {
         const at = pair.indexOf('=');
