@@ -91,6 +91,18 @@ def crash(project: Any, sid: str, agent: str, user: str, *errors: tuple[int, str
     track_session(Session.objects.get(pk=sid), get_storage())
 
 
+OPEN_GROUP = r'<td class="error-cell"><a href="([^"]+)"'
+
+
+def follow(client: Client, page: str, link: str) -> tuple[str, str]:
+    """The first link of `page` that the pattern `link` finds (its group), and the
+    /errors page it opens."""
+    found = re.search(link, page)
+    assert found is not None, link
+    href = found.group(1)
+    return href, client.get("/errors" + html.unescape(href)).content.decode()
+
+
 def api(user: Any, path: str, **params: Any) -> Any:
     client = Client()
     client.force_login(user)
@@ -218,17 +230,13 @@ def test_groups_come_in_pages_in_the_api_and_on_the_page(alice, alices_shop):
     page = client.get("/errors", {"project": alices_shop.pk}).content.decode()
     assert page.count("<tr data-group=") == GROUPS_PAGE
     assert f"Groups 1-{GROUPS_PAGE} of {GROUPS_PAGE + 5}" in page
-    following = re.search(r'href="(\?[^"]*page=2[^"]*)"', page)
-    assert following is not None
-    more = client.get("/errors" + html.unescape(following.group(1))).content.decode()
+    more = follow(client, page, r'href="(\?[^"]*page=2[^"]*)"')[1]
     assert more.count("<tr data-group=") == 5
     assert f"Groups {GROUPS_PAGE + 1}-{GROUPS_PAGE + 5} of {GROUPS_PAGE + 5}" in more
     assert set(re.findall(r'<tr data-group="(\w+)"', page + more)) == ids
     # A group opened from the second page lists its sessions, and the list stays there.
-    opened = re.search(r'<td class="error-cell"><a href="([^"]+)"', more)
-    assert opened is not None
-    assert "page=2" in opened.group(1)
-    detail = client.get("/errors" + html.unescape(opened.group(1))).content.decode()
+    opened, detail = follow(client, more, OPEN_GROUP)
+    assert "page=2" in opened
     assert detail.count("Play at the error") == 1
     assert detail.count("<tr data-group=") == 5
 
@@ -239,22 +247,16 @@ def test_a_group_on_the_page_lists_its_sessions_in_pages(alice, alices_shop):
     client = Client()
     client.force_login(alice)
     listed = client.get("/errors", {"project": alices_shop.pk}).content.decode()
-    opened = re.search(r'<td class="error-cell"><a href="([^"]+)"', listed)
-    assert opened is not None
-    first = client.get("/errors" + html.unescape(opened.group(1))).content.decode()
+    first = follow(client, listed, OPEN_GROUP)[1]
     assert first.count("Play at the error") == SESSIONS_PAGE
     assert f"Sessions 1-{SESSIONS_PAGE} of {SESSIONS_PAGE + 3}" in first
-    following = re.search(rf'href="([^"]*offset={SESSIONS_PAGE}[^"]*)"', first)
-    assert following is not None
-    rest = client.get("/errors" + html.unescape(following.group(1))).content.decode()
+    rest = follow(client, first, rf'href="([^"]*offset={SESSIONS_PAGE}[^"]*)"')[1]
     assert rest.count("Play at the error") == 3
     assert f"Sessions {SESSIONS_PAGE + 1}-{SESSIONS_PAGE + 3} of {SESSIONS_PAGE + 3}" in rest
     shown = set(re.findall(r"crash-\d{3}", first + rest))
     assert shown == {f"crash-{n:03d}" for n in range(SESSIONS_PAGE + 3)}
-    back = re.search(r'href="(\?[^"]*)">← Previous', rest)
-    assert back is not None
-    assert "offset" not in back.group(1)
-    again = client.get("/errors" + html.unescape(back.group(1))).content.decode()
+    back, again = follow(client, rest, r'href="(\?[^"]*)">← Previous')
+    assert "offset" not in back
     assert re.findall(r"crash-\d{3}", again) == re.findall(r"crash-\d{3}", first)
 
 

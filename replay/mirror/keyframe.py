@@ -140,10 +140,11 @@ def keyframe(mirror: Mirror, timestamp: int | float) -> list[Event] | None:
     """The keyframe for the mirror's current state, or None when the mirror cannot
     reproduce the page exactly (no snapshot yet, canvas drawing, a page past the node
     cap, or a recording whose nodes are malformed)."""
-    if stuck(mirror) or mirror.document is None:
+    document = mirror.document
+    if document is None or stuck(mirror):
         return None
     try:
-        return _keyframe(mirror, mirror.document, timestamp)
+        return _keyframe(mirror, document, timestamp)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError):
         return None
 
