@@ -1,9 +1,12 @@
 """What the recorder weighs on a customer's page, in Chromium: the documented script tag
 makes the page download one script and the project's options, at most 45 KB compressed
-in all, and nothing of rrweb's replayer; a page that carries the tag twice records once."""
+in all, and nothing of rrweb's replayer; a page that carries the tag twice records once;
+the page's console, fetch and XMLHttpRequest calls pass through code at the start of the
+script (where V8 finds the caller's line cheaply: recorder-entry.js says why)."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,12 +29,12 @@ READY = "() => window.replay && window.replay.sessionId()"
 
 @contextmanager
 def recorded_page(
-    browser: Any, daphne: DaphneServer, shop: Any, tags: int
+    browser: Any, daphne: DaphneServer, shop: Any, tags: int, before: str = ""
 ) -> Iterator[tuple[Any, list[Any], list[str]]]:
-    """The page with the recorder's tag `tags` times, recording; the requests it
-    finished, and the URLs of the WebSockets it opened."""
+    """The page with the recorder's tag `tags` times (after `before`), recording; the
+    requests it finished, and the URLs of the WebSockets it opened."""
     tag = TAG.replace("SERVER", daphne.url).replace("KEY", shop.key)
-    with site(PAGE.replace("TAGS", tag * tags)) as origin:
+    with site(PAGE.replace("TAGS", before + tag * tags)) as origin:
         shop.allowed_origins = [origin]
         shop.save()
         context = browser.new_context()
@@ -73,3 +76,43 @@ def test_a_page_with_the_tag_twice_records_once(
         assert len(configs) == 1
         assert sockets == [daphne.ws_url]
         assert page.evaluate("window.replay.sessionId()")
+
+
+# The page's own console.log, fetch and XMLHttpRequest.prototype.send, before the
+# recorder wraps them: each notes the stack it is last called with.
+CALLERS = """<script>
+window.stacks = {};
+const noting = (name, original) => function () {
+  window.stacks[name] = new Error().stack;
+  return original.apply(this, arguments);
+};
+console.log = noting('console', console.log);
+window.fetch = noting('fetch', window.fetch);
+XMLHttpRequest.prototype.send = noting('xhr', XMLHttpRequest.prototype.send);
+</script>"""
+WRAPPER_WITHIN = 16 * 1024
+
+
+def test_the_pages_calls_pass_through_the_start_of_the_recorder(
+    browser: Any, daphne: DaphneServer, shop: Any
+) -> None:
+    with recorded_page(browser, daphne, shop, tags=1, before=CALLERS) as (page, _, _):
+        page.evaluate(
+            """() => {
+              console.log('plants');
+              fetch('/plants.json');
+              const xhr = new XMLHttpRequest();
+              xhr.open('GET', '/plants.json');
+              xhr.send();
+            }"""
+        )
+        stacks = page.evaluate("window.stacks")
+    with urllib.request.urlopen(f"{daphne.url}/static/replay/recorder.js") as answer:
+        lines = answer.read().decode().split("\n")
+    for name in ("console", "fetch", "xhr"):
+        # The frame under the page's function: the recorder's wrapper that called it.
+        frame = stacks[name].split("\n")[2]
+        assert "/static/replay/recorder.js:" in frame, stacks[name]
+        line, column = (int(n) for n in frame.rstrip(")").rsplit(":", 2)[1:])
+        offset = sum(len(text) + 1 for text in lines[: line - 1]) + column - 1
+        assert offset < WRAPPER_WITHIN, (name, offset)
