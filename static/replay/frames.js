@@ -36,15 +36,29 @@
   })();
   const noop = () => {};
 
-  // A batch frame in plain msgpack: the frame packed with nil for its events (its last
-  // field), the nil cut off, and the events' msgpack appended.
-  function plainFrame(seq, events) {
-    const head = encode({ type: 'batch', seq: seq, events: null });
-    const packed = encode(events);
-    const frame = new Uint8Array(head.byteLength - 1 + packed.byteLength);
-    frame.set(head.subarray(0, head.byteLength - 1));
-    frame.set(packed, head.byteLength - 1);
+  const BIN_32 = 0xc6;
+
+  /** A batch frame: `fields` packed with nil for its events (its last field), the nil
+   *  cut off, and `events` appended, packed already, or, if `binary`, bytes to go as
+   *  msgpack's bin 32 (written here: packing them with the rest would copy them over and
+   *  over as the packer's buffer grows). */
+  function batchFrame(fields, events, binary) {
+    const head = encode(Object.assign({ type: 'batch' }, fields, { events: null }));
+    const at = head.byteLength - 1;
+    const start = binary ? at + 5 : at;
+    const frame = new Uint8Array(start + events.byteLength);
+    frame.set(head.subarray(0, at));
+    if (binary) {
+      frame[at] = BIN_32;
+      new DataView(frame.buffer).setUint32(at + 1, events.byteLength);
+    }
+    frame.set(events, start);
     return frame;
+  }
+
+  /** A batch frame in plain msgpack. */
+  function plainFrame(seq, events) {
+    return batchFrame({ seq: seq }, encode(events), false);
   }
 
   /** The compressed frame of a batch whose events' JSON is `text` (UTF-8 bytes). */
@@ -54,9 +68,8 @@
     // A failure shows in the readable side, which the caller handles.
     writer.write(text).catch(noop);
     writer.close().catch(noop);
-    return new Response(stream.readable).arrayBuffer().then((deflated) => encode({
-      type: 'batch', seq: seq, encoding: ENCODING, format: 'json', events: new Uint8Array(deflated),
-    }));
+    return new Response(stream.readable).arrayBuffer().then((deflated) => batchFrame(
+      { seq: seq, encoding: ENCODING, format: 'json' }, new Uint8Array(deflated), true));
   }
 
   /** A frame's bytes as text sessionStorage keeps (base64), and back. */
