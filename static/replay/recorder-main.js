@@ -36,6 +36,12 @@
   const listened = window.ReplayInternals.noteClickListeners();
 
   const BATCH_INTERVAL_MS = 1000;
+  // A batch of nothing but what the console and network capture report (rrweb plugin
+  // events) waits up to this long for more: a page that polls or logs while nobody
+  // touches it sends a batch every few seconds, not every second (each batch costs the
+  // page its compression, its frame, its keeping in sessionStorage and its ack).
+  const PLUGIN_WAIT_MS = 3000;
+  const PLUGIN = 6; // rrweb's EventType.Plugin
   const BATCH_MAX_EVENTS = 500;
   const BUFFER_BYTES = 5 * 1024 * 1024;
 
@@ -60,6 +66,8 @@
   let transport = null;
   let stopRecording = null;
   let buffer = [];
+  let bufferSince = 0; // when the first event in the buffer came
+  let bufferWaits = true; // the buffer holds only plugin events (which can wait)
   let batchTimer = null;
   let started = false; // rrweb has run for this session on this page
   let pageRecorded = false; // rrweb has run on this page (for any session)
@@ -162,7 +170,14 @@
   // -- recording --
 
   function cutBatch() {
-    if (buffer.length && transport) transport.enqueue(buffer.splice(0));
+    if (buffer.length && transport) {
+      transport.enqueue(buffer.splice(0));
+      bufferWaits = true;
+    }
+  }
+
+  function tick() {
+    if (buffer.length && (!bufferWaits || Date.now() - bufferSince >= PLUGIN_WAIT_MS)) cutBatch();
   }
 
   function isInteraction(event) {
@@ -178,6 +193,8 @@
       }
       state.lastActivity = Date.now();
     }
+    if (!buffer.length) bufferSince = Date.now();
+    if (event.type !== PLUGIN) bufferWaits = false;
     buffer.push(event);
     // A full snapshot is worth sending at once: nothing replays without it.
     if (event.type === 2 || buffer.length >= BATCH_MAX_EVENTS) cutBatch();
@@ -235,7 +252,7 @@
     });
     pageRecorded = true;
     for (const [tag, payload] of early.splice(0)) window.rrweb.record.addCustomEvent(tag, payload);
-    batchTimer = setInterval(cutBatch, BATCH_INTERVAL_MS);
+    batchTimer = setInterval(tick, BATCH_INTERVAL_MS);
   }
 
   /** On a page where nothing is recorded: rrweb stops, the session goes on. */
