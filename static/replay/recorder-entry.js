@@ -20,6 +20,7 @@ import './network.js';
 import './recorder-vendor.js';
 import './session.js';
 import './frames.js';
+import './batches.js';
 import './http.js';
 import './transport.js';
 import './privacy.js';

@@ -13,8 +13,8 @@
  * rrweb over with the new ones. Passwords, card-number and hidden fields are always
  * masked. Unless the project says otherwise, the page's console and requests are
  * recorded too, as rrweb plugin events (console.js, network.js; never credential
- * headers, and bodies only when the project asks). Batches stream to the server
- * (transport.js). The session lives in sessionStorage, so page loads in this tab continue
+ * headers, and bodies only when the project asks). Events go in batches (batches.js)
+ * that stream to the server (transport.js). The session lives in sessionStorage, so page loads in this tab continue
  * it, with the same sequence numbers.
  *
  * Optional attributes: data-require-consent (record nothing until replay.consent(true),
@@ -35,14 +35,6 @@
   // Elements the page listens to for clicks, from now on (listeners.js).
   const listened = window.ReplayInternals.noteClickListeners();
 
-  const BATCH_INTERVAL_MS = 1000;
-  // A batch of nothing but what the console and network capture report (rrweb plugin
-  // events) waits up to this long for more: a page that polls or logs while nobody
-  // touches it sends a batch every few seconds, not every second (each batch costs the
-  // page its compression, its frame, its keeping in sessionStorage and its ack).
-  const PLUGIN_WAIT_MS = 3000;
-  const PLUGIN = 6; // rrweb's EventType.Plugin
-  const BATCH_MAX_EVENTS = 500;
   const BUFFER_BYTES = 5 * 1024 * 1024;
 
   const src = new URL(script.src, location.href);
@@ -65,10 +57,7 @@
   let state = null;
   let transport = null;
   let stopRecording = null;
-  let buffer = [];
-  let bufferSince = 0; // when the first event in the buffer came
-  let bufferWaits = true; // the buffer holds only plugin events (which can wait)
-  let batchTimer = null;
+  const batches = window.ReplayInternals.batches(() => transport); // batches.js
   let started = false; // rrweb has run for this session on this page
   let pageRecorded = false; // rrweb has run on this page (for any session)
   const early = []; // identify/track calls made before rrweb started, sent when it does
@@ -169,17 +158,6 @@
 
   // -- recording --
 
-  function cutBatch() {
-    if (buffer.length && transport) {
-      transport.enqueue(buffer.splice(0));
-      bufferWaits = true;
-    }
-  }
-
-  function tick() {
-    if (buffer.length && (!bufferWaits || Date.now() - bufferSince >= PLUGIN_WAIT_MS)) cutBatch();
-  }
-
   function isInteraction(event) {
     return event.type === 3 && event.data.source >= 1 && event.data.source <= 5;
   }
@@ -193,11 +171,7 @@
       }
       state.lastActivity = Date.now();
     }
-    if (!buffer.length) bufferSince = Date.now();
-    if (event.type !== PLUGIN) bufferWaits = false;
-    buffer.push(event);
-    // A full snapshot is worth sending at once: nothing replays without it.
-    if (event.type === 2 || buffer.length >= BATCH_MAX_EVENTS) cutBatch();
+    batches.add(event);
   }
 
   /** The page moved within itself (navigation.js). */
@@ -252,7 +226,7 @@
     });
     pageRecorded = true;
     for (const [tag, payload] of early.splice(0)) window.rrweb.record.addCustomEvent(tag, payload);
-    batchTimer = setInterval(tick, BATCH_INTERVAL_MS);
+    batches.start();
   }
 
   /** On a page where nothing is recorded: rrweb stops, the session goes on. */
@@ -287,8 +261,7 @@
     if (stopRecording) stopRecording();
     stopRecording = null;
     recordingWith = null;
-    clearInterval(batchTimer);
-    cutBatch();
+    batches.stop();
   }
 
   function rotate() {
@@ -319,13 +292,13 @@
   // now (the batch as its events, as it cannot wait to be compressed).
   function onHidden() {
     if (document.visibilityState !== 'hidden') return;
-    cutBatch();
+    batches.cut();
     persist();
   }
 
   function onPageHide() {
     if (!transport) return;
-    cutBatch();
+    batches.cut();
     persist();
     unloading = true;
     transport.beacon();
@@ -398,7 +371,7 @@
     flush() {
       return ready.then(() => {
         if (!transport) return undefined;
-        cutBatch();
+        batches.cut();
         return transport.whenAcked();
       });
     },
