@@ -312,6 +312,16 @@ def browser(chromium_path: str) -> Iterator[Any]:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+@pytest.fixture
+def open_tab(browser: Any, shop: Any) -> Iterator[Any]:
+    """Opens tabs on the capture site recorded into the shop project, its options set
+    first (tests/capture.py: `open_tab(daphne, **options)` gives the tab and the site's
+    origin); closes them afterwards."""
+    from tests.capture import open_tabs  # it imports Django's models
+
+    yield from open_tabs(browser, shop)
+
+
 def _launch(sync_playwright: Any, chromium_path: str) -> Iterator[Any]:
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(

@@ -6,12 +6,11 @@ ack), all of it reaching the server without a flush."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.capture import Recorded, open_tabs, sent_requests
+from tests.capture import Recorded, sent_requests
 from tests.recording import export, kept
 from tests.support import DaphneServer
 
@@ -31,17 +30,12 @@ POLL_AND_CHANGE = POLL.replace(
 )
 
 
-@pytest.fixture
-def recorded(browser: Any, shop: Any) -> Iterator[Recorded]:
-    yield from open_tabs(browser, shop)
-
-
 def batches_until_stored(
-    daphne: DaphneServer, alice: Any, recorded: Recorded, shop: Any, script: str
+    daphne: DaphneServer, alice: Any, open_tab: Recorded, shop: Any, script: str
 ) -> int:
     """Runs `script` in a recorded tab; how many batches the recorder numbered from its
     start until the server had stored the last poll, which it must without a flush."""
-    tab, origin = recorded(daphne)
+    tab, origin = open_tab(daphne)
     session = tab.recording()
     before = int(kept(tab.page, shop.key)["nextSeq"])
     tab.page.evaluate(script)
@@ -54,12 +48,12 @@ def batches_until_stored(
 
 
 def test_a_page_that_only_polls_sends_a_batch_every_few_seconds(
-    daphne: DaphneServer, alice: Any, recorded: Recorded, shop: Any
+    daphne: DaphneServer, alice: Any, open_tab: Recorded, shop: Any
 ) -> None:
-    assert batches_until_stored(daphne, alice, recorded, shop, POLL) <= 2
+    assert batches_until_stored(daphne, alice, open_tab, shop, POLL) <= 2
 
 
 def test_a_page_that_changes_as_it_polls_sends_a_batch_about_every_second(
-    daphne: DaphneServer, alice: Any, recorded: Recorded, shop: Any
+    daphne: DaphneServer, alice: Any, open_tab: Recorded, shop: Any
 ) -> None:
-    assert batches_until_stored(daphne, alice, recorded, shop, POLL_AND_CHANGE) >= 3
+    assert batches_until_stored(daphne, alice, open_tab, shop, POLL_AND_CHANGE) >= 3

@@ -6,7 +6,6 @@ project says so and a page that behaves as before (tests/capture.py has the site
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from tests.capture import (
     SECRET_TOKEN,
     Recorded,
     console_of,
-    open_tabs,
     site,
     stored,
 )
@@ -28,19 +26,14 @@ from tests.support import DaphneServer
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-@pytest.fixture
-def recorded(browser: Any, shop: Any) -> Iterator[Recorded]:
-    yield from open_tabs(browser, shop)
-
-
 # -- the console --
 
 
 def logged(
-    daphne: DaphneServer, alice: Any, recorded: Recorded, script: str
+    daphne: DaphneServer, alice: Any, open_tab: Recorded, script: str
 ) -> tuple[Any, list[dict[str, Any]]]:
     """A recording tab that ran `script`, and the console messages the server stored."""
-    tab, _ = recorded(daphne)
+    tab, _ = open_tab(daphne)
     tab.recording()
     tab.page.evaluate(script)
     return tab, console_of(stored(daphne, alice, tab))
@@ -71,9 +64,9 @@ SAY_EVERYTHING = """async () => {
 
 
 def test_console_messages_are_recorded_with_their_arguments_and_traces(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
-    tab, messages = logged(daphne, alice, recorded, SAY_EVERYTHING)
+    tab, messages = logged(daphne, alice, open_tab, SAY_EVERYTHING)
 
     assert [(m["level"], m["payload"]) for m in messages[:6]] == [
         ("log", ['"hi"', "42", '{"a":1}']),
@@ -120,9 +113,9 @@ FLAT_AND_NEARLY = """() => {
 
 
 def test_flat_objects_and_arrays_are_written_as_json_and_the_rest_as_described(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
-    _, messages = logged(daphne, alice, recorded, FLAT_AND_NEARLY)
+    _, messages = logged(daphne, alice, open_tab, FLAT_AND_NEARLY)
     flat, nearly = (m["payload"] for m in messages)
 
     assert flat == [
@@ -142,9 +135,9 @@ def test_flat_objects_and_arrays_are_written_as_json_and_the_rest_as_described(
 
 
 def test_a_flood_keeps_a_hundred_messages_a_minute_and_counts_the_rest(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
-    tab, _ = recorded(daphne)
+    tab, _ = open_tab(daphne)
     tab.recording()
     tab.page.evaluate("""() => {
       for (let i = 0; i < 250; i++) console.log('message', i);
@@ -165,12 +158,12 @@ def test_a_flood_keeps_a_hundred_messages_a_minute_and_counts_the_rest(
 
 
 def test_console_errors_past_the_error_budget_cost_the_page_nothing_and_never_throw(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
     """The recorder reports at most 60 errors a minute (`replay/error`): the arguments of
     the calls past that are not even written as text, and an argument that cannot be
     does not make the page's own console.error throw."""
-    tab, _ = recorded(daphne, capture_console=False)  # errors are reported all the same
+    tab, _ = open_tab(daphne, capture_console=False)  # errors are reported all the same
     uncaught: list[str] = []
     tab.page.on("pageerror", lambda error: uncaught.append(str(error)))
     tab.recording()
@@ -196,9 +189,9 @@ def test_console_errors_past_the_error_budget_cost_the_page_nothing_and_never_th
 
 
 def test_nothing_of_the_kind_is_recorded_when_the_project_says_so(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
-    tab, _ = recorded(daphne, capture_console=False, capture_network=False)
+    tab, _ = open_tab(daphne, capture_console=False, capture_network=False)
     tab.recording()
     answer = tab.page.evaluate("""async () => {
       console.log('not recorded');

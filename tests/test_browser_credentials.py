@@ -7,7 +7,6 @@ tests/test_credentials.py's)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from tests.capture import (
     Recorded,
     by_path,
     console_of,
-    open_tabs,
     requests_of,
     stored,
     wait_for_requests,
@@ -25,11 +23,6 @@ from tests.capture import (
 from tests.support import DaphneServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-@pytest.fixture
-def recorded(browser: Any, shop: Any) -> Iterator[Recorded]:
-    yield from open_tabs(browser, shop)
 
 
 SIGN_IN = """async () => {
@@ -55,9 +48,9 @@ SIGN_IN = """async () => {
 
 
 def test_credentials_are_redacted_before_they_leave_the_page(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
-    tab, _ = recorded(daphne, capture_network_bodies=True)
+    tab, _ = open_tab(daphne, capture_network_bodies=True)
     tab.recording()
     tab.page.evaluate(SIGN_IN)
     wait_for_requests(tab, 4, last="form=1")

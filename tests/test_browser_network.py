@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +26,6 @@ from tests.capture import (
     Recorded,
     by_path,
     console_of,
-    open_tabs,
     requests_of,
     sent_requests,
     stored,
@@ -37,11 +36,6 @@ from tests.recording import KEPT, kept_batches
 from tests.support import DaphneServer, free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-@pytest.fixture
-def recorded(browser: Any, shop: Any) -> Iterator[Recorded]:
-    yield from open_tabs(browser, shop)
 
 
 # -- the network --
@@ -91,10 +85,10 @@ MAKE_REQUESTS = """async (closedPort) => {
 
 
 def test_requests_are_recorded_without_credentials_or_bodies(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
     headers = ["authorization", "cookie", "x-request-id", "content-type"]
-    tab, origin = recorded(daphne, network_headers=headers)
+    tab, origin = open_tab(daphne, network_headers=headers)
     tab.recording()
     before = time.time() * 1000
     answers = tab.page.evaluate(MAKE_REQUESTS, free_port())
@@ -200,14 +194,14 @@ FILL_OR_CLEAR = """async (how) => {
 
 @pytest.mark.parametrize("how", ["fills", "clears", "clears-unseen", "shrinks"])
 def test_no_request_is_lost_past_the_pages_timing_buffer_or_when_the_page_clears_it(
-    daphne: DaphneServer, alice: Any, recorded: Recorded, how: str
+    daphne: DaphneServer, alice: Any, open_tab: Recorded, how: str
 ) -> None:
     # The page's resource timing buffer holds 250 entries unless the page sets its size,
     # and a page may clear it (RUM scripts do): timings.js reads the buffer until it
     # could lose entries and then observes them, so every resource is recorded and every
     # fetch still gets its size from its entry. Only a clearing it cannot see may take
     # what came since its last reading (here the first image).
-    tab, _ = recorded(daphne)
+    tab, _ = open_tab(daphne)
     tab.recording()
     tab.page.evaluate(FILL_OR_CLEAR, how)
     tab.page.wait_for_function(
@@ -236,12 +230,12 @@ def test_no_request_is_lost_past_the_pages_timing_buffer_or_when_the_page_clears
 
 
 def test_bodies_are_recorded_only_once_the_project_asks(
-    start_daphne: Callable[..., DaphneServer], alice: Any, recorded: Recorded, shop: Any
+    start_daphne: Callable[..., DaphneServer], alice: Any, open_tab: Recorded, shop: Any
 ) -> None:
     # Connections close after 2 quiet seconds; the recorder's next connection hears the
     # project's new options in its welcome and starts rrweb (and its plugins) over.
     server = start_daphne(REPLAY_IDLE_TIMEOUT="2")
-    tab, _ = recorded(server)
+    tab, _ = open_tab(server)
     tab.recording()
     tab.page.evaluate("() => fetch('/api/ok', {method: 'POST', body: 'before'})")
     wait_for_requests(tab, 1)
@@ -279,12 +273,12 @@ def test_bodies_are_recorded_only_once_the_project_asks(
 
 
 def test_what_the_plugins_hold_is_sent_as_the_page_goes(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
     # The page goes right after an answer, before the outbox's next sweep, and after more
     # console messages than a minute keeps: the plugins send the request and the count
     # of messages dropped as the page goes, before the recorder cuts its last batch.
-    tab, origin = recorded(daphne)
+    tab, origin = open_tab(daphne)
     events = stored_once_the_page_went(
         daphne,
         alice,
@@ -320,12 +314,12 @@ ANSWERS_OUT_OF_ORDER = """async () => {
 
 
 def test_each_request_is_recorded_once_when_answers_come_out_of_order(
-    daphne: DaphneServer, alice: Any, recorded: Recorded
+    daphne: DaphneServer, alice: Any, open_tab: Recorded
 ) -> None:
     # A request that ends after later ones, read meanwhile, was taken for a clearing of
     # the page's buffer: all of it was read again, and every request in it recorded a
     # second time (without its method) as the page went.
-    tab, _ = recorded(daphne)
+    tab, _ = open_tab(daphne)
     requests = requests_of(stored_once_the_page_went(daphne, alice, tab, ANSWERS_OUT_OF_ORDER))
     urls = [r["url"].split("/", 3)[-1] for r in requests]
     expected = [f"api/wait?ms=900&round={n}" for n in range(3)]
@@ -349,13 +343,13 @@ HIDE_RIGHT_AFTER_AN_ANSWER = f"""async (key) => {{
 
 
 def test_what_the_plugins_hold_is_cut_into_the_batch_when_the_tab_is_hidden(
-    daphne: DaphneServer, recorded: Recorded, shop: Any
+    daphne: DaphneServer, open_tab: Recorded, shop: Any
 ) -> None:
     # A hidden tab may be discarded without pagehide (mobile browsers do): the batch cut
     # as it is hidden, kept in sessionStorage and sent, holds the request that had just
     # ended (its handling waits for the outbox's next sweep) and the count of messages
     # dropped.
-    tab, origin = recorded(daphne)
+    tab, origin = open_tab(daphne)
     tab.recording()
     kept = kept_batches(tab.page.evaluate(HIDE_RIGHT_AFTER_AN_ANSWER, shop.key))
     cut = [event for batch in kept for event in batch["events"]]
